@@ -1,0 +1,5 @@
+module github.com/mproc-go/mproc
+
+go 1.26
+
+require golang.org/x/sys v0.49.0 // indirect
