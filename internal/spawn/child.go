@@ -1,0 +1,50 @@
+package spawn
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+)
+
+var isWorker = os.Getenv(Marker) == markerValue
+
+// IsWorker reports whether this process was started as a worker. It stays
+// true after Attach, which removes the marker from the environment only.
+func IsWorker() bool { return isWorker }
+
+// A Child is the worker's side of its connection to the parent.
+type Child struct {
+	Conn *net.UnixConn
+	Slot *Slot
+}
+
+// Attach is called once by a worker at the start of mproc.Main: it removes
+// the marker from the environment, takes fds 3 and 4, and sends its hello.
+func Attach() (*Child, error) {
+	if !isWorker {
+		return nil, errors.New("not a worker")
+	}
+	os.Unsetenv(Marker)
+	f := os.NewFile(3, "mproc-control")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("control socket on fd 3: %w", err)
+	}
+	conn, ok := c.(*net.UnixConn)
+	if !ok {
+		return nil, fmt.Errorf("fd 3 is a %T, not a unix socket", c)
+	}
+	slot, err := mapSlot(4)
+	if err != nil {
+		return nil, fmt.Errorf("slot on fd 4: %w", err)
+	}
+	syscall.Close(4)
+	h := hello{Version: protocolVersion, Pid: os.Getpid(), Fingerprint: fingerprint}
+	if _, err := conn.Write(h.appendTo(nil)); err != nil {
+		return nil, fmt.Errorf("hello: %w", err)
+	}
+	return &Child{Conn: conn, Slot: slot}, nil
+}

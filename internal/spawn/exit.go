@@ -1,0 +1,41 @@
+package spawn
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Exit describes how a worker process ended.
+type Exit struct {
+	Code   int    // exit status, or -1 when killed by a signal
+	Signal string // signal name such as "SIGKILL", when killed by one
+	Err    error  // when waiting for it failed
+}
+
+func exitOf(st *os.ProcessState, err error) Exit {
+	if st == nil {
+		return Exit{Code: -1, Err: err}
+	}
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		name := unix.SignalName(ws.Signal())
+		if name == "" {
+			name = fmt.Sprintf("signal %d", int(ws.Signal()))
+		}
+		return Exit{Code: -1, Signal: name}
+	}
+	return Exit{Code: st.ExitCode()}
+}
+
+func (e Exit) String() string {
+	switch {
+	case e.Signal != "":
+		return "killed by " + e.Signal
+	case e.Err != nil && e.Code < 0:
+		return "wait failed: " + e.Err.Error()
+	default:
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+}

@@ -1,0 +1,90 @@
+package spawn
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// A Slot is a page of memory shared by a worker and its parent. The worker
+// records in it which task and which item it is running; the parent reads it
+// after the worker died to tell which task killed it and which never started.
+// Updating it costs an atomic store, not a message.
+type Slot struct {
+	mem []byte
+}
+
+const slotSize = 4096
+
+// Field offsets in the slot; each is an aligned 64-bit word.
+const (
+	offStarted  = 0  // ID of the task the worker started last
+	offItem     = 8  // index within that task of the item being run
+	offFinished = 16 // ID of the task the worker finished last
+)
+
+func newSlot() (*Slot, *os.File, error) {
+	fd, err := unix.MemfdCreate("mproc-slot", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, nil, fmt.Errorf("memfd_create: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "mproc-slot")
+	if err := unix.Ftruncate(fd, slotSize); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("ftruncate memfd: %w", err)
+	}
+	s, err := mapSlot(fd)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return s, f, nil
+}
+
+func mapSlot(fd int) (*Slot, error) {
+	mem, err := unix.Mmap(fd, 0, slotSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mmap slot: %w", err)
+	}
+	return &Slot{mem: mem}, nil
+}
+
+func (s *Slot) word(off int) *atomic.Uint64 {
+	return (*atomic.Uint64)(unsafe.Pointer(&s.mem[off]))
+}
+
+// Start records that the task with the given ID is starting.
+func (s *Slot) Start(id uint64) {
+	s.word(offItem).Store(0)
+	s.word(offStarted).Store(id)
+}
+
+// Item returns the word that holds the index of the item being run, for a
+// task runner to update as it goes.
+func (s *Slot) Item() *atomic.Uint64 { return s.word(offItem) }
+
+// Finish records that the task with the given ID has finished running.
+func (s *Slot) Finish(id uint64) { s.word(offFinished).Store(id) }
+
+// Running reports the task and item the worker was running, and ok=false
+// when it was between tasks.
+func (s *Slot) Running() (id uint64, item int, ok bool) {
+	started, finished := s.word(offStarted).Load(), s.word(offFinished).Load()
+	if started == 0 || started == finished {
+		return 0, 0, false
+	}
+	return started, int(s.word(offItem).Load()), true
+}
+
+// Finished returns the ID of the task the worker finished last.
+func (s *Slot) Finished() uint64 { return s.word(offFinished).Load() }
+
+func (s *Slot) close() {
+	if s.mem != nil {
+		unix.Munmap(s.mem)
+		s.mem = nil
+	}
+}

@@ -1,0 +1,251 @@
+package spawn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Marker is the environment variable that tells a re-executed binary it is a
+// worker. Attach removes it, so that processes a worker starts are ordinary.
+const Marker = "MPROC_WORKER"
+
+// markerValue names the protocol, so a stray variable is not mistaken for it.
+const markerValue = "fd3"
+
+// DefaultStartTimeout bounds the wait for a new worker's hello.
+const DefaultStartTimeout = 10 * time.Second
+
+// MainHint is what a parent says when its worker never reached mproc.Main.
+const MainHint = "call mproc.Main() first in main() and in TestMain"
+
+// Config describes how to start a worker.
+type Config struct {
+	Path         string    // executable; empty means this one
+	Args         []string  // arguments after the program name; nil means this process's
+	Env          []string  // environment; nil means this process's
+	Dir          string    // working directory; empty means this process's
+	Stdout       io.Writer // nil means this process's stdout, inherited
+	Stderr       io.Writer // nil means this process's stderr; its tail is kept either way
+	StartTimeout time.Duration
+}
+
+// A Proc is a started worker whose hello was checked.
+type Proc struct {
+	Pid  int
+	Conn *net.UnixConn // the control socket, positioned after the hello
+	Slot *Slot
+
+	cmd        *exec.Cmd
+	tail       tail
+	stderrDone chan struct{}
+	waitOnce   sync.Once
+	exit       Exit
+}
+
+// A StartError reports a worker that did not get as far as its hello.
+type StartError struct {
+	Pid    int
+	Reason string // what the parent saw
+	Exit   *Exit  // how the child ended, when it did
+	Stderr string // the tail of its stderr
+}
+
+func (e *StartError) Error() string {
+	msg := fmt.Sprintf("worker did not start: %s (pid %d: %s", MainHint, e.Pid, e.Reason)
+	if e.Exit != nil {
+		msg += ", " + e.Exit.String()
+	}
+	msg += ")"
+	if e.Stderr != "" {
+		msg += "; its stderr ends with:\n" + e.Stderr
+	}
+	return msg
+}
+
+// ErrInsideWorker is returned by Start in a process that is itself a worker
+// that never called mproc.Main: starting workers from there would start
+// workers that do the same, without end.
+var ErrInsideWorker = errors.New("this process was started as an mproc worker but did not call mproc.Main(): " + MainHint)
+
+// Start starts a worker and waits for its hello, at most cfg.StartTimeout
+// (DefaultStartTimeout when zero) or until ctx is done. The cost is one
+// fork+exec and the child's runtime initialisation, about 1–2 ms.
+func Start(ctx context.Context, cfg Config) (p *Proc, err error) {
+	if IsWorker() {
+		return nil, ErrInsideWorker
+	}
+	path := cfg.Path
+	if path == "" {
+		path = "/proc/self/exe"
+	}
+	args := cfg.Args
+	if args == nil {
+		args = os.Args[1:]
+	}
+	env := cfg.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	timeout := cfg.StartTimeout
+	if timeout <= 0 {
+		timeout = DefaultStartTimeout
+	}
+
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	parentEnd := os.NewFile(uintptr(fds[0]), "mproc-control")
+	childEnd := os.NewFile(uintptr(fds[1]), "mproc-control")
+	defer parentEnd.Close() // net.FileConn keeps its own copy
+	defer childEnd.Close()  // closed early after a successful start
+
+	slot, slotFile, err := newSlot()
+	if err != nil {
+		return nil, err
+	}
+	defer slotFile.Close()
+	defer func() {
+		if err != nil {
+			slot.close()
+		}
+	}()
+
+	stderrR, stderrW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("stderr pipe: %w", err)
+	}
+	defer stderrW.Close() // closed early after a successful start
+
+	p = &Proc{Slot: slot, stderrDone: make(chan struct{})}
+	cmd := exec.Command(path, args...)
+	cmd.Args[0] = os.Args[0]
+	cmd.Env = append(env[:len(env):len(env)], Marker+"="+markerValue)
+	cmd.Dir = cfg.Dir
+	cmd.Stdout = cfg.Stdout
+	if cmd.Stdout == nil {
+		cmd.Stdout = os.Stdout
+	}
+	cmd.Stderr = stderrW
+	cmd.ExtraFiles = []*os.File{childEnd, slotFile} // fds 3 and 4
+	// A process group of its own keeps the terminal's Ctrl-C for the parent,
+	// which decides how its workers stop.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = time.Second
+	err = cmd.Start()
+	// The child has its copies; the parent's must go so that the child's
+	// exit shows as EOF on both.
+	childEnd.Close()
+	stderrW.Close()
+	if err != nil {
+		stderrR.Close()
+		return nil, fmt.Errorf("start worker %s: %w", path, err)
+	}
+	p.cmd, p.Pid = cmd, cmd.Process.Pid
+	track(p.Pid)
+	stderr := cfg.Stderr
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	go p.copyStderr(stderrR, stderr)
+
+	fail := func(reason string) (*Proc, error) {
+		p.Kill()
+		exit := p.Wait()
+		slot.close()
+		return nil, &StartError{Pid: p.Pid, Reason: reason, Exit: &exit, Stderr: p.tail.String()}
+	}
+	conn, err := net.FileConn(parentEnd)
+	if err != nil {
+		return fail("control socket: " + err.Error())
+	}
+	p.Conn = conn.(*net.UnixConn)
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	p.Conn.SetReadDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { p.Conn.SetReadDeadline(time.Unix(1, 0)) })
+	h, err := readHello(p.Conn)
+	stop()
+	p.Conn.SetReadDeadline(time.Time{})
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		p.Conn.Close()
+		fail(ctx.Err().Error())
+		return nil, ctx.Err()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		p.Conn.Close()
+		return fail(fmt.Sprintf("no hello within %v", timeout))
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		p.Conn.Close()
+		// The child closed its end: it exited, so waiting is short.
+		exit := p.Wait()
+		slot.close()
+		return nil, &StartError{Pid: p.Pid, Reason: "it closed its control socket without a hello", Exit: &exit, Stderr: p.tail.String()}
+	default:
+		p.Conn.Close()
+		return fail("reading its hello: " + err.Error())
+	}
+	if h.Version != protocolVersion || h.Fingerprint != fingerprint || h.Pid != p.Pid {
+		p.Conn.Close()
+		return fail(fmt.Sprintf("it is not this build of this program (version %d, pid %d, fingerprint %x; want %d, %d, %x)",
+			h.Version, h.Pid, h.Fingerprint, protocolVersion, p.Pid, fingerprint))
+	}
+	return p, nil
+}
+
+func (p *Proc) copyStderr(r *os.File, w io.Writer) {
+	defer close(p.stderrDone)
+	defer r.Close()
+	io.Copy(io.MultiWriter(w, &p.tail), r)
+}
+
+// Kill kills the worker with SIGKILL. Killing an exited worker is not an error.
+func (p *Proc) Kill() error { return p.Signal(unix.SIGKILL) }
+
+// Signal sends sig to the worker. Signalling an exited worker is not an error.
+func (p *Proc) Signal(sig os.Signal) error {
+	err := p.cmd.Process.Signal(sig)
+	if errors.Is(err, os.ErrProcessDone) {
+		return nil
+	}
+	return err
+}
+
+// Wait waits for the worker to exit and for its stderr to drain (at most a
+// second after exit, in case a process it started holds the pipe open), and
+// describes how it ended. It may be called more than once.
+func (p *Proc) Wait() Exit {
+	p.waitOnce.Do(func() {
+		err := p.cmd.Wait()
+		untrack(p.Pid)
+		select {
+		case <-p.stderrDone:
+		case <-time.After(time.Second):
+		}
+		p.exit = exitOf(p.cmd.ProcessState, err)
+		if p.Conn != nil {
+			p.Conn.Close()
+		}
+	})
+	return p.exit
+}
+
+// Stderr returns the last few KiB the worker wrote to its stderr.
+func (p *Proc) Stderr() string { return p.tail.String() }
+
+// Release unmaps the worker's slot. Call it after Wait, once nothing reads
+// the slot any more.
+func (p *Proc) Release() { p.Slot.close() }

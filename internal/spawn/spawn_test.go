@@ -1,0 +1,211 @@
+package spawn
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The test binary is also the worker: in a child, TestMain runs the mode
+// named by testMode instead of the tests.
+const testMode = "SPAWN_TEST_MODE"
+
+func TestMain(m *testing.M) {
+	if IsWorker() {
+		os.Exit(child(os.Getenv(testMode)))
+	}
+	code := m.Run()
+	if pids := Unwaited(); len(pids) > 0 {
+		fmt.Fprintf(os.Stderr, "tests left worker processes behind: %v\n", pids)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func child(mode string) int {
+	switch mode {
+	case "silent": // like a binary that forgot mproc.Main: runs on, never says hello
+		_, err := Start(context.Background(), Config{})
+		fmt.Fprintln(os.Stderr, "nested start:", err)
+		os.Stdin.Read(make([]byte, 1)) // stdin is /dev/null: returns at once
+		select {}
+	case "exit3":
+		fmt.Fprintln(os.Stderr, "user main failed here")
+		return 3
+	case "echo":
+		c, err := Attach()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if os.Getenv(Marker) != "" {
+			fmt.Fprintln(os.Stderr, "marker still set")
+			return 1
+		}
+		r := bufio.NewReader(c.Conn)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return 0 // parent closed: exit quietly
+			}
+			switch strings.TrimSpace(line) {
+			case "crash":
+				c.Slot.Start(7)
+				c.Slot.Item().Store(3)
+				fmt.Fprintln(os.Stderr, "about to die")
+				os.Exit(9)
+			}
+			c.Conn.Write([]byte("echo " + line))
+		}
+	}
+	return 2
+}
+
+func start(t *testing.T, mode string, timeout time.Duration) (*Proc, error) {
+	t.Helper()
+	return Start(t.Context(), Config{
+		Env:          append(os.Environ(), testMode+"="+mode),
+		StartTimeout: timeout,
+	})
+}
+
+func TestStartEchoAndKill(t *testing.T) {
+	p, err := start(t, "echo", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Conn.Write([]byte("ping\n")); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(p.Conn).ReadString('\n')
+	if err != nil || line != "echo ping\n" {
+		t.Fatalf("got %q, %v; want echo ping", line, err)
+	}
+	if _, _, ok := p.Slot.Running(); ok {
+		t.Error("slot says a task is running in an idle worker")
+	}
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	exit := p.Wait()
+	if exit.Signal != "SIGKILL" || exit.String() != "killed by SIGKILL" {
+		t.Errorf("exit = %+v (%s), want killed by SIGKILL", exit, exit)
+	}
+	if err := p.Kill(); err != nil {
+		t.Errorf("Kill after exit: %v", err)
+	}
+	p.Release()
+}
+
+func TestParentCloseEndsWorker(t *testing.T) {
+	p, err := start(t, "echo", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Conn.Close()
+	if exit := p.Wait(); exit.Code != 0 || exit.Signal != "" {
+		t.Errorf("exit = %s, want exit status 0", exit)
+	}
+	p.Release()
+}
+
+func TestSlotNamesRunningTask(t *testing.T) {
+	p, err := start(t, "echo", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Conn.Write([]byte("crash\n"))
+	exit := p.Wait()
+	if exit.Code != 9 {
+		t.Errorf("exit = %s, want exit status 9", exit)
+	}
+	id, item, ok := p.Slot.Running()
+	if !ok || id != 7 || item != 3 {
+		t.Errorf("Running() = %d, %d, %v; want 7, 3, true", id, item, ok)
+	}
+	if !strings.Contains(p.Stderr(), "about to die") {
+		t.Errorf("stderr tail %q lacks the worker's last words", p.Stderr())
+	}
+	p.Release()
+}
+
+func TestWorkerThatNeverSaysHello(t *testing.T) {
+	_, err := start(t, "silent", 300*time.Millisecond)
+	var se *StartError
+	if !errors.As(err, &se) {
+		t.Fatalf("err = %v, want *StartError", err)
+	}
+	for _, want := range []string{"worker did not start", MainHint, "no hello within 300ms", "killed by SIGKILL",
+		"nested start: " + ErrInsideWorker.Error()} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q\ndoes not contain %q", err, want)
+		}
+	}
+}
+
+func TestWorkerThatExitsBeforeHello(t *testing.T) {
+	_, err := start(t, "exit3", 0)
+	var se *StartError
+	if !errors.As(err, &se) {
+		t.Fatalf("err = %v, want *StartError", err)
+	}
+	if se.Exit == nil || se.Exit.Code != 3 {
+		t.Errorf("Exit = %v, want exit status 3", se.Exit)
+	}
+	for _, want := range []string{MainHint, "exit status 3", "user main failed here"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q\ndoes not contain %q", err, want)
+		}
+	}
+}
+
+func TestStartCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := Start(ctx, Config{Env: append(os.Environ(), testMode+"=silent")})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestStartMissingExecutable(t *testing.T) {
+	_, err := Start(t.Context(), Config{Path: "/nonexistent/mproc-worker"})
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/mproc-worker") {
+		t.Fatalf("err = %v, want one naming the path", err)
+	}
+}
+
+func TestTailKeepsTheEnd(t *testing.T) {
+	var tl tail
+	for i := range 1000 {
+		fmt.Fprintf(&tl, "line %d\n", i)
+	}
+	s := tl.String()
+	if !strings.HasSuffix(s, "line 999") || strings.Contains(s, "line 0\n") || len(s) > tailSize {
+		t.Errorf("tail = %q...%q (%d bytes)", s[:20], s[len(s)-20:], len(s))
+	}
+	if first := strings.SplitN(s, "\n", 2)[0]; !strings.HasPrefix(first, "line ") {
+		t.Errorf("tail starts mid-line: %q", first)
+	}
+	tl.Write([]byte(strings.Repeat("x", 2*tailSize)))
+	if got := tl.String(); len(got) != tailSize {
+		t.Errorf("after a huge write, tail has %d bytes, want %d", len(got), tailSize)
+	}
+}
+
+func TestReadHelloRejectsGarbage(t *testing.T) {
+	_, err := readHello(strings.NewReader("GET / HTTP/1.1\r\nHost: x\r\n"))
+	if !errors.Is(err, errBadHello) || !strings.Contains(err.Error(), `"GET "`) {
+		t.Errorf("err = %v, want bad hello naming the magic", err)
+	}
+	h := hello{Version: 1, Pid: 42, Fingerprint: 0xfeed}
+	got, err := readHello(strings.NewReader(string(h.appendTo(nil))))
+	if err != nil || got != h {
+		t.Errorf("round trip = %+v, %v; want %+v", got, err, h)
+	}
+}
