@@ -1,0 +1,201 @@
+package binref
+
+import (
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// FuncInfo describes a func value for sending by reference.
+//
+// A func value is a pointer to a funcval: a word holding the code's entry
+// PC, followed by the variables the function captured, if any. A function
+// that captures nothing has a funcval the compiler placed in the
+// executable's read-only data, so the entry PC alone rebuilds it in another
+// process of the same build. One that captures variables has its funcval
+// on the heap (or stack), and those variables cannot be sent by reference.
+type FuncInfo struct {
+	// Name is the function's name as runtime.FuncForPC gives it:
+	// "main.main.func1" for a func literal, "pkg.(*T).M" for a method
+	// expression, "pkg.F[...]" for every instantiation of a generic F
+	// (Offset tells the instantiations apart).
+	Name string
+	File string // source file of the function's entry, for messages
+	Line int    // line of the function's entry in File
+	// Offset is the entry PC minus the entry PC of an anchor function in
+	// this package. It is what FuncAt takes.
+	Offset int64
+	// Closure is true for a func value whose funcval is not in the
+	// executable's read-only data: a func literal that captures
+	// variables, a bound method value, or a function made at run time with
+	// reflect.MakeFunc. It cannot be sent by reference.
+	Closure bool
+	// MethodValue is true for a bound method value x.M (its code is named
+	// "...M-fm", or is reflect's method-value trampoline). Closure is
+	// true as well: the receiver x is captured.
+	MethodValue bool
+	// Foreign is true when the code is not in the executable's text, for
+	// instance in a plugin. It cannot be sent by reference.
+	Foreign bool
+}
+
+// Sendable reports whether the function can travel by reference.
+func (fi FuncInfo) Sendable() bool {
+	return fi.Name != "" && !fi.Closure && !fi.MethodValue && !fi.Foreign
+}
+
+// funcMeta is what binref caches per entry PC.
+type funcMeta struct {
+	name, file string
+	line       int
+}
+
+var funcMetas sync.Map // entry PC -> funcMeta
+
+func metaFor(pc uintptr) funcMeta {
+	if m, ok := funcMetas.Load(pc); ok {
+		return m.(funcMeta)
+	}
+	var m funcMeta
+	if f := runtime.FuncForPC(pc); f != nil {
+		m.name = f.Name()
+		m.file, m.line = f.FileLine(pc)
+	}
+	funcMetas.Store(pc, m)
+	return m
+}
+
+// Func inspects a func value. It returns the zero FuncInfo for an invalid
+// value, a non-func or a nil func, and never panics.
+//
+// The first call for a given function asks the runtime for its name and
+// line (about a microsecond); later calls hit a cache and cost a few tens
+// of nanoseconds. The first call in the process also reads the layout of
+// the executable (see FindGlobal); if that fails, every function is
+// reported as a Closure, which errs on the side of refusing to send.
+func Func(fn reflect.Value) FuncInfo {
+	if !fn.IsValid() || fn.Kind() != reflect.Func || fn.IsNil() {
+		return FuncInfo{}
+	}
+	pc := fn.Pointer()
+	m := metaFor(pc)
+	fi := FuncInfo{
+		Name:   m.name,
+		File:   m.file,
+		Line:   m.line,
+		Offset: int64(pc - anchorPC()),
+	}
+	fv, method := funcval(fn)
+	fi.MethodValue = method || strings.HasSuffix(m.name, "-fm") || m.name == "reflect.methodValueCall"
+	im, err := loadImage()
+	switch {
+	case err != nil:
+		fi.Closure = true
+	case !im.text.contains(pc, 1):
+		fi.Foreign = true
+		fi.Closure = fv == nil || !im.inReadOnly(uintptr(fv), unsafe.Sizeof(pc))
+	default:
+		fi.Closure = fv == nil || !im.inReadOnly(uintptr(fv), unsafe.Sizeof(pc))
+	}
+	if fi.MethodValue {
+		fi.Closure = true
+	}
+	return fi
+}
+
+// inReadOnly reports whether [addr, addr+size) is in the executable and not
+// in one of the sections that hold variables, so that whatever is there
+// was put there by the compiler and linker and nothing writes it.
+func (im *image) inReadOnly(addr, size uintptr) bool {
+	for _, s := range im.sections {
+		if !s.contains(addr, size) {
+			continue
+		}
+		switch s.name {
+		case ".data", ".bss", ".noptrdata", ".noptrbss", ".go.buildinfo", ".go.module", ".go.fipsinfo":
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+// funcval returns the pointer held by a func value (the address of its
+// funcval), or nil if it cannot be had, and whether the value is a method
+// value made by reflect (Value.Method).
+func funcval(fn reflect.Value) (fv unsafe.Pointer, method bool) {
+	switch {
+	case fn.CanInterface():
+		i := fn.Interface()
+		fv = (*[2]unsafe.Pointer)(unsafe.Pointer(&i))[1]
+	case fn.CanAddr():
+		fv = *(*unsafe.Pointer)(fn.Addr().UnsafePointer())
+	default:
+		// An unexported field of a value that is not addressable: reflect
+		// gives no access to the word, so read it from the Value itself,
+		// whose layout has been {type, pointer, flags} since Go 1.
+		const flagIndir, flagMethod = 1 << 7, 1 << 9
+		h := (*struct {
+			typ, ptr unsafe.Pointer
+			flag     uintptr
+		})(unsafe.Pointer(&fn))
+		if h.flag&flagMethod != 0 {
+			return nil, true
+		}
+		fv = h.ptr
+		if h.flag&flagIndir != 0 && fv != nil {
+			fv = *(*unsafe.Pointer)(fv)
+		}
+	}
+	// A funcval starts with the entry PC; anything else means we did not
+	// find the funcval (a layout we do not know), so report none.
+	if fv == nil || *(*uintptr)(fv) != fn.Pointer() {
+		return nil, false
+	}
+	return fv, false
+}
+
+var funcsAt sync.Map // offset -> name, for offsets that resolved
+
+// FuncAt rebuilds a func value of type typ from the offset and name that
+// Func reported in a process running the same build.
+//
+// It checks with runtime.FuncForPC that anchor+offset is the entry of a
+// function named exactly name, so a wrong or hostile offset gives a
+// *ResolveError and never a call into the middle of some code. It cannot
+// check typ against the function's signature: the caller must pass the
+// type the sender's value had (the codec sends it alongside). The result
+// holds a new funcval {entry PC}, equivalent to the sender's since the
+// function captures nothing.
+//
+// Cost: a FuncForPC lookup the first time an offset is seen, a map lookup
+// and one small allocation afterwards.
+func FuncAt(offset int64, name string, typ reflect.Type) (reflect.Value, error) {
+	fail := func(format string, args ...any) (reflect.Value, error) {
+		return reflect.Value{}, &ResolveError{What: "function", Name: name, Offset: offset, Reason: fmt.Sprintf(format, args...)}
+	}
+	if typ == nil || typ.Kind() != reflect.Func {
+		return fail("the requested type %v is not a func type", typ)
+	}
+	pc := anchorPC() + uintptr(offset)
+	if known, ok := funcsAt.Load(offset); !ok || known.(string) != name {
+		f := runtime.FuncForPC(pc)
+		switch {
+		case f == nil:
+			return fail("no function there")
+		case f.Entry() != pc:
+			return fail("the address is inside %s, not at its start", f.Name())
+		case f.Name() != name:
+			return fail("the function there is %s", f.Name())
+		}
+		funcsAt.Store(offset, name)
+	}
+	fv := new(uintptr)
+	*fv = pc
+	v := reflect.New(typ).Elem()
+	*(*unsafe.Pointer)(v.Addr().UnsafePointer()) = unsafe.Pointer(fv)
+	return v, nil
+}

@@ -1,0 +1,220 @@
+package binref
+
+import (
+	"debug/elf"
+	"errors"
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// exePath is the running executable as the kernel sees it. It names the
+// file even after the program's path was deleted or replaced, which a
+// path from os.Args or os.Executable would not.
+const exePath = "/proc/self/exe"
+
+// A span is a half-open address range [start, end) of this process.
+type span struct {
+	start, end uintptr
+}
+
+func (s span) contains(addr, size uintptr) bool {
+	return addr >= s.start && addr <= s.end && size <= s.end-addr
+}
+
+// A section is an allocated ELF section at its run-time address.
+type section struct {
+	name     string
+	writable bool
+	span
+}
+
+// image is the layout of the running executable in memory, read once from
+// the ELF section headers of /proc/self/exe (kept by stripped binaries too)
+// and the load bias the kernel chose (zero unless the binary is PIE).
+type image struct {
+	bias     uintptr
+	sections []section // allocated, non-TLS sections, sorted by address
+	text     span      // the Go text the runtime knows (moduledata text..etext)
+	types    span      // type descriptors and their names (moduledata types..etypes)
+	data     span      // pointer-bearing initialised globals (.data)
+	bss      span      // pointer-bearing zeroed globals (.bss)
+}
+
+// inImage reports whether [addr, addr+size) lies in one allocated section
+// of the executable, so that reading it cannot fault.
+func (im *image) inImage(addr, size uintptr) bool {
+	for _, s := range im.sections {
+		if s.contains(addr, size) {
+			return true
+		}
+	}
+	return false
+}
+
+// loadImage is the process-wide image, computed on first use: it opens and
+// parses the executable's headers (a few hundred microseconds) and scans the
+// runtime's module data for the type section bounds.
+var loadImage = sync.OnceValues(func() (*image, error) {
+	im, err := readImage()
+	if err != nil {
+		return nil, fmt.Errorf("binref: reading the layout of %s: %w", exePath, err)
+	}
+	return im, nil
+})
+
+func readImage() (*image, error) {
+	f, err := elf.Open(exePath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if f.Class != elf.ELFCLASS64 || f.Data != elf.ELFDATA2LSB {
+		return nil, errors.New("not a 64-bit little-endian ELF executable")
+	}
+	bias, err := loadBias(f)
+	if err != nil {
+		return nil, err
+	}
+	im := &image{bias: bias}
+	for _, s := range f.Sections {
+		if s.Flags&elf.SHF_ALLOC == 0 || s.Flags&elf.SHF_TLS != 0 || s.Size == 0 {
+			continue
+		}
+		start := uintptr(s.Addr) + bias
+		im.sections = append(im.sections, section{
+			name:     s.Name,
+			writable: s.Flags&elf.SHF_WRITE != 0,
+			span:     span{start, start + uintptr(s.Size)},
+		})
+	}
+	if len(im.sections) == 0 {
+		return nil, errors.New("no allocated sections")
+	}
+	// The anchor function must be inside the image we computed, or the
+	// bias is wrong (for instance when the program was started through
+	// the dynamic loader by hand).
+	if !im.inImage(anchorPC(), 1) {
+		return nil, fmt.Errorf("load bias %#x does not place the text where it runs", bias)
+	}
+	if err := im.findModuleData(); err != nil {
+		return nil, err
+	}
+	return im, nil
+}
+
+// loadBias returns how far the kernel moved the executable from the
+// addresses in its headers: the entry point the kernel reports in the
+// auxiliary vector minus the one written in the ELF header.
+func loadBias(f *elf.File) (uintptr, error) {
+	if f.Type == elf.ET_EXEC {
+		return 0, nil
+	}
+	auxv, err := unix.Auxv()
+	if err != nil {
+		return 0, fmt.Errorf("reading the auxiliary vector: %w", err)
+	}
+	for _, kv := range auxv {
+		if kv[0] == atEntry {
+			return kv[1] - uintptr(f.Entry), nil
+		}
+	}
+	return 0, errors.New("the auxiliary vector has no AT_ENTRY")
+}
+
+// typesBase returns the start of the main module's type descriptors, as
+// the runtime reports it to package reflect.
+func typesBase() uintptr {
+	sections, _ := reflectTypelinks()
+	if len(sections) == 0 {
+		return 0
+	}
+	return uintptr(sections[0])
+}
+
+//go:linkname reflectTypelinks reflect.typelinks
+func reflectTypelinks() (sections []unsafe.Pointer, offset [][]int32)
+
+// findModuleData locates the runtime's description of the main module in
+// the writable data of the executable and copies the bounds we need from
+// it. The runtime keeps, in this order, the words text, etext, noptrdata,
+// enoptrdata, data, edata, bss, ebss, noptrbss, enoptrbss, covctrs,
+// ecovctrs, end, gcdata, gcbss, types, etypes. We look for the types base
+// the runtime gave reflect and check that the words before it are the
+// data and bss bounds of the ELF sections, so a coincidence cannot fool us.
+func (im *image) findModuleData() error {
+	types := typesBase()
+	if types == 0 {
+		return errors.New("the runtime reports no type section")
+	}
+	var data, bss section
+	for _, s := range im.sections {
+		switch s.name {
+		case ".data":
+			data = s
+		case ".bss":
+			bss = s
+		}
+	}
+	if data.start == 0 || bss.start == 0 {
+		return errors.New("no .data or .bss section")
+	}
+	const (
+		word     = unsafe.Sizeof(uintptr(0))
+		textAt   = 0
+		dataAt   = 4
+		bssAt    = 6
+		typesAt  = 15
+		etypesAt = 16
+	)
+	for _, s := range im.sections {
+		if !s.writable || s.name == ".bss" || s.name == ".noptrbss" {
+			continue
+		}
+		for p := alignUp(s.start, word) + typesAt*word; p+2*word <= s.end; p += word {
+			w := func(i uintptr) uintptr { return readWord(p + (i-typesAt)*word) }
+			if w(typesAt) != types {
+				continue
+			}
+			if w(dataAt) != data.start || w(bssAt) != bss.start {
+				continue
+			}
+			im.text = span{w(textAt), w(textAt + 1)}
+			im.data = span{w(dataAt), w(dataAt + 1)}
+			im.bss = span{w(bssAt), w(bssAt + 1)}
+			im.types = span{types, w(etypesAt)}
+			if im.types.end <= im.types.start || !im.inImage(im.types.start, im.types.end-im.types.start) {
+				return errors.New("implausible type section bounds in the module data")
+			}
+			return nil
+		}
+	}
+	return errors.New("runtime module data not found")
+}
+
+// at turns an address into a pointer. Callers have checked that addr lies
+// in the executable's image (or is a value the runtime stored there), which
+// the garbage collector does not manage.
+func at(addr uintptr) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&addr))
+}
+
+// readWord reads the aligned machine word at addr, which the caller has
+// checked lies in the image. Globals there may be written by other
+// goroutines at any time; we only compare the words we read, so the read
+// is exempt from the race detector.
+//
+//go:norace
+func readWord(addr uintptr) uintptr {
+	return *(*uintptr)(at(addr))
+}
+
+func alignUp(addr, align uintptr) uintptr {
+	return (addr + align - 1) &^ (align - 1)
+}
+
+// atEntry is the auxiliary vector key of the program's entry point
+// (AT_ENTRY in <elf.h>).
+const atEntry = 9
