@@ -1,0 +1,40 @@
+package main
+
+import "time"
+
+// config sizes one run of the harness.
+type config struct {
+	Runs       int           // runs per figure
+	Workers    int           // worker processes of every pool
+	Rounds     int           // round trips per run of the round-trip rows
+	MapChunk1  int           // tasks of the chunk-size-1 map
+	MapAuto    int           // tasks of the automatic-chunk map
+	BulkBytes  int           // the bulk argument
+	Tasks      int           // CPU-bound tasks of the speed-up row
+	GraphNodes int           // nodes of the graph shape
+	Budget     time.Duration // minimum length of one run of a codec row
+	Python     bool          // run bench.py
+}
+
+func defaultConfig(quick bool) config {
+	c := config{
+		Runs:       5,
+		Workers:    2,
+		Rounds:     5000,
+		MapChunk1:  100_000,
+		MapAuto:    100_000,
+		BulkBytes:  64 << 20,
+		Tasks:      8,
+		GraphNodes: 10_000,
+		Budget:     200 * time.Millisecond,
+		Python:     true,
+	}
+	if quick {
+		c.Runs = 3
+		c.Rounds = 500
+		c.MapChunk1 = 20_000
+		c.Tasks = 4
+		c.Budget = 40 * time.Millisecond
+	}
+	return c
+}

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/mproc-go/mproc/bench/internal/floor"
+	"github.com/mproc-go/mproc/bench/internal/mprocbench"
+	"github.com/mproc-go/mproc/bench/internal/peers"
+	"github.com/mproc-go/mproc/bench/internal/report"
+	"github.com/mproc-go/mproc/bench/internal/stats"
+	"github.com/mproc-go/mproc/bench/internal/workload"
+	"github.com/mproc-go/mproc/bench/python"
+)
+
+// measure runs every contender on every metric. Codec rows come first, while
+// no helper process or pool is alive, because allocation counts include
+// every goroutine of the harness.
+func measure(ctx context.Context, cfg config) *report.Report {
+	r := &report.Report{
+		Machine: report.Machine{
+			Date:   time.Now().UTC(),
+			CPU:    cpuModel(),
+			NumCPU: runtime.NumCPU(),
+			OS:     runtime.GOOS + "/" + runtime.GOARCH,
+			Go:     runtime.Version(),
+		},
+		Quick: cfg.Runs < 5,
+		Runs:  cfg.Runs,
+	}
+
+	progress("codec rows")
+	small, smallAllocs := codecRows(cfg, "small", "codec round trip: small struct", workload.NewSmall(),
+		(*workload.Small).Equal, workload.CopySmall, workload.NewSmall().RawBytes())
+	floats := workload.NewFloats()
+	flt, fltAllocs := codecRows(cfg, "floats", "codec round trip: 1e5 float64", &floats,
+		func(a, b *[]float64) bool { return equalFloats(*a, *b) },
+		func(p *[]float64) *[]float64 { c := workload.CopyFloats(*p); return &c }, 8*len(floats))
+	g := workload.NewGraph(cfg.GraphNodes)
+	graph, graphAllocs := codecRows(cfg, "graph", fmt.Sprintf("codec round trip: graph with cycles, %d nodes", cfg.GraphNodes), g,
+		(*workload.Graph).SameShape, workload.CopyGraph, g.RawBytes())
+
+	progress("CPython (bench.py)")
+	py := runPython(ctx, cfg)
+
+	progress("pool start")
+	start := report.Metric{
+		Key: "pool_start", Title: fmt.Sprintf("pool start to first result, %d workers", cfg.Workers), Unit: report.Seconds,
+		Mproc:   mprocCell(mprocbench.Start(cfg.Runs, cfg.Workers)),
+		CPython: report.Best(report.Seconds, py.cell("pool_start_spawn", id), py.cell("pool_start_fork", id), py.cell("pool_start_forkserver", id)),
+		Peer:    as("net/rpc")(peers.RPCStart(cfg.Runs, cfg.Workers)),
+		Floor:   as("exec+ping")(floor.Start(cfg.Runs, cfg.Workers)),
+		Notes: []string{
+			"CPython: the fastest of its start methods (all three listed below); mproc re-executes its binary, like spawn, because a Go process cannot fork",
+			"floor: re-executing this binary and one 16-byte ping-pong over a socketpair",
+		},
+	}
+
+	progress("round trip")
+	rt := report.Metric{
+		Key: "round_trip", Title: "Submit+Wait round trip, trivial task", Unit: report.Seconds,
+		Mproc:   mprocCell(mprocbench.RoundTrip(cfg.Runs, cfg.Rounds)),
+		CPython: py.cell("apply", id),
+		Peer:    as("net/rpc")(peers.RPCRoundTrip(cfg.Runs, cfg.Rounds)),
+		Floor:   as("ping-pong")(floor.PingPong(cfg.Runs, cfg.Rounds)),
+		Notes:   []string{fmt.Sprintf("mean of %d round trips per run; CPython: Pool.apply; floor: %d-byte ping-pong over a socketpair", cfg.Rounds, floor.MessageSize)},
+	}
+
+	progress("map, chunk 1")
+	autoChunk := (cfg.MapAuto + 4*cfg.Workers - 1) / (4 * cfg.Workers) // CPython's default heuristic
+	mapOne := report.Metric{
+		Key: "map_chunk1", Title: fmt.Sprintf("Map %d trivial tasks, chunk size 1", cfg.MapChunk1), Unit: report.PerSecond,
+		Mproc:   mprocCell(mprocbench.Map(cfg.Runs, cfg.MapChunk1, cfg.Workers, 1)),
+		CPython: py.cell("map_chunk1", id),
+		Peer:    as("net/rpc")(peers.RPCMap(cfg.Runs, cfg.MapChunk1, cfg.Workers, 1)),
+		Floor:   as("pipelined")(floor.MessageRate(cfg.Runs, cfg.MapChunk1, cfg.Workers)),
+		Notes: []string{
+			"net/rpc: one call per task, 16 calls in flight per worker",
+			fmt.Sprintf("floor: pipelined %d-byte messages, one write(2) each, echoed by %d children", floor.MessageSize, cfg.Workers),
+		},
+	}
+
+	progress("map, automatic chunk")
+	mapAuto := report.Metric{
+		Key: "map_auto", Title: fmt.Sprintf("Map %d trivial tasks, automatic chunk size", cfg.MapAuto), Unit: report.PerSecond,
+		Mproc:   mprocCell(mprocbench.Map(cfg.Runs, cfg.MapAuto, cfg.Workers, 0)),
+		CPython: py.cell("map_auto", id),
+		Peer:    as("net/rpc batches")(peers.RPCMap(cfg.Runs, cfg.MapAuto, cfg.Workers, autoChunk)),
+		Floor:   as("stream")(floor.StreamRate(cfg.Runs, cfg.MapAuto, cfg.Workers)),
+		Notes: []string{
+			fmt.Sprintf("net/rpc: %d tasks per call, CPython's default chunk size for %d workers", autoChunk, cfg.Workers),
+			"floor: 8 bytes per task streamed through the children in 64 KiB writes",
+		},
+	}
+
+	progress("CPU-bound speed-up")
+	speed := report.Metric{
+		Key: "speedup", Title: fmt.Sprintf("CPU-bound Map speed-up, %d workers", cfg.Workers), Unit: report.Times,
+		Mproc:   mprocCell(mprocbench.Speedup(cfg.Runs, cfg.Tasks, cfg.Workers)),
+		CPython: py.cell("speedup", id),
+		Peer:    as("net/rpc")(peers.RPCSpeedup(cfg.Runs, cfg.Tasks, cfg.Workers)),
+		Floor:   as("goroutines")(floor.Speedup(cfg.Runs, cfg.Tasks, cfg.Workers)),
+		Notes:   []string{fmt.Sprintf("%d tasks of tens of milliseconds; serial time over parallel time; floor: the same tasks on %d goroutines", cfg.Tasks, cfg.Workers)},
+	}
+
+	progress("64 MiB argument")
+	bulkBytes := float64(cfg.BulkBytes)
+	bulk := report.Metric{
+		Key: "bulk", Title: fmt.Sprintf("%d MiB []byte argument round trip", cfg.BulkBytes>>20), Unit: report.BytesPerSec,
+		Mproc:   mprocCell(mprocbench.Bulk(cfg.Runs, cfg.BulkBytes)),
+		CPython: py.cell("bulk", func(s float64) float64 { return bulkBytes / s }),
+		Peer:    as("net/rpc")(peers.RPCBulk(cfg.Runs, cfg.BulkBytes)),
+		Floor:   as("socketpair")(floor.Bulk(cfg.Runs, cfg.BulkBytes)),
+		Notes:   []string{"bytes/s counts the argument once (it travels there and back); floor: the bytes echoed through a socketpair from and into preallocated buffers"},
+	}
+
+	small.CPython = py.cell("pickle_small", bytesPerSec(workload.NewSmall().RawBytes()))
+	flt.CPython = report.Best(report.BytesPerSec, py.cell("pickle_floats_array", bytesPerSec(8*len(floats))), py.cell("pickle_floats_list", bytesPerSec(8*len(floats))))
+	graph.CPython = py.cell("pickle_graph", bytesPerSec(g.RawBytes()))
+	for _, m := range []*report.Metric{&smallAllocs, &fltAllocs, &graphAllocs} {
+		m.CPython = report.Missing(report.NotApplicable, "pickle", "CPython allocates an object per value and has no per-operation allocation count comparable to Go's")
+	}
+	r.Metrics = []report.Metric{start, rt, mapOne, mapAuto, speed, bulk, small, smallAllocs, flt, fltAllocs, graph, graphAllocs}
+	r.Machine.Python = py.version()
+
+	progress("references")
+	r.References = []report.Reference{
+		{Key: "mproc_inprocess_round_trip", Title: "mproc in-process backend: Submit+Wait round trip (no IPC)", Unit: report.Seconds,
+			Cell: mprocCell(mprocbench.InProcessRoundTrip(cfg.Runs, cfg.Rounds))},
+		{Key: "mproc_inprocess_map", Title: fmt.Sprintf("mproc in-process backend: Map %d trivial tasks, chunk 1 (no IPC)", cfg.MapChunk1), Unit: report.PerSecond,
+			Cell: mprocCell(mprocbench.InProcessMap(cfg.Runs, cfg.MapChunk1, cfg.Workers))},
+		{Key: "memcopy_bulk", Title: fmt.Sprintf("memory copy, %d MiB (allocate + copy)", cfg.BulkBytes>>20), Unit: report.BytesPerSec,
+			Cell: as("memcopy")(floor.MemCopy(cfg.Runs, cfg.BulkBytes, cfg.Budget)),
+			Note: "what shared memory could approach for the bulk row"},
+		{Key: "memcopy_floats", Title: "memory copy, 800 kB (allocate + copy)", Unit: report.BytesPerSec,
+			Cell: as("memcopy")(floor.MemCopy(cfg.Runs, 8*len(floats), cfg.Budget))},
+	}
+	return r
+}
+
+// codecRows measures one data shape through every codec and returns its
+// bytes/s row and its allocations row (CPython is filled in later).
+func codecRows[T any](cfg config, key, title string, v *T, same func(a, b *T) bool, deepCopy func(*T) *T, raw int) (speed, allocs report.Metric) {
+	measureOne := func(name string, op func(int) error, err error) (report.Cell, report.Cell) {
+		if err != nil {
+			if errors.Is(err, mprocbench.ErrNotBuilt) {
+				c := report.Missing(report.Unavailable, name, err.Error())
+				return c, c
+			}
+			c := report.Missing(report.Failed, name, err.Error())
+			return c, c
+		}
+		var sp, al []float64
+		for range cfg.Runs {
+			o, err := stats.Time(cfg.Budget, op)
+			if err != nil {
+				c := report.Missing(report.Failed, name, err.Error())
+				return c, c
+			}
+			sp = append(sp, float64(raw)/o.Seconds)
+			al = append(al, o.Allocs)
+		}
+		return report.Measured(name, sp), report.Measured(name, al)
+	}
+	speed = report.Metric{Key: "codec_" + key, Title: title + " (bytes/s)", Unit: report.BytesPerSec}
+	allocs = report.Metric{Key: "codec_" + key + "_allocs", Title: title + " (allocs)", Unit: report.AllocsPerOp}
+
+	op, err := mprocbench.Codec(v, same)
+	speed.Mproc, allocs.Mproc = measureOne("codec stream", op, err)
+
+	var peerSpeed, peerAllocs []report.Cell
+	if key == "graph" {
+		reason := "no shared references: a cycle recurses until the stack overflows, a fatal error no program can recover from"
+		peerSpeed = append(peerSpeed, report.Missing(report.Unsupported, "gob", "encoding/gob has "+reason),
+			report.Missing(report.Unsupported, "msgpack/v5", "msgpack has "+reason))
+		_, err := peers.JSON(v, same)
+		if err == nil {
+			err = errors.New("it did not refuse the cycle")
+		}
+		peerSpeed = append(peerSpeed, report.Missing(report.Unsupported, "json", "encoding/json refuses the graph: "+err.Error()))
+		peerAllocs = peerSpeed
+	} else {
+		for _, c := range []struct {
+			name string
+			rt   func(v *T, same func(a, b *T) bool) (func(int) error, error)
+		}{{"gob stream", peers.GobStream[T]}, {"json", peers.JSON[T]}, {"msgpack/v5", peers.Msgpack[T]}} {
+			op, err := c.rt(v, same)
+			s, a := measureOne(c.name, op, err)
+			peerSpeed, peerAllocs = append(peerSpeed, s), append(peerAllocs, a)
+		}
+	}
+	speed.Peer = report.Best(report.BytesPerSec, peerSpeed...)
+	allocs.Peer = report.Best(report.AllocsPerOp, peerAllocs...)
+
+	copyOp := func(n int) error {
+		for range n {
+			if out := deepCopy(v); out == nil {
+				return fmt.Errorf("deep copy of %T returned nil", v)
+			}
+		}
+		return nil
+	}
+	speed.Floor, allocs.Floor = measureOne("deep copy", copyOp, nil)
+	speed.Notes = []string{fmt.Sprintf("bytes/s counts the value's raw data, %d bytes, for every contender; floor: a hand-written deep copy", raw)}
+	return speed, allocs
+}
+
+// pyResult wraps bench.py's result, or why there is none.
+type pyResult struct {
+	res *python.Result
+	err error
+}
+
+func runPython(ctx context.Context, cfg config) pyResult {
+	if !cfg.Python {
+		return pyResult{err: errors.New("-nopython given")}
+	}
+	res, err := python.Run(ctx, python.Params{
+		Runs: cfg.Runs, Workers: cfg.Workers, Rounds: min(cfg.Rounds, 2000),
+		MapChunk1: cfg.MapChunk1, MapAuto: cfg.MapAuto, BulkBytes: cfg.BulkBytes, Tasks: cfg.Tasks,
+		Floats: workload.FloatsLen, GraphNodes: cfg.GraphNodes, BudgetSeconds: cfg.Budget.Seconds(),
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "compare: CPython skipped: %v\n", err)
+	}
+	return pyResult{res: res, err: err}
+}
+
+func (p pyResult) version() string {
+	if p.res == nil {
+		return "not run (" + p.err.Error() + ")"
+	}
+	return p.res.Python
+}
+
+// cell converts bench.py's samples for key with convert.
+func (p pyResult) cell(key string, convert func(float64) float64) report.Cell {
+	if p.err != nil {
+		return report.Missing(report.Skipped, "", p.err.Error())
+	}
+	m, ok := p.res.Metrics[key]
+	switch {
+	case !ok:
+		return report.Missing(report.Failed, "", "bench.py reported no "+key)
+	case m.Unsupported != "":
+		return report.Missing(report.Unsupported, m.Variant, m.Unsupported)
+	case m.Error != "":
+		return report.Missing(report.Failed, m.Variant, m.Error)
+	}
+	samples := make([]float64, len(m.Samples))
+	for i, s := range m.Samples {
+		if s <= 0 {
+			return report.Missing(report.Failed, m.Variant, fmt.Sprintf("bench.py reported a non-positive sample %v for %s", s, key))
+		}
+		samples[i] = convert(s)
+	}
+	return report.Measured(m.Variant, samples)
+}
+
+func id(x float64) float64 { return x }
+
+func bytesPerSec(raw int) func(seconds float64) float64 {
+	return func(s float64) float64 { return float64(raw) / s }
+}
+
+// as names the contender of a measurement: as("net/rpc")(peers.RPCStart(...)).
+func as(variant string) func(samples []float64, err error) report.Cell {
+	return func(samples []float64, err error) report.Cell { return report.FromErr(variant, samples, err) }
+}
+
+// mprocCell turns an mproc measurement into a cell, "not built yet" for an
+// API that does not exist.
+func mprocCell(samples []float64, err error) report.Cell {
+	if errors.Is(err, mprocbench.ErrNotBuilt) {
+		return report.Missing(report.Unavailable, "", err.Error())
+	}
+	return report.FromErr("", samples, err)
+}
+
+func equalFloats(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func progress(what string) { fmt.Fprintf(os.Stderr, "compare: %s ...\n", what) }
+
+// cpuModel reads the processor's name from /proc/cpuinfo, or GOARCH.
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err == nil {
+		for line := range strings.Lines(string(data)) {
+			if name, ok := strings.CutPrefix(line, "model name"); ok {
+				return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
+			}
+		}
+	}
+	return runtime.GOARCH
+}

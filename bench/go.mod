@@ -1,0 +1,12 @@
+module github.com/mproc-go/mproc/bench
+
+go 1.26.0
+
+require (
+	github.com/vmihailenco/msgpack/v5 v5.4.1
+	golang.org/x/sys v0.49.0
+)
+
+require github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
+
+replace github.com/mproc-go/mproc => ../
