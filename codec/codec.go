@@ -1,0 +1,86 @@
+package codec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+)
+
+var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
+
+// Marshal returns the encoding of v: a stream header and one message, as a
+// new Encoder would write it. Decode it with Unmarshal, or with a Decoder.
+//
+// If v, or anything it reaches, cannot be sent, Marshal returns an
+// *UnsupportedError for the first such part (Check lists them all).
+func Marshal(v any) ([]byte, error) {
+	e := encoderPool.Get().(*encoder)
+	defer func() {
+		e.reset()
+		encoderPool.Put(e)
+	}()
+	e.init(buildOptions(nil))
+	e.begin(1 << 14)
+	if err := e.encodeTop(v); err != nil {
+		return nil, explain(err, v)
+	}
+	n := e.messageLen()
+	out := make([]byte, 0, len(magic)+2+len(fingerprint())+binary.MaxVarintLen64+n)
+	out = appendHeader(out)
+	out = binary.AppendUvarint(out, uint64(n))
+	return e.appendMessage(out), nil
+}
+
+// reset drops the stream state so a pooled encoder starts a new stream,
+// keeping the buffers if they are small.
+func (e *encoder) reset() {
+	clear(e.types)
+	clear(e.funcs)
+	clear(e.memo)
+	e.nmemo = 0
+	if cap(e.buf) > 1<<16 {
+		e.buf = nil
+	}
+	e.spans = e.spans[:0]
+	clear(e.words)
+}
+
+// Unmarshal decodes data, the output of Marshal, into the value ptr points
+// to. The rules are those of Decoder.Decode; data must hold exactly one
+// message.
+func Unmarshal(data []byte, ptr any) error {
+	var d decoder
+	d.init(buildOptions(nil))
+	r := reader{buf: data}
+	if len(data) < len(magic) || string(data[:len(magic)]) != magic {
+		return &DecodeError{Offset: 0, Msg: fmt.Sprintf("data does not start with the codec's magic %q: not codec output", magic)}
+	}
+	r.pos = len(magic)
+	v, err := r.uvarint("format version")
+	if err != nil {
+		return err
+	}
+	at := r.offset()
+	fp, err := r.bytes(0, "")
+	if err == nil {
+		var n int
+		if n, err = r.length("fingerprint length", 1); err == nil {
+			fp, err = r.bytes(n, "fingerprint")
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if err := d.checkHeader(v, string(fp), at); err != nil {
+		return err
+	}
+	at = r.offset()
+	n, err := r.uvarint("message length")
+	if err != nil {
+		return err
+	}
+	if n != uint64(r.remaining()) {
+		return &DecodeError{Offset: at, Msg: fmt.Sprintf("message length %d, but %d bytes follow (Unmarshal takes exactly one message)", n, r.remaining())}
+	}
+	return d.decodeMessage(data[r.pos:], r.pos, ptr)
+}

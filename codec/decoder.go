@@ -1,0 +1,365 @@
+package codec
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"time"
+	"unsafe"
+)
+
+// A Decoder reads values from a stream written by an Encoder.
+//
+// Types and functions resolve to this program's own: by their position in
+// the binary when the stream comes from the same build (its fingerprint is
+// checked), or by the names given to Register (the only way in Strict
+// mode). A Decoder is not safe for concurrent use.
+type Decoder struct {
+	r      io.Reader
+	br     io.ByteReader
+	d      decoder
+	header bool
+	err    error // sticky: the stream can no longer be read
+	offset int   // bytes consumed from r
+	buf    []byte
+}
+
+// NewDecoder returns a Decoder reading from r. If r is not an
+// io.ByteReader, the Decoder buffers it and may read past the messages it
+// is asked for.
+func NewDecoder(r io.Reader, opts ...Option) *Decoder {
+	dec := &Decoder{r: r}
+	if br, ok := r.(io.ByteReader); ok {
+		dec.br = br
+	} else {
+		b := bufio.NewReader(r)
+		dec.r, dec.br = b, b
+	}
+	dec.d.init(buildOptions(opts))
+	return dec
+}
+
+// Decode reads the next message into the value ptr points to. ptr must be
+// a non-nil pointer; the stream's value must have ptr's element type, or
+// ptr must point to an interface the value's type implements. At the end of
+// the stream Decode returns io.EOF.
+//
+// A value that does not fit ptr is an error that leaves the stream usable
+// (the message is consumed, its type definitions kept); malformed input is
+// a *DecodeError after which the stream cannot be read further. On error
+// the value ptr points to may be partly written.
+func (dec *Decoder) Decode(ptr any) error {
+	if dec.err != nil {
+		return dec.err
+	}
+	if !dec.header {
+		if err := dec.readHeader(); err != nil {
+			if err == io.EOF {
+				return err
+			}
+			dec.err = err
+			return err
+		}
+	}
+	at := dec.offset
+	n, err := dec.readUvarint()
+	if err != nil {
+		if err == io.EOF && dec.offset == at {
+			return io.EOF
+		}
+		dec.err = dec.streamErr(at, "message length", err)
+		return dec.err
+	}
+	if n > uint64(dec.d.opts.maxMessage) {
+		dec.err = &DecodeError{Offset: at, Msg: fmt.Sprintf("message length %d exceeds the limit of %d bytes (codec.MaxMessageSize)", n, dec.d.opts.maxMessage)}
+		return dec.err
+	}
+	body, err := dec.readBody(int(n))
+	if err != nil {
+		dec.err = dec.streamErr(dec.offset, fmt.Sprintf("message of %d bytes", n), err)
+		return dec.err
+	}
+	err = dec.d.decodeMessage(body, dec.offset-len(body), ptr)
+	if errors.As(err, new(*DecodeError)) || errors.As(err, new(*FingerprintError)) {
+		dec.err = err
+	}
+	return err
+}
+
+func (dec *Decoder) streamErr(at int, what string, err error) error {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return &DecodeError{Offset: at, Msg: fmt.Sprintf("reading %s: %v", what, err)}
+}
+
+func (dec *Decoder) readUvarint() (uint64, error) {
+	var x uint64
+	for i := 0; ; i++ {
+		b, err := dec.br.ReadByte()
+		if err != nil {
+			if i > 0 && err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+		dec.offset++
+		if i == binary.MaxVarintLen64-1 && b > 1 {
+			return 0, errors.New("varint overflows 64 bits")
+		}
+		x |= uint64(b&0x7f) << (7 * i)
+		if b < 0x80 {
+			return x, nil
+		}
+	}
+}
+
+// readBody reads n bytes, growing the buffer as data arrives rather than
+// trusting n up front.
+func (dec *Decoder) readBody(n int) ([]byte, error) {
+	const chunk = 1 << 20
+	buf := dec.buf[:0]
+	for len(buf) < n {
+		want := min(n-len(buf), max(chunk, len(buf)))
+		if cap(buf)-len(buf) < want {
+			buf = append(buf[:cap(buf)], make([]byte, want-(cap(buf)-len(buf)))...)[:len(buf)]
+		}
+		m, err := io.ReadFull(dec.r, buf[len(buf):len(buf)+want])
+		buf = buf[:len(buf)+m]
+		dec.offset += m
+		if err != nil {
+			return nil, err
+		}
+	}
+	if cap(buf) <= 1<<20 {
+		dec.buf = buf
+	}
+	return buf, nil
+}
+
+func (dec *Decoder) readHeader() error {
+	var m [len(magic)]byte
+	k, err := io.ReadFull(dec.r, m[:])
+	dec.offset += k
+	if err != nil {
+		if err == io.EOF {
+			return err
+		}
+		return dec.streamErr(0, "stream header", err)
+	}
+	if string(m[:]) != magic {
+		return &DecodeError{Offset: 0, Msg: fmt.Sprintf("stream header %q is not the codec's magic %q: not a codec stream", m[:], magic)}
+	}
+	at := dec.offset
+	v, err := dec.readUvarint()
+	if err != nil {
+		return dec.streamErr(at, "format version", err)
+	}
+	at = dec.offset
+	n, err := dec.readUvarint()
+	if err != nil {
+		return dec.streamErr(at, "fingerprint", err)
+	}
+	if n > 256 {
+		return &DecodeError{Offset: at, Msg: fmt.Sprintf("fingerprint length %d, expected at most 256", n)}
+	}
+	fp := make([]byte, n)
+	k, err = io.ReadFull(dec.r, fp)
+	dec.offset += k
+	if err != nil {
+		return dec.streamErr(at, "fingerprint", err)
+	}
+	if err := dec.d.checkHeader(v, string(fp), at); err != nil {
+		return err
+	}
+	dec.header = true
+	return nil
+}
+
+// decoder is the state of one stream's reading side.
+type decoder struct {
+	opts  options
+	r     reader
+	types typeTable
+	memo  []memoObj
+	depth int
+	words []unsafe.Pointer
+	locs  map[string]*time.Location
+}
+
+type memoObj struct {
+	p  unsafe.Pointer
+	n  int
+	ti *typeInfo
+}
+
+func (d *decoder) init(o options) { d.opts = o }
+
+func (d *decoder) checkHeader(version uint64, fp string, at int) error {
+	if version != formatVersion {
+		return &DecodeError{Offset: len(magic), Msg: fmt.Sprintf("format version %d, this codec reads version %d", version, formatVersion)}
+	}
+	if !d.opts.strict && fp != fingerprint() {
+		return &FingerprintError{Stream: fp, Local: fingerprint()}
+	}
+	return nil
+}
+
+// decodeMessage decodes one message body that starts at stream offset base.
+func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
+	d.r = reader{buf: body, base: base}
+	d.memo = d.memo[:0]
+	d.depth = 0
+	if err := d.types.readDefs(&d.r); err != nil {
+		return err
+	}
+	pv := reflect.ValueOf(ptr)
+	if pv.Kind() != reflect.Pointer || pv.IsNil() {
+		return fmt.Errorf("codec: Decode needs a non-nil pointer, got %T", ptr)
+	}
+	ti := infoOf(pv.Type().Elem())
+	if len(ti.problems) > 0 {
+		return ti.problems[0].err()
+	}
+	p := (*eface)(unsafe.Pointer(&ptr)).data
+	if err := d.decodeTop(ti, p); err != nil {
+		return err
+	}
+	if d.r.remaining() != 0 {
+		return d.r.fail("%d bytes left after the value", d.r.remaining())
+	}
+	return nil
+}
+
+func (d *decoder) decodeTop(ti *typeInfo, p unsafe.Pointer) error {
+	if ti.kind == kInterface {
+		return ti.dec(d, p)
+	}
+	at := d.r.offset()
+	id, err := d.r.uvarint("type of the value")
+	if err != nil {
+		return err
+	}
+	global := id == idGlobal
+	if global {
+		if id, err = d.r.uvarint("type of the sentinel"); err != nil {
+			return err
+		}
+	}
+	if id == idNil {
+		reflect.NewAt(ti.t, p).Elem().SetZero()
+		return nil
+	}
+	w := d.types.lookup(id)
+	if w == nil {
+		return &DecodeError{Offset: at, Msg: fmt.Sprintf("value of undefined type #%d", id)}
+	}
+	if !d.matches(w, ti) {
+		return fmt.Errorf("codec: cannot decode a %s (stream type #%d) into a %s", w.name, id, ti.t)
+	}
+	var off int64
+	if global {
+		if off, err = d.r.varint("sentinel position"); err != nil {
+			return err
+		}
+	}
+	if err := ti.dec(d, p); err != nil {
+		return err
+	}
+	if global && !d.opts.strict {
+		g, err := loadGlobal(off, ti.t)
+		if err != nil {
+			return &DecodeError{Offset: at, Msg: err.Error()}
+		}
+		reflect.NewAt(ti.t, p).Elem().Set(reflect.ValueOf(g))
+	}
+	return nil
+}
+
+// word returns a scratch word for the current depth (see encoder.word).
+func (d *decoder) word() unsafe.Pointer {
+	for len(d.words) <= d.depth {
+		d.words = append(d.words, nil)
+	}
+	d.words[d.depth] = nil
+	return unsafe.Pointer(&d.words[d.depth])
+}
+
+// decodeDynamic reads an interface value (type id, then value) into the
+// interface of type it at p.
+func (d *decoder) decodeDynamic(it reflect.Type, p unsafe.Pointer) error {
+	at := d.r.offset()
+	id, err := d.r.uvarint("interface type")
+	if err != nil {
+		return err
+	}
+	if id == idNil {
+		*(*[2]unsafe.Pointer)(p) = [2]unsafe.Pointer{}
+		return nil
+	}
+	global := id == idGlobal
+	if global {
+		if id, err = d.r.uvarint("type of the sentinel"); err != nil {
+			return err
+		}
+	}
+	w := d.types.lookup(id)
+	if w == nil || id == idNil || id == idGlobal {
+		return &DecodeError{Offset: at, Msg: fmt.Sprintf("interface value of undefined type #%d", id)}
+	}
+	ct, err := d.resolve(w)
+	if err != nil {
+		return err
+	}
+	if w.implOK == nil {
+		w.implOK = map[reflect.Type]bool{}
+	}
+	impl, known := w.implOK[it]
+	if !known {
+		impl = ct.Implements(it) && ct.Kind() != reflect.Interface
+		w.implOK[it] = impl
+	}
+	if !impl {
+		return &DecodeError{Offset: at, Msg: fmt.Sprintf("a %s does not implement %s", ct, it)}
+	}
+	var off int64
+	if global {
+		if off, err = d.r.varint("sentinel position"); err != nil {
+			return err
+		}
+	}
+	if d.depth++; d.depth > d.opts.maxDepth {
+		return &DepthError{Limit: d.opts.maxDepth}
+	}
+	ti := infoOf(ct)
+	var data unsafe.Pointer
+	if ti.direct {
+		wp := d.word()
+		if err := ti.dec(d, wp); err != nil {
+			return err
+		}
+		data = *(*unsafe.Pointer)(wp)
+	} else {
+		data = reflect.New(ct).UnsafePointer()
+		if err := ti.dec(d, data); err != nil {
+			return err
+		}
+	}
+	d.depth--
+	var x any
+	*(*eface)(unsafe.Pointer(&x)) = eface{typePointer(ct), data}
+	if global && !d.opts.strict {
+		if x, err = loadGlobal(off, ct); err != nil {
+			return &DecodeError{Offset: at, Msg: err.Error()}
+		}
+	}
+	if it.NumMethod() == 0 {
+		*(*any)(p) = x
+	} else {
+		reflect.NewAt(it, p).Elem().Set(reflect.ValueOf(x))
+	}
+	return nil
+}

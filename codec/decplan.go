@@ -1,0 +1,493 @@
+package codec
+
+import (
+	"encoding"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"reflect"
+	"time"
+	"unsafe"
+)
+
+// compileDec builds the decode plan of ti: a function reading one value of
+// the layout the encoder writes for ti into the given address. Every read is
+// bounds-checked; lengths are checked against the bytes left before any
+// allocation.
+func compileDec(ti *typeInfo) decFn {
+	if len(ti.problems) > 0 {
+		pr := ti.problems[0]
+		return func(*decoder, unsafe.Pointer) error { return pr.err() }
+	}
+	switch ti.kind {
+	case kBool:
+		return func(d *decoder, p unsafe.Pointer) error {
+			b, err := d.r.byte1("bool")
+			if b > 1 {
+				return d.r.fail("bool byte %d, expected 0 or 1", b)
+			}
+			*(*bool)(p) = b == 1
+			return err
+		}
+	case kInt, kInt16, kInt32, kInt64:
+		bits := uint(ti.size * 8)
+		return func(d *decoder, p unsafe.Pointer) error {
+			v, err := d.r.varint(ti.t.String())
+			if err != nil {
+				return err
+			}
+			if bits < 64 && (v < -1<<(bits-1) || v >= 1<<(bits-1)) {
+				return d.r.fail("%d overflows %s", v, ti.t)
+			}
+			switch bits {
+			case 16:
+				*(*int16)(p) = int16(v)
+			case 32:
+				*(*int32)(p) = int32(v)
+			default:
+				*(*int64)(p) = v
+			}
+			return nil
+		}
+	case kInt8, kUint8:
+		return func(d *decoder, p unsafe.Pointer) error {
+			b, err := d.r.byte1(ti.t.String())
+			*(*byte)(p) = b
+			return err
+		}
+	case kUint, kUint16, kUint32, kUint64, kUintptr:
+		bits := uint(ti.size * 8)
+		return func(d *decoder, p unsafe.Pointer) error {
+			v, err := d.r.uvarint(ti.t.String())
+			if err != nil {
+				return err
+			}
+			if bits < 64 && v >= 1<<bits {
+				return d.r.fail("%d overflows %s", v, ti.t)
+			}
+			switch bits {
+			case 16:
+				*(*uint16)(p) = uint16(v)
+			case 32:
+				*(*uint32)(p) = uint32(v)
+			default:
+				*(*uint64)(p) = v
+			}
+			return nil
+		}
+	case kFloat32, kFloat64, kComplex64, kComplex128:
+		return func(d *decoder, p unsafe.Pointer) error {
+			b, err := d.r.bytes(int(ti.size), ti.t.String())
+			if err != nil {
+				return err
+			}
+			copy(unsafe.Slice((*byte)(p), ti.size), b)
+			return nil
+		}
+	case kString:
+		return func(d *decoder, p unsafe.Pointer) error {
+			n, err := d.r.length("string length", 1)
+			if err != nil {
+				return err
+			}
+			b, _ := d.r.bytes(n, "string")
+			*(*string)(p) = string(b)
+			return nil
+		}
+	case kArray:
+		return decArray(ti)
+	case kSlice:
+		return decSlice(ti)
+	case kMap:
+		return decMap(ti)
+	case kPtr:
+		return decPtr(ti)
+	case kStruct:
+		fields := ti.fields
+		return func(d *decoder, p unsafe.Pointer) error {
+			for i := range fields {
+				f := &fields[i]
+				if err := f.info.dec(d, unsafe.Add(p, f.offset)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	case kInterface:
+		return func(d *decoder, p unsafe.Pointer) error { return d.decodeDynamic(ti.t, p) }
+	case kFunc:
+		return decFunc(ti)
+	case kTime:
+		return func(d *decoder, p unsafe.Pointer) error {
+			t, err := d.readTime()
+			*(*time.Time)(p) = t
+			return err
+		}
+	case kBinary, kGob, kText:
+		return decUnmarshaler(ti)
+	case kHook:
+		return func(d *decoder, p unsafe.Pointer) error {
+			var state any
+			if err := d.decodeDynamic(anyType, unsafe.Pointer(&state)); err != nil {
+				return err
+			}
+			u := reflect.NewAt(ti.t, p).Interface().(Unmarshaler)
+			return callUser(ti.t, "UnmarshalCodec", func() error { return u.UnmarshalCodec(state) })
+		}
+	}
+	return func(d *decoder, _ unsafe.Pointer) error {
+		return fmt.Errorf("codec: cannot decode into %s", ti.t)
+	}
+}
+
+// callUser calls a type's own decoding method, turning a panic on bad
+// input into an error.
+func callUser(t reflect.Type, method string, f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("codec: (%s).%s panicked: %v", t, method, r)
+		}
+	}()
+	if err = f(); err != nil {
+		err = fmt.Errorf("codec: (%s).%s: %w", t, method, err)
+	}
+	return err
+}
+
+func (d *decoder) readTime() (time.Time, error) {
+	sec, err := d.r.varint("time seconds")
+	if err != nil {
+		return time.Time{}, err
+	}
+	nsec, err := d.r.uvarint("time nanoseconds")
+	if err != nil {
+		return time.Time{}, err
+	}
+	if nsec >= 1e9 {
+		return time.Time{}, d.r.fail("time nanoseconds %d, expected less than 1e9", nsec)
+	}
+	name, err := d.r.str("time location")
+	if err != nil {
+		return time.Time{}, err
+	}
+	off, err := d.r.varint("time zone offset")
+	if err != nil {
+		return time.Time{}, err
+	}
+	if off < -1e6 || off > 1e6 {
+		return time.Time{}, d.r.fail("time zone offset %d seconds is out of range", off)
+	}
+	t := time.Unix(sec, int64(nsec))
+	switch name {
+	case "UTC":
+		if off == 0 {
+			return t.UTC(), nil
+		}
+	case "Local":
+		return t.Local(), nil
+	}
+	loc := d.locs[name]
+	if loc == nil && name != "" && !d.opts.strict {
+		if l, err := time.LoadLocation(name); err == nil {
+			loc = l
+		}
+	}
+	if loc != nil {
+		if d.locs == nil {
+			d.locs = map[string]*time.Location{}
+		}
+		if len(d.locs) < 64 {
+			d.locs[name] = loc
+		}
+		if _, o := t.In(loc).Zone(); int64(o) == off {
+			return t.In(loc), nil
+		}
+	}
+	return t.In(time.FixedZone(name, int(off))), nil
+}
+
+func decUnmarshaler(ti *typeInfo) decFn {
+	return func(d *decoder, p unsafe.Pointer) error {
+		n, err := d.r.length("marshaled length", 1)
+		if err != nil {
+			return err
+		}
+		b, _ := d.r.bytes(n, "marshaled bytes")
+		x := reflect.NewAt(ti.t, p).Interface()
+		switch ti.kind {
+		case kBinary:
+			return callUser(ti.t, "UnmarshalBinary", func() error { return x.(encoding.BinaryUnmarshaler).UnmarshalBinary(b) })
+		case kGob:
+			return callUser(ti.t, "GobDecode", func() error { return x.(gobDecoder).GobDecode(b) })
+		default:
+			return callUser(ti.t, "UnmarshalText", func() error { return x.(encoding.TextUnmarshaler).UnmarshalText(b) })
+		}
+	}
+}
+
+func decArray(ti *typeInfo) decFn {
+	n, size := ti.t.Len(), ti.elem.size
+	if ti.bulk {
+		return func(d *decoder, p unsafe.Pointer) error {
+			b, err := d.r.bytes(int(ti.size), ti.t.String())
+			if err != nil {
+				return err
+			}
+			copy(unsafe.Slice((*byte)(p), ti.size), b)
+			return nil
+		}
+	}
+	return func(d *decoder, p unsafe.Pointer) error {
+		dec := ti.elem.dec
+		for i := range n {
+			if err := dec(d, unsafe.Add(p, uintptr(i)*size)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// refHeader reads a reference header: refNil, refNew, or a back-reference
+// to an object of type ti decoded earlier in the message.
+func (d *decoder) refHeader(ti *typeInfo, what string) (h uint64, back *memoObj, err error) {
+	at := d.r.offset()
+	if h, err = d.r.uvarint(what); err != nil || h <= refNew {
+		return h, nil, err
+	}
+	k := h - refNew - 1
+	if k >= uint64(len(d.memo)) {
+		return h, nil, &DecodeError{Offset: at, Msg: fmt.Sprintf("back-reference to object #%d, but only %d objects precede it", k, len(d.memo))}
+	}
+	m := &d.memo[k]
+	if m.ti != ti {
+		return h, nil, &DecodeError{Offset: at, Msg: fmt.Sprintf("back-reference to object #%d, a %s, where a %s is expected", k, m.ti.t, ti.t)}
+	}
+	return h, m, nil
+}
+
+func decSlice(ti *typeInfo) decFn {
+	size := ti.elem.size
+	if ti.elem.bulk {
+		return func(d *decoder, p unsafe.Pointer) error {
+			at := d.r.offset()
+			h, err := d.r.uvarint("slice header")
+			if err != nil {
+				return err
+			}
+			switch {
+			case h == bulkNil:
+				*(*sliceHeader)(p) = sliceHeader{}
+				return nil
+			case h == bulkOutside:
+				k, _ := d.r.uvarint("buffer number")
+				return &DecodeError{Offset: at, Msg: fmt.Sprintf("%s is buffer #%d, outside the stream, and this decoder has no out-of-band buffers", ti.t, k)}
+			}
+			n, err := d.r.checkLength(at, "slice length", h-bulkInline, int(size))
+			if err != nil {
+				return err
+			}
+			b, err := d.r.bytes(n*int(size), ti.t.String())
+			if err != nil {
+				return err
+			}
+			// append allocates without zeroing what it then overwrites; the
+			// allocation is size-aligned, enough for any number type.
+			s := append(make([]byte, 0, 0), b...)
+			if n == 0 {
+				s = make([]byte, 0, 1)
+			}
+			*(*sliceHeader)(p) = sliceHeader{unsafe.Pointer(unsafe.SliceData(s)), n, n}
+			return nil
+		}
+	}
+	minSize := 1
+	if size == 0 {
+		minSize = 0
+	}
+	return func(d *decoder, p unsafe.Pointer) error {
+		h, back, err := d.refHeader(ti, "slice header")
+		if err != nil {
+			return err
+		}
+		switch {
+		case h == refNil:
+			*(*sliceHeader)(p) = sliceHeader{}
+			return nil
+		case back != nil:
+			if !ti.memo {
+				return d.r.fail("back-reference where a %s is expected", ti.t)
+			}
+			*(*sliceHeader)(p) = sliceHeader{back.p, back.n, back.n}
+			return nil
+		}
+		n, err := d.r.length("slice length", minSize)
+		if err != nil {
+			return err
+		}
+		s := reflect.MakeSlice(ti.t, n, n).UnsafePointer()
+		if s == nil {
+			s = reflect.MakeSlice(ti.t, 0, 1).UnsafePointer()
+		}
+		*(*sliceHeader)(p) = sliceHeader{s, n, n}
+		if ti.memo {
+			d.memo = append(d.memo, memoObj{s, n, ti})
+		}
+		if d.depth++; d.depth > d.opts.maxDepth {
+			return &DepthError{Limit: d.opts.maxDepth}
+		}
+		dec := ti.elem.dec
+		for i := range n {
+			if err := dec(d, unsafe.Add(s, uintptr(i)*size)); err != nil {
+				return err
+			}
+		}
+		d.depth--
+		return nil
+	}
+}
+
+func decPtr(ti *typeInfo) decFn {
+	return func(d *decoder, p unsafe.Pointer) error {
+		h, back, err := d.refHeader(ti, "pointer")
+		if err != nil {
+			return err
+		}
+		switch {
+		case h == refNil:
+			*(*unsafe.Pointer)(p) = nil
+			return nil
+		case back != nil:
+			*(*unsafe.Pointer)(p) = back.p
+			return nil
+		}
+		obj := reflect.New(ti.elem.t).UnsafePointer()
+		d.memo = append(d.memo, memoObj{obj, 0, ti})
+		*(*unsafe.Pointer)(p) = obj
+		if d.depth++; d.depth > d.opts.maxDepth {
+			return &DepthError{Limit: d.opts.maxDepth}
+		}
+		err = ti.elem.dec(d, obj)
+		d.depth--
+		return err
+	}
+}
+
+func decMap(ti *typeInfo) decFn {
+	minSize := 2
+	if ti.key.size == 0 {
+		minSize--
+	}
+	if ti.elem.size == 0 {
+		minSize--
+	}
+	return func(d *decoder, p unsafe.Pointer) error {
+		h, back, err := d.refHeader(ti, "map")
+		if err != nil {
+			return err
+		}
+		switch {
+		case h == refNil:
+			*(*unsafe.Pointer)(p) = nil
+			return nil
+		case back != nil:
+			*(*unsafe.Pointer)(p) = back.p
+			return nil
+		}
+		at := d.r.offset()
+		n, err := d.r.length("map length", minSize)
+		if err != nil {
+			return err
+		}
+		if minSize == 0 && n > 1 {
+			// Every key of a zero-size type is the same key.
+			return &DecodeError{Offset: at, Msg: fmt.Sprintf("%s with %d entries, but its key type has a single value", ti.t, n)}
+		}
+		m := reflect.MakeMapWithSize(ti.t, min(n, 1024))
+		mp := m.UnsafePointer()
+		*(*unsafe.Pointer)(p) = mp
+		d.memo = append(d.memo, memoObj{mp, 0, ti})
+		if d.depth++; d.depth > d.opts.maxDepth {
+			return &DepthError{Limit: d.opts.maxDepth}
+		}
+		k := reflect.New(ti.key.t).Elem()
+		v := reflect.New(ti.elem.t).Elem()
+		kp, vp := k.Addr().UnsafePointer(), v.Addr().UnsafePointer()
+		for range n {
+			k.SetZero()
+			v.SetZero()
+			at := d.r.offset()
+			if err := ti.key.dec(d, kp); err != nil {
+				return err
+			}
+			if !k.Comparable() {
+				return &DecodeError{Offset: at, Msg: fmt.Sprintf("map key of type %s is not comparable", k.Elem().Type())}
+			}
+			if err := ti.elem.dec(d, vp); err != nil {
+				return err
+			}
+			m.SetMapIndex(k, v)
+		}
+		d.depth--
+		return nil
+	}
+}
+
+func decFunc(ti *typeInfo) decFn {
+	return func(d *decoder, p unsafe.Pointer) error {
+		at := d.r.offset()
+		id, err := d.r.uvarint("function")
+		if err != nil {
+			return err
+		}
+		if id == 0 {
+			*(*unsafe.Pointer)(p) = nil
+			return nil
+		}
+		if id > uint64(len(d.types.funcs)) {
+			return &DecodeError{Offset: at, Msg: fmt.Sprintf("reference to undefined function #%d", id)}
+		}
+		f := d.types.funcs[id-1]
+		if f.fv == nil && f.err == nil {
+			f.fv, f.err = d.resolveFunc(f, ti)
+		}
+		if f.err != nil {
+			return &DecodeError{Offset: at, Msg: f.err.Error()}
+		}
+		if !d.matches(d.types.lookup(f.typ), ti) {
+			return &DecodeError{Offset: at, Msg: fmt.Sprintf("function #%d %s is not a %s", id, f.name, ti.t)}
+		}
+		*(*unsafe.Pointer)(p) = f.fv
+		return nil
+	}
+}
+
+// resolveFunc finds the local function a reference names: by position
+// (verified against the name) or, in Strict mode, by registered name.
+func (d *decoder) resolveFunc(f *wireFunc, ti *typeInfo) (unsafe.Pointer, error) {
+	var fn reflect.Value
+	if d.opts.strict {
+		v, ok := registeredFunc(f.name, ti.t)
+		if !ok {
+			return nil, fmt.Errorf("function %s (%s) is not registered: codec.Register it in both programs (Strict mode trusts no position)", f.name, ti.t)
+		}
+		fn = v
+	} else {
+		v, err := funcAt(f.offset, f.name, ti.t)
+		if err != nil {
+			return nil, err
+		}
+		fn = v
+	}
+	x := fn.Interface()
+	fv := (*eface)(unsafe.Pointer(&x)).data
+	if fv == nil {
+		return nil, fmt.Errorf("function %s resolved to nil", f.name)
+	}
+	return fv, nil
+}
+
+var (
+	_ = binary.LittleEndian
+	_ = math.Float64bits
+)

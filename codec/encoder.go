@@ -1,0 +1,400 @@
+package codec
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"unsafe"
+)
+
+// An Encoder writes values to a stream: the stream header once, then one
+// length-prefixed message per Encode. Each type and function is described
+// once per stream, in the first message that needs it, so a long-lived
+// Encoder and Decoder pair stops paying for type information after the
+// first message of each type.
+//
+// An Encoder is not safe for concurrent use.
+type Encoder struct {
+	w         io.Writer
+	e         encoder
+	header    bool // the stream header has been written
+	err       error
+	frame     []byte
+	bulkLimit int
+}
+
+// NewEncoder returns an Encoder writing to w. The stream header is written
+// with the first message.
+func NewEncoder(w io.Writer, opts ...Option) *Encoder {
+	o := buildOptions(opts)
+	enc := &Encoder{w: w, bulkLimit: 1 << 14}
+	enc.e.init(o)
+	return enc
+}
+
+// Encode writes v as one message. It is atomic: if v cannot be sent,
+// Encode writes nothing, leaves the stream as it was and returns the error
+// (an *UnsupportedError naming the first part of v that cannot travel, with
+// its path); the Encoder remains usable. An error from the underlying
+// Writer, though, leaves the stream broken and is returned again by every
+// later call.
+func (enc *Encoder) Encode(v any) error {
+	if enc.err != nil {
+		return enc.err
+	}
+	e := &enc.e
+	e.begin(enc.bulkLimit)
+	if err := e.encodeTop(v); err != nil {
+		e.rollback()
+		return explain(err, v)
+	}
+	e.commit()
+	frame := enc.frame[:0]
+	if !enc.header {
+		frame = appendHeader(frame)
+	}
+	frame = binary.AppendUvarint(frame, uint64(e.messageLen()))
+	frame = e.appendDefs(frame)
+	// Small messages go out in one Write; the bulk spans of a large one are
+	// written straight from the caller's memory, without a copy.
+	start := 0
+	for _, s := range e.spans {
+		frame = append(frame, e.buf[start:s.at]...)
+		start = s.at
+		if len(frame) > 0 {
+			if _, err := enc.w.Write(frame); err != nil {
+				return enc.fail(err)
+			}
+			frame = frame[:0]
+		}
+		if _, err := enc.w.Write(s.data); err != nil {
+			return enc.fail(err)
+		}
+	}
+	frame = append(frame, e.buf[start:]...)
+	if _, err := enc.w.Write(frame); err != nil {
+		return enc.fail(err)
+	}
+	enc.header = true
+	if cap(frame) <= 1<<16 {
+		enc.frame = frame
+	}
+	e.spans = e.spans[:0]
+	return nil
+}
+
+func (enc *Encoder) fail(err error) error {
+	enc.err = fmt.Errorf("codec: writing message: %w", err)
+	return enc.err
+}
+
+func appendHeader(b []byte) []byte {
+	b = append(b, magic...)
+	b = binary.AppendUvarint(b, formatVersion)
+	return appendString(b, fingerprint())
+}
+
+// explain turns an encoder's refusal into the first Problem Check finds, so
+// the error names the path from the root.
+func explain(err error, v any) error {
+	var ue *UnsupportedError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	if ps := Check(v); len(ps) > 0 {
+		return ps[0].err()
+	}
+	return err
+}
+
+// encoder is the state of one stream's writing side.
+type encoder struct {
+	opts  options
+	buf   []byte // the value part of the current message
+	spans []span // bulk data left in the caller's memory, spliced in at buf offsets
+	bulk  int    // spans start at this many bytes; 0 copies everything into buf
+
+	defs     [][]byte // definitions introduced by the current message, in id order
+	types    map[reflect.Type]uint64
+	nextType uint64
+	addTypes []reflect.Type
+	funcs    map[unsafe.Pointer]uint64 // funcval -> id
+	nextFunc uint64
+	addFuncs []unsafe.Pointer
+
+	memo  map[memoKey]uint64
+	nmemo uint64
+	depth int
+	words []unsafe.Pointer // one scratch word per depth for pointer-shaped interface values
+}
+
+type span struct {
+	at   int
+	data []byte
+}
+
+type memoKey struct {
+	p  unsafe.Pointer
+	ti *typeInfo
+	n  int
+}
+
+func (e *encoder) init(o options) {
+	e.opts = o
+	e.types = map[reflect.Type]uint64{}
+	e.funcs = map[unsafe.Pointer]uint64{}
+	e.nextType = firstUserID
+	e.nextFunc = 1
+}
+
+func (e *encoder) begin(bulk int) {
+	e.buf = e.buf[:0]
+	e.spans = e.spans[:0]
+	e.bulk = bulk
+	e.defs = e.defs[:0]
+	e.addTypes = e.addTypes[:0]
+	e.addFuncs = e.addFuncs[:0]
+	if e.nmemo > 0 {
+		clear(e.memo)
+		e.nmemo = 0
+	}
+	e.depth = 0
+}
+
+// rollback forgets the definitions the failed message introduced.
+func (e *encoder) rollback() {
+	for _, t := range e.addTypes {
+		delete(e.types, t)
+	}
+	for _, f := range e.addFuncs {
+		delete(e.funcs, f)
+	}
+	e.nextType -= uint64(len(e.addTypes))
+	e.nextFunc -= uint64(len(e.addFuncs))
+	e.defs = e.defs[:0]
+	e.spans = e.spans[:0]
+	e.buf = e.buf[:0]
+}
+
+func (e *encoder) commit() {}
+
+func (e *encoder) messageLen() int {
+	n := len(e.buf)
+	for _, d := range e.defs {
+		n += len(d)
+	}
+	for _, s := range e.spans {
+		n += len(s.data)
+	}
+	return n
+}
+
+func (e *encoder) appendDefs(b []byte) []byte {
+	for _, d := range e.defs {
+		b = append(b, d...)
+	}
+	return b
+}
+
+// appendMessage appends the whole message body (definitions, then value)
+// to b, splicing in the bulk spans.
+func (e *encoder) appendMessage(b []byte) []byte {
+	b = e.appendDefs(b)
+	start := 0
+	for _, s := range e.spans {
+		b = append(b, e.buf[start:s.at]...)
+		b = append(b, s.data...)
+		start = s.at
+	}
+	return append(b, e.buf[start:]...)
+}
+
+// appendBulk appends raw bytes of the caller's memory, or, past the bulk
+// limit, records them to be written from where they are.
+func (e *encoder) appendBulk(data []byte) {
+	if e.bulk > 0 && len(data) >= e.bulk {
+		e.spans = append(e.spans, span{at: len(e.buf), data: data})
+		return
+	}
+	e.buf = append(e.buf, data...)
+}
+
+func (e *encoder) encodeTop(v any) error {
+	e.buf = append(e.buf, tagValue)
+	if v == nil {
+		e.buf = append(e.buf, idNil)
+		return nil
+	}
+	ef := (*eface)(unsafe.Pointer(&v))
+	return e.encodeDynamic(reflect.TypeOf(v), ef.data)
+}
+
+// word returns a scratch word for the current depth, to hold the data word
+// of a pointer-shaped value taken out of an interface. Outer depths keep
+// their words valid when the slice grows: they hold the old array.
+func (e *encoder) word(w unsafe.Pointer) unsafe.Pointer {
+	for len(e.words) <= e.depth {
+		e.words = append(e.words, nil)
+	}
+	e.words[e.depth] = w
+	return unsafe.Pointer(&e.words[e.depth])
+}
+
+// encodeDynamic writes an interface value of dynamic type t whose data word
+// is data: its type id, then the value. A pointer to a package-level error
+// variable (a sentinel such as io.EOF) is written as a reference to that
+// variable, followed by its value for decoders that cannot use the reference.
+func (e *encoder) encodeDynamic(t reflect.Type, data unsafe.Pointer) error {
+	ti := infoOf(t)
+	if len(ti.problems) > 0 {
+		return ti.problems[0].err()
+	}
+	if e.depth++; e.depth > e.opts.maxDepth {
+		return &DepthError{Limit: e.opts.maxDepth}
+	}
+	defer func() { e.depth-- }()
+	id, err := e.typeID(ti)
+	if err != nil {
+		return err
+	}
+	p := data
+	if ti.direct {
+		p = e.word(data)
+	}
+	if ti.errPtr && data != nil {
+		var x any
+		*(*eface)(unsafe.Pointer(&x)) = eface{typePointer(t), data}
+		if off, ok := findGlobal(x); ok {
+			e.buf = append(e.buf, idGlobal)
+			e.buf = binary.AppendUvarint(e.buf, id)
+			e.buf = appendVarint(e.buf, off)
+			return ti.enc(e, p)
+		}
+	}
+	e.buf = binary.AppendUvarint(e.buf, id)
+	return ti.enc(e, p)
+}
+
+// typeID returns the stream's id for ti's type, defining it (and the types
+// it is made of) in the current message if the stream has not seen it.
+func (e *encoder) typeID(ti *typeInfo) (uint64, error) {
+	if id, ok := predeclaredTypes[ti.t]; ok {
+		return id, nil
+	}
+	if id, ok := e.types[ti.t]; ok {
+		return id, nil
+	}
+	if len(ti.problems) > 0 {
+		return 0, ti.problems[0].err()
+	}
+	id := e.nextType
+	e.nextType++
+	e.types[ti.t] = id
+	e.addTypes = append(e.addTypes, ti.t)
+	slot := len(e.defs)
+	e.defs = append(e.defs, nil)
+
+	t := ti.t
+	d := []byte{tagType}
+	d = binary.AppendUvarint(d, id)
+	d = append(d, byte(ti.kind))
+	d = appendString(d, t.String())
+	var flags uint64
+	if t.Name() != "" && t.PkgPath() != "" {
+		flags |= typeFlagPkg
+	}
+	ref, hasRef := typeRefOf(t)
+	if hasRef {
+		flags |= typeFlagRef
+	}
+	if t.Kind() == reflect.Func && t.IsVariadic() {
+		flags |= typeFlagVar
+	}
+	d = binary.AppendUvarint(d, flags)
+	if flags&typeFlagPkg != 0 {
+		d = appendString(d, t.PkgPath())
+	}
+	if hasRef {
+		d = appendVarint(d, ref.Offset)
+		d = binary.LittleEndian.AppendUint32(d, ref.Hash)
+	}
+	sub := func(x *typeInfo) error {
+		xid, err := e.typeID(x)
+		d = binary.AppendUvarint(d, xid)
+		return err
+	}
+	var err error
+	switch ti.kind {
+	case kArray:
+		d = binary.AppendUvarint(d, uint64(t.Len()))
+		err = sub(ti.elem)
+	case kSlice, kPtr:
+		err = sub(ti.elem)
+	case kMap:
+		if err = sub(ti.key); err == nil {
+			err = sub(ti.elem)
+		}
+	case kStruct:
+		d = binary.AppendUvarint(d, uint64(len(ti.fields)))
+		for _, f := range ti.fields {
+			d = appendString(d, f.name)
+			var ff byte
+			if f.embedded {
+				ff |= fieldEmbedded
+			}
+			if f.exported {
+				ff |= fieldExported
+			}
+			d = append(d, ff)
+			if err = sub(f.info); err != nil {
+				break
+			}
+		}
+	case kFunc:
+		d = binary.AppendUvarint(d, uint64(len(ti.in)))
+		for _, x := range ti.in {
+			if err = sub(x); err != nil {
+				break
+			}
+		}
+		d = binary.AppendUvarint(d, uint64(len(ti.out)))
+		for _, x := range ti.out {
+			if err == nil {
+				err = sub(x)
+			}
+		}
+	}
+	e.defs[slot] = d
+	return id, err
+}
+
+// funcID returns the stream's id for the function whose funcval is fv,
+// defining it if new. Functions travel by reference only: a name and a
+// position in the binary. Closures that capture variables and method values
+// are refused.
+func (e *encoder) funcID(ti *typeInfo, p unsafe.Pointer, fv unsafe.Pointer) (uint64, error) {
+	if id, ok := e.funcs[fv]; ok {
+		return id, nil
+	}
+	fi := funcInfo(reflect.NewAt(ti.t, p).Elem())
+	if pr, bad := funcProblem(ti.t, fi); bad {
+		return 0, pr.err()
+	}
+	tid, err := e.typeID(ti)
+	if err != nil {
+		return 0, err
+	}
+	id := e.nextFunc
+	e.nextFunc++
+	e.funcs[fv] = id
+	e.addFuncs = append(e.addFuncs, fv)
+	d := []byte{tagFunc}
+	d = binary.AppendUvarint(d, id)
+	d = binary.AppendUvarint(d, tid)
+	d = appendString(d, fi.Name)
+	d = appendVarint(d, fi.Offset)
+	e.defs = append(e.defs, d)
+	return id, nil
+}

@@ -1,0 +1,370 @@
+package codec
+
+import (
+	"encoding"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"reflect"
+	"time"
+	"unsafe"
+)
+
+// compileEnc builds the encode plan of ti: a function writing one value
+// whose address is given, with all per-type decisions already taken.
+func compileEnc(ti *typeInfo) encFn {
+	if len(ti.problems) > 0 {
+		pr := ti.problems[0]
+		return func(*encoder, unsafe.Pointer) error { return pr.err() }
+	}
+	switch ti.kind {
+	case kBool:
+		return func(e *encoder, p unsafe.Pointer) error {
+			e.buf = append(e.buf, *(*byte)(p)&1)
+			return nil
+		}
+	case kInt:
+		return func(e *encoder, p unsafe.Pointer) error {
+			e.buf = appendVarint(e.buf, int64(*(*int)(p)))
+			return nil
+		}
+	case kInt8, kUint8:
+		return func(e *encoder, p unsafe.Pointer) error {
+			e.buf = append(e.buf, *(*byte)(p))
+			return nil
+		}
+	case kInt16:
+		return func(e *encoder, p unsafe.Pointer) error {
+			e.buf = appendVarint(e.buf, int64(*(*int16)(p)))
+			return nil
+		}
+	case kInt32:
+		return func(e *encoder, p unsafe.Pointer) error {
+			e.buf = appendVarint(e.buf, int64(*(*int32)(p)))
+			return nil
+		}
+	case kInt64:
+		return func(e *encoder, p unsafe.Pointer) error {
+			e.buf = appendVarint(e.buf, *(*int64)(p))
+			return nil
+		}
+	case kUint, kUintptr:
+		return func(e *encoder, p unsafe.Pointer) error {
+			e.buf = binary.AppendUvarint(e.buf, uint64(*(*uint)(p)))
+			return nil
+		}
+	case kUint16:
+		return func(e *encoder, p unsafe.Pointer) error {
+			e.buf = binary.AppendUvarint(e.buf, uint64(*(*uint16)(p)))
+			return nil
+		}
+	case kUint32:
+		return func(e *encoder, p unsafe.Pointer) error {
+			e.buf = binary.AppendUvarint(e.buf, uint64(*(*uint32)(p)))
+			return nil
+		}
+	case kUint64:
+		return func(e *encoder, p unsafe.Pointer) error {
+			e.buf = binary.AppendUvarint(e.buf, *(*uint64)(p))
+			return nil
+		}
+	case kFloat32:
+		return func(e *encoder, p unsafe.Pointer) error {
+			e.buf = binary.LittleEndian.AppendUint32(e.buf, *(*uint32)(p))
+			return nil
+		}
+	case kFloat64:
+		return func(e *encoder, p unsafe.Pointer) error {
+			e.buf = binary.LittleEndian.AppendUint64(e.buf, *(*uint64)(p))
+			return nil
+		}
+	case kComplex64:
+		return func(e *encoder, p unsafe.Pointer) error {
+			w := (*[2]uint32)(p)
+			e.buf = binary.LittleEndian.AppendUint32(e.buf, w[0])
+			e.buf = binary.LittleEndian.AppendUint32(e.buf, w[1])
+			return nil
+		}
+	case kComplex128:
+		return func(e *encoder, p unsafe.Pointer) error {
+			w := (*[2]uint64)(p)
+			e.buf = binary.LittleEndian.AppendUint64(e.buf, w[0])
+			e.buf = binary.LittleEndian.AppendUint64(e.buf, w[1])
+			return nil
+		}
+	case kString:
+		return func(e *encoder, p unsafe.Pointer) error {
+			s := *(*string)(p)
+			e.buf = binary.AppendUvarint(e.buf, uint64(len(s)))
+			e.appendBulk(unsafe.Slice(unsafe.StringData(s), len(s)))
+			return nil
+		}
+	case kArray:
+		return encArray(ti)
+	case kSlice:
+		return encSlice(ti)
+	case kMap:
+		return encMap(ti)
+	case kPtr:
+		return encPtr(ti)
+	case kStruct:
+		return encStruct(ti)
+	case kInterface:
+		return encInterface(ti)
+	case kFunc:
+		return func(e *encoder, p unsafe.Pointer) error {
+			fv := *(*unsafe.Pointer)(p)
+			if fv == nil {
+				e.buf = append(e.buf, 0)
+				return nil
+			}
+			id, err := e.funcID(ti, p, fv)
+			e.buf = binary.AppendUvarint(e.buf, id)
+			return err
+		}
+	case kTime:
+		return func(e *encoder, p unsafe.Pointer) error {
+			e.buf = appendTime(e.buf, *(*time.Time)(p))
+			return nil
+		}
+	case kBinary, kGob, kText:
+		return encMarshaler(ti)
+	case kHook:
+		return func(e *encoder, p unsafe.Pointer) error {
+			state, err := reflect.NewAt(ti.t, p).Interface().(Marshaler).MarshalCodec()
+			if err != nil {
+				return fmt.Errorf("codec: (%s).MarshalCodec: %w", ti.t, err)
+			}
+			return e.encodeAny(state)
+		}
+	}
+	return func(*encoder, unsafe.Pointer) error {
+		return &UnsupportedError{Type: ti.t.String(), Reason: "the codec has no encoding for kind " + ti.t.Kind().String(), Fix: "send a value of another type"}
+	}
+}
+
+func (e *encoder) encodeAny(v any) error {
+	if v == nil {
+		e.buf = append(e.buf, idNil)
+		return nil
+	}
+	return e.encodeDynamic(reflect.TypeOf(v), (*eface)(unsafe.Pointer(&v)).data)
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	b = appendVarint(b, t.Unix())
+	b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
+	loc := t.Location()
+	if loc == time.UTC {
+		b = appendString(b, "UTC")
+		return append(b, 0)
+	}
+	_, off := t.Zone()
+	b = appendString(b, loc.String())
+	return appendVarint(b, int64(off))
+}
+
+func encMarshaler(ti *typeInfo) encFn {
+	return func(e *encoder, p unsafe.Pointer) error {
+		x := reflect.NewAt(ti.t, p).Interface()
+		var b []byte
+		var err error
+		var method string
+		switch ti.kind {
+		case kBinary:
+			method = "MarshalBinary"
+			b, err = x.(encoding.BinaryMarshaler).MarshalBinary()
+		case kGob:
+			method = "GobEncode"
+			b, err = x.(gobEncoder).GobEncode()
+		default:
+			method = "MarshalText"
+			b, err = x.(encoding.TextMarshaler).MarshalText()
+		}
+		if err != nil {
+			return fmt.Errorf("codec: (%s).%s: %w", ti.t, method, err)
+		}
+		e.buf = binary.AppendUvarint(e.buf, uint64(len(b)))
+		e.buf = append(e.buf, b...)
+		return nil
+	}
+}
+
+func encArray(ti *typeInfo) encFn {
+	n, size := ti.t.Len(), ti.elem.size
+	if ti.bulk {
+		return func(e *encoder, p unsafe.Pointer) error {
+			e.appendBulk(unsafe.Slice((*byte)(p), ti.size))
+			return nil
+		}
+	}
+	return func(e *encoder, p unsafe.Pointer) error {
+		enc := ti.elem.enc
+		for i := range n {
+			if err := enc(e, unsafe.Add(p, uintptr(i)*size)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func encSlice(ti *typeInfo) encFn {
+	size := ti.elem.size
+	if ti.elem.bulk {
+		return func(e *encoder, p unsafe.Pointer) error {
+			h := (*sliceHeader)(p)
+			if h.data == nil {
+				e.buf = append(e.buf, bulkNil)
+				return nil
+			}
+			e.buf = binary.AppendUvarint(e.buf, uint64(h.len)+bulkInline)
+			e.appendBulk(unsafe.Slice((*byte)(h.data), uintptr(h.len)*size))
+			return nil
+		}
+	}
+	elems := func(e *encoder, h *sliceHeader) error {
+		if e.depth++; e.depth > e.opts.maxDepth {
+			return &DepthError{Limit: e.opts.maxDepth}
+		}
+		e.buf = binary.AppendUvarint(e.buf, uint64(h.len))
+		enc := ti.elem.enc
+		for i := range h.len {
+			if err := enc(e, unsafe.Add(h.data, uintptr(i)*size)); err != nil {
+				return err
+			}
+		}
+		e.depth--
+		return nil
+	}
+	if !ti.memo {
+		return func(e *encoder, p unsafe.Pointer) error {
+			h := (*sliceHeader)(p)
+			if h.data == nil {
+				e.buf = append(e.buf, 0)
+				return nil
+			}
+			e.buf = append(e.buf, 1)
+			return elems(e, h)
+		}
+	}
+	return func(e *encoder, p unsafe.Pointer) error {
+		h := (*sliceHeader)(p)
+		if h.data == nil {
+			e.buf = append(e.buf, refNil)
+			return nil
+		}
+		if h.len > 0 && e.seen(memoKey{h.data, ti, h.len}) {
+			return nil
+		}
+		e.buf = append(e.buf, refNew)
+		return elems(e, h)
+	}
+}
+
+// seen writes a back-reference and reports true if k was already written
+// in this message; otherwise it gives k the next memo id. The id is taken
+// before the contents are written, so a value that reaches itself refers
+// back to its own id.
+func (e *encoder) seen(k memoKey) bool {
+	if e.memo == nil {
+		e.memo = map[memoKey]uint64{}
+	}
+	if id, ok := e.memo[k]; ok {
+		e.buf = binary.AppendUvarint(e.buf, id+refNew+1)
+		return true
+	}
+	e.memo[k] = e.nmemo
+	e.nmemo++
+	return false
+}
+
+func encPtr(ti *typeInfo) encFn {
+	return func(e *encoder, p unsafe.Pointer) error {
+		obj := *(*unsafe.Pointer)(p)
+		if obj == nil {
+			e.buf = append(e.buf, refNil)
+			return nil
+		}
+		if e.seen(memoKey{obj, ti, 0}) {
+			return nil
+		}
+		e.buf = append(e.buf, refNew)
+		if e.depth++; e.depth > e.opts.maxDepth {
+			return &DepthError{Limit: e.opts.maxDepth}
+		}
+		err := ti.elem.enc(e, obj)
+		e.depth--
+		return err
+	}
+}
+
+func encMap(ti *typeInfo) encFn {
+	return func(e *encoder, p unsafe.Pointer) error {
+		m := *(*unsafe.Pointer)(p)
+		if m == nil {
+			e.buf = append(e.buf, refNil)
+			return nil
+		}
+		if e.seen(memoKey{m, ti, 0}) {
+			return nil
+		}
+		e.buf = append(e.buf, refNew)
+		if e.depth++; e.depth > e.opts.maxDepth {
+			return &DepthError{Limit: e.opts.maxDepth}
+		}
+		mv := reflect.NewAt(ti.t, p).Elem()
+		e.buf = binary.AppendUvarint(e.buf, uint64(mv.Len()))
+		k := reflect.New(ti.key.t).Elem()
+		v := reflect.New(ti.elem.t).Elem()
+		kp, vp := k.Addr().UnsafePointer(), v.Addr().UnsafePointer()
+		for it := mv.MapRange(); it.Next(); {
+			k.SetIterKey(it)
+			v.SetIterValue(it)
+			if err := ti.key.enc(e, kp); err != nil {
+				return err
+			}
+			if err := ti.elem.enc(e, vp); err != nil {
+				return err
+			}
+		}
+		e.depth--
+		return nil
+	}
+}
+
+func encStruct(ti *typeInfo) encFn {
+	fields := ti.fields
+	return func(e *encoder, p unsafe.Pointer) error {
+		for i := range fields {
+			f := &fields[i]
+			if err := f.info.enc(e, unsafe.Add(p, f.offset)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func encInterface(ti *typeInfo) encFn {
+	if ti.t.NumMethod() == 0 {
+		return func(e *encoder, p unsafe.Pointer) error {
+			ef := (*eface)(p)
+			if ef.typ == nil {
+				e.buf = append(e.buf, idNil)
+				return nil
+			}
+			return e.encodeDynamic(reflect.TypeOf(*(*any)(p)), ef.data)
+		}
+	}
+	return func(e *encoder, p unsafe.Pointer) error {
+		w := (*[2]unsafe.Pointer)(p)
+		if w[0] == nil {
+			e.buf = append(e.buf, idNil)
+			return nil
+		}
+		return e.encodeDynamic(reflect.NewAt(ti.t, p).Elem().Elem().Type(), w[1])
+	}
+}
+
+var _ = math.Float64bits

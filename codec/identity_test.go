@@ -1,0 +1,115 @@
+package codec
+
+import (
+	"testing"
+)
+
+type node struct {
+	Name string
+	Next *node
+	Kids []*node
+	Any  any
+}
+
+type ringHolder struct {
+	Head *node
+}
+
+func TestRoundTripAliasingAndCycles(t *testing.T) {
+	t.Run("two pointers to one object", func(t *testing.T) {
+		shared := &Point{1, 2}
+		got := roundTrip(t, [2]*Point{shared, shared})
+		if got[0] != got[1] || *got[0] != (Point{1, 2}) {
+			t.Fatalf("got %p %p (%v), want one object", got[0], got[1], got[0])
+		}
+	})
+	t.Run("self-referencing struct", func(t *testing.T) {
+		n := &node{Name: "self"}
+		n.Next = n
+		got := roundTrip(t, n)
+		if got.Next != got || got.Name != "self" {
+			t.Fatalf("got %+v, want a node pointing to itself", got)
+		}
+	})
+	t.Run("ring list", func(t *testing.T) {
+		a, b, c := &node{Name: "a"}, &node{Name: "b"}, &node{Name: "c"}
+		a.Next, b.Next, c.Next = b, c, a
+		got := roundTrip(t, ringHolder{a})
+		h := got.Head
+		if h.Name != "a" || h.Next.Name != "b" || h.Next.Next.Name != "c" || h.Next.Next.Next != h {
+			t.Fatalf("ring not restored: %s %s %s", h.Name, h.Next.Name, h.Next.Next.Name)
+		}
+	})
+	t.Run("map reaching itself through a pointer", func(t *testing.T) {
+		type box struct{ M map[string]*box }
+		b := &box{M: map[string]*box{}}
+		b.M["me"] = b
+		got := roundTrip(t, b)
+		if got.M["me"] != got {
+			t.Fatalf("got %+v, want the map to reach its own box", got)
+		}
+	})
+	t.Run("map containing itself through an interface", func(t *testing.T) {
+		m := map[string]any{}
+		m["self"] = m
+		got := roundTrip(t, m)
+		inner, ok := got["self"].(map[string]any)
+		if !ok || len(inner) != 1 {
+			t.Fatalf("got %#v", got)
+		}
+		inner["probe"] = 1
+		if _, ok := got["probe"]; !ok {
+			t.Fatal("the inner map is a copy, want the same map")
+		}
+	})
+	t.Run("slice containing itself through an interface", func(t *testing.T) {
+		s := make([]any, 2)
+		s[0] = "x"
+		s[1] = s
+		got := roundTrip(t, s)
+		inner, ok := got[1].([]any)
+		if !ok || len(inner) != 2 || &inner[0] != &got[0] {
+			t.Fatalf("got %#v, want the slice to contain itself", got)
+		}
+	})
+	t.Run("shared children in a tree with parent cycles", func(t *testing.T) {
+		root := &node{Name: "root"}
+		leaf := &node{Name: "leaf", Any: root}
+		root.Kids = []*node{leaf, leaf, {Name: "other", Next: leaf}}
+		got := roundTrip(t, root)
+		if got.Kids[0] != got.Kids[1] || got.Kids[2].Next != got.Kids[0] || got.Kids[0].Any.(*node) != got {
+			t.Fatal("sharing or the parent cycle was lost")
+		}
+	})
+	t.Run("the same slice twice is one slice", func(t *testing.T) {
+		kids := []*node{{Name: "k"}}
+		got := roundTrip(t, [2][]*node{kids, kids})
+		if &got[0][0] != &got[1][0] {
+			t.Fatal("want one backing array")
+		}
+	})
+}
+
+// Documented limits: a pointer into the middle of another object, and
+// slices sharing a backing array, decode as copies.
+func TestRoundTripInteriorPointersAreCopies(t *testing.T) {
+	type pair struct {
+		P   *Point
+		X   *int
+		All []int
+		Sub []int
+	}
+	p := &Point{1, 2}
+	all := []int{1, 2, 3}
+	got := roundTrip(t, pair{P: p, X: &p.X, All: all, Sub: all[1:]})
+	if *got.X != 1 || got.P.X != 1 || got.Sub[0] != 2 {
+		t.Fatalf("values lost: %+v", got)
+	}
+	if got.X == &got.P.X {
+		t.Fatal("interior pointer kept its target: the doc says it decodes as a copy; update the doc")
+	}
+	got.All[1] = 99
+	if got.Sub[0] == 99 {
+		t.Fatal("sub-slice shares its backing array: the doc says it decodes as a copy; update the doc")
+	}
+}

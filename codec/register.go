@@ -1,0 +1,100 @@
+package codec
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+)
+
+// registry maps names to the types and functions Register was given.
+var registry struct {
+	sync.RWMutex
+	types map[string]reflect.Type
+	funcs map[string]reflect.Value
+}
+
+// Register records the types of the given values, and the given functions,
+// so that they resolve by name. A decoder in Strict mode resolves nothing
+// else, and any decoder uses the names when a stream comes from another
+// build. Register a type with a value of it (T{} or (*T)(nil): both register
+// T and *T); the named types it is made of are registered with it.
+// Register a function by passing it: the decoder finds it by its name and
+// type. Call Register from init in every program that reads the stream.
+//
+// Register panics if given a func literal that captures variables or a
+// method value, which have no name to be found by.
+func Register(values ...any) {
+	registry.Lock()
+	defer registry.Unlock()
+	if registry.types == nil {
+		registry.types = map[string]reflect.Type{}
+		registry.funcs = map[string]reflect.Value{}
+	}
+	for _, v := range values {
+		if v == nil {
+			continue
+		}
+		rv := reflect.ValueOf(v)
+		t := rv.Type()
+		if t.Kind() == reflect.Func && !rv.IsNil() {
+			fi := funcInfo(rv)
+			if pr, bad := funcProblem(t, fi); bad {
+				panic(fmt.Sprintf("codec.Register: %s: %s", pr.Reason, pr.Fix))
+			}
+			registry.funcs[funcKey(fi.Name, t)] = rv
+		}
+		registerType(t, map[reflect.Type]bool{})
+	}
+}
+
+func registerType(t reflect.Type, seen map[reflect.Type]bool) {
+	if seen[t] {
+		return
+	}
+	seen[t] = true
+	if t.Name() != "" && t.PkgPath() != "" {
+		registry.types[qualifiedName(t.PkgPath(), t.String())] = t
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		registerType(t.Elem(), seen)
+	case reflect.Map:
+		registerType(t.Key(), seen)
+		registerType(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			registerType(t.Field(i).Type, seen)
+		}
+	}
+}
+
+func funcKey(name string, t reflect.Type) string { return name + " " + t.String() }
+
+func registeredType(pkg, name string) reflect.Type {
+	registry.RLock()
+	defer registry.RUnlock()
+	return registry.types[qualifiedName(pkg, name)]
+}
+
+func registeredFunc(name string, t reflect.Type) (reflect.Value, bool) {
+	registry.RLock()
+	defer registry.RUnlock()
+	v, ok := registry.funcs[funcKey(name, t)]
+	return v, ok
+}
+
+// The standard library's error and time types are registered from the
+// start, so errors and times decode in Strict mode too.
+func init() {
+	sentinel := errors.New("")
+	Register(
+		sentinel,
+		fmt.Errorf("%w", sentinel),
+		fmt.Errorf("%w %w", sentinel, sentinel),
+		errors.Join(sentinel),
+		time.Time{},
+		time.Duration(0),
+	)
+}

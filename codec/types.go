@@ -1,0 +1,271 @@
+package codec
+
+import (
+	"fmt"
+	"reflect"
+	"unsafe"
+	"strings"
+)
+
+// A wireType is a type as a stream describes it. The decoder resolves it to
+// a local type; Dis prints it without any local type.
+type wireType struct {
+	id       uint64
+	kind     wireKind
+	name     string // as reflect.Type.String gives it
+	pkg      string // package path of a named type
+	hasRef   bool
+	ref      typeRef
+	variadic bool
+	length   uint64 // arrays
+	elem     uint64 // arrays, slices, pointers, maps
+	key      uint64 // maps
+	fields   []wireField
+	in, out  []uint64
+
+	// Decoder-side caches.
+	local    reflect.Type
+	localErr error
+	matched  map[*typeInfo]bool
+	implOK   map[reflect.Type]bool
+}
+
+type wireField struct {
+	name  string
+	flags byte
+	typ   uint64
+}
+
+var predeclaredWire = map[uint64]*wireType{}
+
+func init() {
+	for id, t := range predeclaredByID {
+		predeclaredWire[id] = &wireType{id: id, kind: kindOfPredeclared(id), name: t.String(), local: t}
+	}
+}
+
+func kindOfPredeclared(id uint64) wireKind {
+	if id == idAny || id == idError {
+		return kInterface
+	}
+	return wireKind(id)
+}
+
+// typeTable holds the types a stream has defined so far.
+type typeTable struct {
+	types []*wireType // id firstUserID+i
+	funcs []*wireFunc // id 1+i
+}
+
+type wireFunc struct {
+	id     uint64
+	typ    uint64
+	name   string
+	offset int64
+
+	// Decoder-side cache: the resolved function's funcval word.
+	fv  unsafe.Pointer
+	err error
+}
+
+func (tt *typeTable) lookup(id uint64) *wireType {
+	if w := predeclaredWire[id]; w != nil {
+		return w
+	}
+	if id >= firstUserID && id-firstUserID < uint64(len(tt.types)) {
+		return tt.types[id-firstUserID]
+	}
+	return nil
+}
+
+// readDefs reads the definitions at the start of a message body and adds
+// them to the table. It stops at the value tag.
+func (tt *typeTable) readDefs(r *reader) error {
+	firstNew := len(tt.types)
+	for {
+		tag, err := r.byte1("a definition or the value")
+		if err != nil {
+			return err
+		}
+		switch tag {
+		case tagType:
+			if err := tt.readType(r); err != nil {
+				return err
+			}
+		case tagFunc:
+			if err := tt.readFunc(r); err != nil {
+				return err
+			}
+		case tagValue:
+			// Every type referenced by a new definition must now exist.
+			for _, w := range tt.types[firstNew:] {
+				for _, id := range w.refs() {
+					if tt.lookup(id) == nil {
+						return r.fail("type #%d (%s) refers to undefined type #%d", w.id, w.name, id)
+					}
+				}
+			}
+			return nil
+		default:
+			return &DecodeError{Offset: r.offset() - 1, Msg: fmt.Sprintf("unknown item tag 0x%02x, expected a definition ('T', 'F') or the value ('V')", tag)}
+		}
+	}
+}
+
+func (w *wireType) refs() []uint64 {
+	var ids []uint64
+	switch w.kind {
+	case kArray, kSlice, kPtr:
+		ids = append(ids, w.elem)
+	case kMap:
+		ids = append(ids, w.key, w.elem)
+	case kStruct:
+		for _, f := range w.fields {
+			ids = append(ids, f.typ)
+		}
+	case kFunc:
+		ids = append(ids, w.in...)
+		ids = append(ids, w.out...)
+	}
+	return ids
+}
+
+const maxTypes = 1 << 20 // types one stream may define
+
+func (tt *typeTable) readType(r *reader) error {
+	at := r.offset()
+	id, err := r.uvarint("type id")
+	if err != nil {
+		return err
+	}
+	if want := firstUserID + uint64(len(tt.types)); id != want {
+		return &DecodeError{Offset: at, Msg: fmt.Sprintf("type definition #%d out of order, expected #%d", id, want)}
+	}
+	if len(tt.types) >= maxTypes {
+		return &DecodeError{Offset: at, Msg: "too many type definitions in one stream"}
+	}
+	k, err := r.byte1("type kind")
+	if err != nil {
+		return err
+	}
+	w := &wireType{id: id, kind: wireKind(k)}
+	if w.kind < kBool || w.kind >= kLast {
+		return r.fail("unknown kind %d in definition of type #%d", k, id)
+	}
+	if w.name, err = r.str("type name"); err != nil {
+		return err
+	}
+	flags, err := r.uvarint("type flags")
+	if err != nil {
+		return err
+	}
+	w.variadic = flags&typeFlagVar != 0
+	if flags&typeFlagPkg != 0 {
+		if w.pkg, err = r.str("package path"); err != nil {
+			return err
+		}
+	}
+	if flags&typeFlagRef != 0 {
+		w.hasRef = true
+		if w.ref.Offset, err = r.varint("type position"); err != nil {
+			return err
+		}
+		if w.ref.Hash, err = r.fixed32("type hash"); err != nil {
+			return err
+		}
+	}
+	ids := func(what string) ([]uint64, error) {
+		n, err := r.length(what+" count", 1)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]uint64, n)
+		for i := range out {
+			if out[i], err = r.uvarint(what); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	switch w.kind {
+	case kArray:
+		if w.length, err = r.uvarint("array length"); err != nil {
+			return err
+		}
+		w.elem, err = r.uvarint("array element type")
+	case kSlice, kPtr:
+		w.elem, err = r.uvarint("element type")
+	case kMap:
+		if w.key, err = r.uvarint("map key type"); err == nil {
+			w.elem, err = r.uvarint("map element type")
+		}
+	case kStruct:
+		var n int
+		if n, err = r.length("field count", 3); err != nil {
+			return err
+		}
+		w.fields = make([]wireField, n)
+		for i := range w.fields {
+			f := &w.fields[i]
+			if f.name, err = r.str("field name"); err != nil {
+				return err
+			}
+			if f.flags, err = r.byte1("field flags"); err != nil {
+				return err
+			}
+			if f.typ, err = r.uvarint("field type"); err != nil {
+				return err
+			}
+		}
+	case kFunc:
+		if w.in, err = ids("parameter type"); err == nil {
+			w.out, err = ids("result type")
+		}
+	}
+	if err != nil {
+		return err
+	}
+	tt.types = append(tt.types, w)
+	return nil
+}
+
+func (tt *typeTable) readFunc(r *reader) error {
+	at := r.offset()
+	id, err := r.uvarint("function id")
+	if err != nil {
+		return err
+	}
+	if want := 1 + uint64(len(tt.funcs)); id != want {
+		return &DecodeError{Offset: at, Msg: fmt.Sprintf("function definition #%d out of order, expected #%d", id, want)}
+	}
+	if len(tt.funcs) >= maxTypes {
+		return &DecodeError{Offset: at, Msg: "too many function definitions in one stream"}
+	}
+	f := &wireFunc{id: id}
+	if f.typ, err = r.uvarint("function type"); err != nil {
+		return err
+	}
+	if w := tt.lookup(f.typ); w == nil || w.kind != kFunc {
+		return &DecodeError{Offset: at, Msg: fmt.Sprintf("function #%d has type #%d, which is not a defined func type", id, f.typ)}
+	}
+	if f.name, err = r.str("function name"); err != nil {
+		return err
+	}
+	if f.offset, err = r.varint("function position"); err != nil {
+		return err
+	}
+	tt.funcs = append(tt.funcs, f)
+	return nil
+}
+
+// qualifiedName is the registry key of a named type: package path and name.
+func qualifiedName(pkg, name string) string {
+	if pkg == "" {
+		return name
+	}
+	// name is "pkgname.Name[...]"; the package name never holds a dot.
+	if i := strings.IndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	return pkg + "." + name
+}

@@ -1,0 +1,62 @@
+package codec
+
+import (
+	"reflect"
+	"strings"
+)
+
+// Fix texts shared by several refusals.
+const (
+	fixInherit = "open files and sockets reach a worker by inheritance (a later mproc feature: the worker " +
+		"inherits the descriptor), not by serialization; until then send the path or address and open it in the worker"
+	fixSync = "send the data the lock guards, not the lock: leave it out of what you send, or give the type " +
+		"MarshalCodec/UnmarshalCodec methods (codec.Marshaler) that return the state without it"
+)
+
+// leafProblem reports whether values of t can never be sent, whatever they
+// hold, and why. It is the single source of truth behind Check and the
+// encoder; containers of such types are refused through their elements.
+func leafProblem(t reflect.Type) (reason, fix string, bad bool) {
+	switch t.Kind() {
+	case reflect.Chan:
+		return "a channel connects goroutines of one process and means nothing in another",
+			"send the values instead of the channel; cross-process queues reach a worker by inheritance (a later mproc feature)", true
+	case reflect.UnsafePointer:
+		return "an unsafe.Pointer is an address in this process's memory",
+			"send the typed value it points to", true
+	case reflect.Pointer:
+		if e := t.Elem(); e.PkgPath() == "os" && e.Name() == "File" {
+			return "an open file is an operating-system descriptor of this process, not data", fixInherit, true
+		}
+	}
+	pkg, name := t.PkgPath(), t.Name()
+	switch pkg {
+	case "reflect":
+		if name == "Value" {
+			return "a reflect.Value holds a pointer into this process's memory", "send v.Interface() instead", true
+		}
+	case "sync":
+		switch name {
+		case "Mutex", "RWMutex", "WaitGroup", "Once", "Cond", "Map", "Pool":
+			return "a sync." + name + " coordinates goroutines of one process; a copy in another process would guard nothing", fixSync, true
+		}
+	case "sync/atomic":
+		if name == "Value" || strings.HasPrefix(name, "Pointer[") {
+			return "an atomic." + name + " is shared memory between goroutines of one process", fixSync, true
+		}
+	case "os":
+		if name == "File" {
+			return "an open file is an operating-system descriptor of this process, not data", fixInherit, true
+		}
+	case "internal/poll":
+		if name == "FD" {
+			return "it holds an open file descriptor of this process, not data", fixInherit, true
+		}
+	case "net":
+		switch name {
+		case "Conn", "PacketConn", "Listener", "TCPConn", "UDPConn", "UnixConn", "IPConn", "TCPListener", "UnixListener":
+			return "a network connection is an operating-system socket of this process, not data", fixInherit, true
+		}
+	}
+	return "", "", false
+}
