@@ -12,19 +12,19 @@ import (
 // kind, whether it can be sent at all, and its compiled encode and decode
 // plans. Check and the encoder read the same typeInfo, so they always agree.
 type typeInfo struct {
-	t      reflect.Type
-	kind   wireKind
-	size   uintptr
-	direct bool // stored directly in an interface word (pointer-shaped)
-	bulk   bool // fixed-size numbers without pointers: copied as raw bytes
-	memo   bool // slices of it may reach themselves: track identity
-	errPtr bool // a pointer implementing error: may be a sentinel
+	t       reflect.Type
+	kind    wireKind
+	size    uintptr
+	direct  bool // stored directly in an interface word (pointer-shaped)
+	bulk    bool // fixed-size numbers without pointers: copied as raw bytes
+	memo    bool // slices of it may reach themselves: track identity
+	errPtr  bool // a pointer implementing error: may be a sentinel
 	dynamic bool // holds interfaces, funcs or hooks: Check must look at values
-	elem   *typeInfo
-	key    *typeInfo
-	fields []fieldInfo
-	in     []*typeInfo // func parameters
-	out    []*typeInfo // func results
+	elem    *typeInfo
+	key     *typeInfo
+	fields  []fieldInfo
+	in      []*typeInfo // func parameters
+	out     []*typeInfo // func results
 
 	// problems lists every part of the type that can never be sent, with
 	// paths relative to the type ([*] stands for any element).
@@ -82,22 +82,22 @@ func infoOf(t reflect.Type) *typeInfo {
 }
 
 var (
-	timeType             = reflect.TypeFor[time.Time]()
-	errorType            = reflect.TypeFor[error]()
-	anyType              = reflect.TypeFor[any]()
-	marshalerType        = reflect.TypeFor[Marshaler]()
-	unmarshalerType      = reflect.TypeFor[Unmarshaler]()
-	binaryMarshalerType  = reflect.TypeFor[encoding.BinaryMarshaler]()
-	binaryUnmarshalType  = reflect.TypeFor[encoding.BinaryUnmarshaler]()
-	textMarshalerType    = reflect.TypeFor[encoding.TextMarshaler]()
-	textUnmarshalerType  = reflect.TypeFor[encoding.TextUnmarshaler]()
-	gobEncoderType       = reflect.TypeFor[gobEncoder]()
-	gobDecoderType       = reflect.TypeFor[gobDecoder]()
-	reflectValueType     = reflect.TypeFor[reflect.Value]()
-	basicKinds           = [...]wireKind{reflect.Bool: kBool, reflect.Int: kInt, reflect.Int8: kInt8, reflect.Int16: kInt16, reflect.Int32: kInt32, reflect.Int64: kInt64, reflect.Uint: kUint, reflect.Uint8: kUint8, reflect.Uint16: kUint16, reflect.Uint32: kUint32, reflect.Uint64: kUint64, reflect.Uintptr: kUintptr, reflect.Float32: kFloat32, reflect.Float64: kFloat64, reflect.Complex64: kComplex64, reflect.Complex128: kComplex128, reflect.String: kString}
-	predeclaredTypes     = map[reflect.Type]uint64{}
-	predeclaredByID      = map[uint64]reflect.Type{}
-	_                    = reflectValueType
+	timeType            = reflect.TypeFor[time.Time]()
+	errorType           = reflect.TypeFor[error]()
+	anyType             = reflect.TypeFor[any]()
+	marshalerType       = reflect.TypeFor[Marshaler]()
+	unmarshalerType     = reflect.TypeFor[Unmarshaler]()
+	binaryMarshalerType = reflect.TypeFor[encoding.BinaryMarshaler]()
+	binaryUnmarshalType = reflect.TypeFor[encoding.BinaryUnmarshaler]()
+	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	gobEncoderType      = reflect.TypeFor[gobEncoder]()
+	gobDecoderType      = reflect.TypeFor[gobDecoder]()
+	reflectValueType    = reflect.TypeFor[reflect.Value]()
+	basicKinds          = [...]wireKind{reflect.Bool: kBool, reflect.Int: kInt, reflect.Int8: kInt8, reflect.Int16: kInt16, reflect.Int32: kInt32, reflect.Int64: kInt64, reflect.Uint: kUint, reflect.Uint8: kUint8, reflect.Uint16: kUint16, reflect.Uint32: kUint32, reflect.Uint64: kUint64, reflect.Uintptr: kUintptr, reflect.Float32: kFloat32, reflect.Float64: kFloat64, reflect.Complex64: kComplex64, reflect.Complex128: kComplex128, reflect.String: kString}
+	predeclaredTypes    = map[reflect.Type]uint64{}
+	predeclaredByID     = map[uint64]reflect.Type{}
+	_                   = reflectValueType
 )
 
 func init() {

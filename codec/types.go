@@ -3,8 +3,8 @@ package codec
 import (
 	"fmt"
 	"reflect"
-	"unsafe"
 	"strings"
+	"unsafe"
 )
 
 // A wireType is a type as a stream describes it. The decoder resolves it to

@@ -101,7 +101,7 @@ const (
 
 // Bulk headers for slices of fixed-size numbers.
 const (
-	bulkNil    = 0
+	bulkNil     = 0
 	bulkOutside = 1 // buffer #k, outside the stream (reserved for out-of-band transport)
 	// bulkInline+n: n elements follow in little-endian byte order.
 	bulkInline = 2
