@@ -9,6 +9,7 @@ package child
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sort"
@@ -51,24 +52,25 @@ func Serve() {
 	if !ok {
 		return
 	}
-	os.Exit(serve(name))
+	os.Exit(serve(name, os.NewFile(3, "harness"), os.Stderr))
 }
 
-func serve(name string) int {
+// serve runs role name on conn and returns the exit status, reporting
+// problems on stderr.
+func serve(name string, conn *os.File, stderr io.Writer) int {
 	rolesMu.Lock()
 	role := roles[name]
 	rolesMu.Unlock()
 	if role == nil {
-		fmt.Fprintf(os.Stderr, "bench child: unknown role %q (known: %s)\n", name, known())
+		fmt.Fprintf(stderr, "bench child: unknown role %q (known: %s)\n", name, known())
 		return 2
 	}
-	conn := os.NewFile(3, "harness")
 	if conn == nil {
-		fmt.Fprintf(os.Stderr, "bench child %s: fd 3 is not open: start children with child.Start\n", name)
+		fmt.Fprintf(stderr, "bench child %s: fd 3 is not open: start children with child.Start\n", name)
 		return 2
 	}
 	if err := role(conn); err != nil {
-		fmt.Fprintf(os.Stderr, "bench child %s: %v\n", name, err)
+		fmt.Fprintf(stderr, "bench child %s: %v\n", name, err)
 		return 1
 	}
 	return 0

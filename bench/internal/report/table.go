@@ -67,7 +67,7 @@ func (r *Report) notes() []string {
 			c    Cell
 		}{{"mproc", m.Mproc}, {"CPython", m.CPython}, {"peer", m.Peer}, {"floor", m.Floor}} {
 			if !col.c.OK() && col.c.Reason != "" && col.c.Status != Unavailable {
-				out = append(out, fmt.Sprintf("%s, %s: %s — %s", m.Title, col.name, col.c.Status, col.c.Reason))
+				out = append(out, fmt.Sprintf("%s, %s: %s — %s", m.Title, col.name, FormatCell(m.Unit, col.c), col.c.Reason))
 			}
 			if col.c.OK() && len(col.c.Others) > 0 {
 				var others []string

@@ -1,0 +1,115 @@
+package peers
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/mproc-go/mproc/bench/internal/child"
+	"github.com/mproc-go/mproc/bench/internal/workload"
+)
+
+func TestMain(m *testing.M) {
+	child.Serve()
+	code := m.Run()
+	if n := child.Live(); n != 0 && code == 0 {
+		fmt.Fprintf(os.Stderr, "peers tests left %d process(es) running\n", n)
+		child.CloseAll()
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func TestCodecsRoundTripTheShapes(t *testing.T) {
+	floats := workload.NewFloats()
+	sameFloats := func(a, b *[]float64) bool {
+		for i := range *a {
+			if (*a)[i] != (*b)[i] {
+				return false
+			}
+		}
+		return len(*a) == len(*b)
+	}
+	for name, rt := range map[string]func() (func(int) error, error){
+		"gob small":      func() (func(int) error, error) { return GobStream(workload.NewSmall(), (*workload.Small).Equal) },
+		"json small":     func() (func(int) error, error) { return JSON(workload.NewSmall(), (*workload.Small).Equal) },
+		"msgpack small":  func() (func(int) error, error) { return Msgpack(workload.NewSmall(), (*workload.Small).Equal) },
+		"gob floats":     func() (func(int) error, error) { return GobStream(&floats, sameFloats) },
+		"json floats":    func() (func(int) error, error) { return JSON(&floats, sameFloats) },
+		"msgpack floats": func() (func(int) error, error) { return Msgpack(&floats, sameFloats) },
+	} {
+		op, err := rt()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if err := op(3); err != nil {
+			t.Errorf("%s: op: %v", name, err)
+		}
+	}
+}
+
+func TestCodecReportsAChangedValue(t *testing.T) {
+	never := func(a, b *workload.Small) bool { return false }
+	for name, rt := range map[string]func(*workload.Small, func(a, b *workload.Small) bool) (func(int) error, error){
+		"gob": GobStream[workload.Small], "json": JSON[workload.Small], "msgpack": Msgpack[workload.Small],
+	} {
+		_, err := rt(workload.NewSmall(), never)
+		if err == nil || !strings.Contains(err.Error(), "round trip of *workload.Small changed the value") {
+			t.Errorf("%s: %v, want the changed-value error naming the type", name, err)
+		}
+	}
+}
+
+func TestJSONRefusesTheGraph(t *testing.T) {
+	g := workload.NewGraph(10)
+	_, err := JSON(g, (*workload.Graph).SameShape)
+	if err == nil || !strings.Contains(err.Error(), "cycle") || !strings.Contains(err.Error(), "json encode *workload.Graph") {
+		t.Errorf("JSON(graph) = %v, want a cycle error naming the type", err)
+	}
+}
+
+func positive(t *testing.T, name string, samples []float64, err error, runs int) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if len(samples) != runs {
+		t.Fatalf("%s: %d samples, want %d", name, len(samples), runs)
+	}
+	for _, s := range samples {
+		if !(s > 0) {
+			t.Errorf("%s: sample %v is not positive", name, s)
+		}
+	}
+	if child.Live() != 0 {
+		t.Errorf("%s left %d children running", name, child.Live())
+	}
+}
+
+func TestRPC(t *testing.T) {
+	s, err := RPCStart(2, 2)
+	positive(t, "RPCStart", s, err, 2)
+	s, err = RPCRoundTrip(2, 20)
+	positive(t, "RPCRoundTrip", s, err, 2)
+	s, err = RPCMap(2, 1001, 2, 1)
+	positive(t, "RPCMap chunk 1", s, err, 2)
+	s, err = RPCMap(2, 1001, 2, 100)
+	positive(t, "RPCMap chunk 100", s, err, 2)
+	s, err = RPCBulk(2, 1<<20)
+	positive(t, "RPCBulk", s, err, 2)
+	s, err = RPCSpeedup(1, 2, 2)
+	positive(t, "RPCSpeedup", s, err, 1)
+}
+
+func TestService(t *testing.T) {
+	var out []int
+	if err := (Service{}).Batch([]int{1, 2, 3}, &out); err != nil || fmt.Sprint(out) != "[2 3 4]" {
+		t.Errorf("Batch = %v, %v", out, err)
+	}
+	var one int
+	if err := (Service{}).Trivial(1, &one); err != nil || one != 2 {
+		t.Errorf("Trivial = %v, %v", one, err)
+	}
+}

@@ -1,0 +1,84 @@
+package python
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	r, err := Parse([]byte(`{"python":"3.11.7","metrics":{"apply":{"samples":[0.0003],"variant":"fork"},
+		"pool_start_forkserver":{"samples":[],"unsupported":"not here"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Python != "3.11.7" || r.Metrics["apply"].Samples[0] != 0.0003 || r.Metrics["pool_start_forkserver"].Unsupported != "not here" {
+		t.Errorf("Parse = %+v", r)
+	}
+}
+
+func TestParseRejectsOtherOutput(t *testing.T) {
+	for _, in := range []string{"", "Traceback (most recent call last):", `{"python":"3.11"}`, `{"metrics":{"a":{}}}`} {
+		if _, err := Parse([]byte(in)); err == nil || !strings.Contains(err.Error(), "bench.py") {
+			t.Errorf("Parse(%q) = %v, want an error naming bench.py", in, err)
+		}
+	}
+}
+
+func TestArgs(t *testing.T) {
+	args := Params{Runs: 3, MapChunk1: 10, BudgetSeconds: 0.05}.Args()
+	for _, want := range [][]string{{"--runs", "3"}, {"--map-chunk1", "10"}, {"--budget", "0.05"}} {
+		i := slices.Index(args, want[0])
+		if i < 0 || args[i+1] != want[1] {
+			t.Errorf("Args() = %v, want %s %s", args, want[0], want[1])
+		}
+	}
+}
+
+// TestRun runs the real script at tiny sizes: every metric it promises must
+// come back with one positive sample per run.
+func TestRun(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		r, err := Run(context.Background(), Params{Runs: 1})
+		if !errors.Is(err, ErrNoPython) || r != nil {
+			t.Fatalf("Run without python3 = %v, %v; want ErrNoPython", r, err)
+		}
+		return
+	}
+	r, err := Run(context.Background(), Params{
+		Runs: 2, Workers: 2, Rounds: 5, MapChunk1: 50, MapAuto: 500, BulkBytes: 1 << 16,
+		Tasks: 2, Floats: 100, GraphNodes: 50, BudgetSeconds: 0.001,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"pool_start_spawn", "pool_start_fork", "pool_start_forkserver", "apply", "map_chunk1",
+		"map_auto", "bulk", "speedup", "pickle_small", "pickle_floats_list", "pickle_floats_array", "pickle_graph"} {
+		m, ok := r.Metrics[key]
+		if !ok {
+			t.Errorf("no %s in the result", key)
+			continue
+		}
+		if m.Error != "" || len(m.Samples) != 2 {
+			t.Errorf("%s: %+v, want 2 samples and no error", key, m)
+		}
+		for _, s := range m.Samples {
+			if !(s > 0) {
+				t.Errorf("%s: sample %v not positive", key, s)
+			}
+		}
+	}
+}
+
+func TestRunReportsScriptFailure(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("needs python3")
+	}
+	_, err := Run(context.Background(), Params{Runs: -1, Workers: 0})
+	if err == nil || !strings.Contains(err.Error(), "python3 bench.py --runs -1") {
+		t.Errorf("Run with a bad pool size = %v, want an error naming the command", err)
+	}
+}
