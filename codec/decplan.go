@@ -123,6 +123,25 @@ func compileDec(ti *typeInfo) decFn {
 			*(*time.Time)(p) = t
 			return err
 		}
+	case kLocation:
+		return func(d *decoder, p unsafe.Pointer) error {
+			b, err := d.r.byte1("location")
+			if err != nil || b == 0 {
+				*(**time.Location)(p) = nil
+				return err
+			}
+			name, err := d.r.str("location name")
+			if err != nil {
+				return err
+			}
+			off, err := d.r.varint("location offset")
+			if err != nil {
+				return err
+			}
+			loc, err := d.location(name, off, time.Now())
+			*(**time.Location)(p) = loc
+			return err
+		}
 	case kBinary, kGob, kText:
 		return decUnmarshaler(ti)
 	case kHook:
@@ -174,17 +193,29 @@ func (d *decoder) readTime() (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	if off < -1e6 || off > 1e6 {
-		return time.Time{}, d.r.fail("time zone offset %d seconds is out of range", off)
-	}
 	t := time.Unix(sec, int64(nsec))
+	loc, err := d.location(name, off, t)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.In(loc), nil
+}
+
+// location finds the location a stream names: UTC and Local are this
+// process's own; other names load from the time zone database when their
+// offset at instant t is the one the sender saw; otherwise a fixed zone
+// with the sender's name and offset stands in.
+func (d *decoder) location(name string, off int64, t time.Time) (*time.Location, error) {
+	if off < -1e6 || off > 1e6 {
+		return nil, d.r.fail("time zone offset %d seconds is out of range", off)
+	}
 	switch name {
 	case "UTC":
 		if off == 0 {
-			return t.UTC(), nil
+			return time.UTC, nil
 		}
 	case "Local":
-		return t.Local(), nil
+		return time.Local, nil
 	}
 	loc := d.locs[name]
 	if loc == nil && name != "" && !d.opts.strict {
@@ -200,10 +231,10 @@ func (d *decoder) readTime() (time.Time, error) {
 			d.locs[name] = loc
 		}
 		if _, o := t.In(loc).Zone(); int64(o) == off {
-			return t.In(loc), nil
+			return loc, nil
 		}
 	}
-	return t.In(time.FixedZone(name, int(off))), nil
+	return time.FixedZone(name, int(off)), nil
 }
 
 func decUnmarshaler(ti *typeInfo) decFn {

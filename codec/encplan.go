@@ -127,6 +127,19 @@ func compileEnc(ti *typeInfo) encFn {
 			e.buf = appendTime(e.buf, *(*time.Time)(p))
 			return nil
 		}
+	case kLocation:
+		return func(e *encoder, p unsafe.Pointer) error {
+			loc := *(**time.Location)(p)
+			if loc == nil {
+				e.buf = append(e.buf, 0)
+				return nil
+			}
+			_, off := time.Now().In(loc).Zone()
+			e.buf = append(e.buf, 1)
+			e.buf = appendString(e.buf, loc.String())
+			e.buf = appendVarint(e.buf, int64(off))
+			return nil
+		}
 	case kBinary, kGob, kText:
 		return encMarshaler(ti)
 	case kHook:

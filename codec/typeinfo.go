@@ -83,6 +83,7 @@ func infoOf(t reflect.Type) *typeInfo {
 
 var (
 	timeType            = reflect.TypeFor[time.Time]()
+	locationType        = reflect.TypeFor[*time.Location]()
 	errorType           = reflect.TypeFor[error]()
 	anyType             = reflect.TypeFor[any]()
 	marshalerType       = reflect.TypeFor[Marshaler]()
@@ -183,8 +184,11 @@ func build(t reflect.Type) *typeInfo {
 // and how. A method promoted from an embedded field does not count: the
 // outer type's other fields would be lost.
 func customKind(t reflect.Type) wireKind {
-	if t == timeType {
+	switch t {
+	case timeType:
 		return kTime
+	case locationType:
+		return kLocation
 	}
 	if t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface {
 		return 0

@@ -11,6 +11,7 @@ import (
 // a local type; Dis prints it without any local type.
 type wireType struct {
 	id       uint64
+	at       int // stream offset of the definition
 	kind     wireKind
 	name     string // as reflect.Type.String gives it
 	pkg      string // package path of a named type
@@ -59,6 +60,7 @@ type typeTable struct {
 
 type wireFunc struct {
 	id     uint64
+	at     int
 	typ    uint64
 	name   string
 	offset int64
@@ -134,6 +136,7 @@ const maxTypes = 1 << 20 // types one stream may define
 
 func (tt *typeTable) readType(r *reader) error {
 	at := r.offset()
+	start := at - 1
 	id, err := r.uvarint("type id")
 	if err != nil {
 		return err
@@ -148,7 +151,7 @@ func (tt *typeTable) readType(r *reader) error {
 	if err != nil {
 		return err
 	}
-	w := &wireType{id: id, kind: wireKind(k)}
+	w := &wireType{id: id, at: start, kind: wireKind(k)}
 	if w.kind < kBool || w.kind >= kLast {
 		return r.fail("unknown kind %d in definition of type #%d", k, id)
 	}
@@ -241,7 +244,7 @@ func (tt *typeTable) readFunc(r *reader) error {
 	if len(tt.funcs) >= maxTypes {
 		return &DecodeError{Offset: at, Msg: "too many function definitions in one stream"}
 	}
-	f := &wireFunc{id: id}
+	f := &wireFunc{id: id, at: at - 1}
 	if f.typ, err = r.uvarint("function type"); err != nil {
 		return err
 	}

@@ -49,11 +49,12 @@ const (
 	kStruct
 	kInterface
 	kFunc
-	kTime   // time.Time: instant and location
-	kBinary // encoding.BinaryMarshaler bytes
-	kGob    // GobEncode bytes (math/big)
-	kText   // encoding.TextMarshaler bytes
-	kHook   // Marshaler state, an interface value
+	kTime     // time.Time: instant and location
+	kBinary   // encoding.BinaryMarshaler bytes
+	kGob      // GobEncode bytes (math/big)
+	kText     // encoding.TextMarshaler bytes
+	kHook     // Marshaler state, an interface value
+	kLocation // *time.Location: by name
 	kLast
 )
 
@@ -63,7 +64,7 @@ var kindNames = [...]string{
 	kUintptr: "uintptr", kFloat32: "float32", kFloat64: "float64", kComplex64: "complex64",
 	kComplex128: "complex128", kString: "string", kArray: "array", kSlice: "slice", kMap: "map",
 	kPtr: "pointer", kStruct: "struct", kInterface: "interface", kFunc: "func", kTime: "time",
-	kBinary: "binary", kGob: "gob", kText: "text", kHook: "hook",
+	kBinary: "binary", kGob: "gob", kText: "text", kHook: "hook", kLocation: "location",
 }
 
 func (k wireKind) String() string {

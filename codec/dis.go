@@ -1,0 +1,644 @@
+package codec
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+)
+
+// Dis writes a listing of data, the output of Marshal or a saved Encoder
+// stream, one line per item, like Python's pickletools.dis: the byte
+// offset, the item, its type and its value or reference. It needs none of
+// the program's types, so it reads payloads of any program.
+//
+// The listing marks what travels by value (numbers, strings, the layout of
+// each type, once per stream) and what by reference: a function or a named
+// type is a name and a position in the binary, never code; a sentinel error
+// is a reference to the package-level variable. Objects reached twice show
+// as a back-reference (=&k) to their first appearance (&k).
+//
+// Dis returns a *DecodeError for malformed data, after listing what came
+// before it.
+func Dis(w io.Writer, data []byte) error {
+	bw := bufio.NewWriter(w)
+	ds := &disasm{w: bw, r: reader{buf: data}, budget: 16*len(data) + 1<<16}
+	err := ds.stream()
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+type disasm struct {
+	w      io.Writer
+	r      reader
+	tt     typeTable
+	nmemo  int
+	depth  int
+	budget int // items left to list: bounds the work on hostile input
+	quiet  int // > 0 while walking elements not listed
+}
+
+func (ds *disasm) line(at int, label, text string) {
+	if ds.quiet > 0 {
+		return
+	}
+	lead := strings.Repeat("  ", min(ds.depth, 20)) + label
+	fmt.Fprintf(ds.w, "%6d  %-22s %s\n", at, lead, text)
+}
+
+func (ds *disasm) stream() error {
+	r := &ds.r
+	if len(r.buf) < len(magic) || string(r.buf[:len(magic)]) != magic {
+		return &DecodeError{Offset: 0, Msg: fmt.Sprintf("data does not start with the codec's magic %q: not codec output", magic)}
+	}
+	r.pos = len(magic)
+	v, err := r.uvarint("format version")
+	if err != nil {
+		return err
+	}
+	fp, err := r.str("fingerprint")
+	if err != nil {
+		return err
+	}
+	ds.line(0, "header", fmt.Sprintf("magic %q, format %d, binary fingerprint %s", magic, v, fp))
+	if v != formatVersion {
+		return &DecodeError{Offset: len(magic), Msg: fmt.Sprintf("format version %d, this codec reads version %d", v, formatVersion)}
+	}
+	for n := 1; r.remaining() > 0; n++ {
+		at := r.offset()
+		size, err := r.uvarint("message length")
+		if err != nil {
+			return err
+		}
+		if size > uint64(r.remaining()) {
+			return &DecodeError{Offset: at, Msg: fmt.Sprintf("message length %d, but only %d bytes follow", size, r.remaining())}
+		}
+		ds.line(at, "message", fmt.Sprintf("#%d, %d bytes", n, size))
+		end := r.pos + int(size)
+		if err := ds.message(end); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (ds *disasm) message(end int) error {
+	r := &ds.r
+	saved := r.buf
+	r.buf = r.buf[:end]
+	defer func() { r.buf = saved }()
+	ds.nmemo = 0
+	firstType, firstFunc := len(ds.tt.types), len(ds.tt.funcs)
+	for {
+		at := r.offset()
+		tag, err := r.byte1("a definition or the value")
+		if err != nil {
+			return err
+		}
+		if tag != tagValue {
+			r.pos--
+			err := ds.tt.readDefs(r)
+			// List what was read, in stream order, even if reading failed.
+			types, funcs := ds.tt.types[firstType:], ds.tt.funcs[firstFunc:]
+			for len(types)+len(funcs) > 0 {
+				if len(funcs) == 0 || len(types) > 0 && types[0].at < funcs[0].at {
+					ds.typeDef(types[0])
+					types = types[1:]
+				} else {
+					ds.funcDef(funcs[0])
+					funcs = funcs[1:]
+				}
+			}
+			if err != nil {
+				return err
+			}
+			r.pos-- // back to the value tag
+			continue
+		}
+		ds.line(at, "value", "")
+		ds.depth++
+		err = ds.iface("", "")
+		ds.depth--
+		if err != nil {
+			return err
+		}
+		if r.remaining() != 0 {
+			return r.fail("%d bytes left after the value", r.remaining())
+		}
+		return nil
+	}
+}
+
+// typeDef lists a definition. Offsets of definitions are not kept by
+// readDefs; they are listed at the value's offset order instead.
+func (ds *disasm) typeDef(w *wireType) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#%d %s %s", w.id, w.kind, w.name)
+	switch w.kind {
+	case kArray:
+		fmt.Fprintf(&b, ", %d × #%d", w.length, w.elem)
+	case kSlice, kPtr:
+		fmt.Fprintf(&b, " of #%d", w.elem)
+	case kMap:
+		fmt.Fprintf(&b, ", #%d to #%d", w.key, w.elem)
+	case kStruct:
+		fmt.Fprintf(&b, ", %s", plural(len(w.fields), "field"))
+	case kFunc:
+		fmt.Fprintf(&b, ", in %v out %v", w.in, w.out)
+	}
+	if w.hasRef {
+		fmt.Fprintf(&b, "; type by reference: name and position %+#x in the binary", w.ref.Offset)
+	}
+	ds.line(w.at, "type", b.String())
+	if w.kind == kStruct {
+		ds.depth++
+		for _, f := range w.fields {
+			vis := "unexported"
+			if f.flags&fieldExported != 0 {
+				vis = "exported"
+			}
+			if f.flags&fieldEmbedded != 0 {
+				vis += ", embedded"
+			}
+			ds.line(w.at, "field", fmt.Sprintf("%s #%d %s (%s)", f.name, f.typ, ds.typeName(f.typ), vis))
+		}
+		ds.depth--
+	}
+}
+
+func (ds *disasm) funcDef(f *wireFunc) {
+	ds.line(f.at, "func", fmt.Sprintf("#%d %s %s: by reference: name and position %+#x in the binary, no code",
+		f.id, f.name, ds.typeName(f.typ), f.offset))
+}
+
+func (ds *disasm) typeName(id uint64) string {
+	if w := ds.tt.lookup(id); w != nil {
+		return w.name
+	}
+	return fmt.Sprintf("#%d?", id)
+}
+
+func (ds *disasm) step() error {
+	if ds.budget--; ds.budget < 0 {
+		return ds.r.fail("too many items for the size of the data")
+	}
+	return nil
+}
+
+// iface lists an interface value: its type id, then the value.
+func (ds *disasm) iface(label, prefix string) error {
+	r := &ds.r
+	at := r.offset()
+	id, err := r.uvarint("interface type")
+	if err != nil {
+		return err
+	}
+	if id == idNil {
+		ds.line(at, label, "nil interface")
+		return nil
+	}
+	var global int64
+	isGlobal := id == idGlobal
+	if isGlobal {
+		if id, err = r.uvarint("type of the sentinel"); err != nil {
+			return err
+		}
+	}
+	w := ds.tt.lookup(id)
+	if w == nil || id <= idGlobal {
+		return &DecodeError{Offset: at, Msg: fmt.Sprintf("interface value of undefined type #%d", id)}
+	}
+	if isGlobal {
+		if global, err = r.varint("sentinel position"); err != nil {
+			return err
+		}
+		ds.line(at, label, fmt.Sprintf("sentinel %s: by reference: the package-level variable at %+#x in the binary "+
+			"(errors.Is keeps matching); its value follows for decoders that cannot use the reference", w.name, global))
+		ds.depth++
+		defer func() { ds.depth-- }()
+		return ds.value(w, "", prefix)
+	}
+	return ds.value(w, label, prefix)
+}
+
+func (ds *disasm) value(w *wireType, label, path string) error {
+	if err := ds.step(); err != nil {
+		return err
+	}
+	if ds.depth > DefaultMaxDepth {
+		return &DepthError{Limit: DefaultMaxDepth}
+	}
+	r := &ds.r
+	at := r.offset()
+	if label == "" {
+		label = path
+	}
+	if label == "" {
+		label = "."
+	}
+	show := func(format string, args ...any) { ds.line(at, label, w.name+"  "+fmt.Sprintf(format, args...)) }
+	switch w.kind {
+	case kBool:
+		b, err := r.byte1("bool")
+		show("%v", b == 1)
+		return err
+	case kInt8:
+		b, err := r.byte1("int8")
+		show("%d", int8(b))
+		return err
+	case kUint8:
+		b, err := r.byte1("uint8")
+		show("%d", b)
+		return err
+	case kInt, kInt16, kInt32, kInt64:
+		v, err := r.varint(w.name)
+		show("%d", v)
+		return err
+	case kUint, kUint16, kUint32, kUint64, kUintptr:
+		v, err := r.uvarint(w.name)
+		show("%d", v)
+		return err
+	case kFloat32:
+		v, err := r.fixed32(w.name)
+		show("%v (bits %#08x)", math.Float32frombits(v), v)
+		return err
+	case kFloat64:
+		v, err := r.fixed64(w.name)
+		show("%v (bits %#016x)", math.Float64frombits(v), v)
+		return err
+	case kComplex64:
+		a, err := r.fixed32(w.name)
+		b, err2 := r.fixed32(w.name)
+		show("(%v%+vi)", math.Float32frombits(a), math.Float32frombits(b))
+		return firstErr(err, err2)
+	case kComplex128:
+		a, err := r.fixed64(w.name)
+		b, err2 := r.fixed64(w.name)
+		show("(%v%+vi)", math.Float64frombits(a), math.Float64frombits(b))
+		return firstErr(err, err2)
+	case kString:
+		s, err := r.str("string")
+		show("%s, %s by value", quoteShort(s), plural(len(s), "byte"))
+		return err
+	case kTime:
+		sec, err := r.varint("time seconds")
+		nsec, err2 := r.uvarint("time nanoseconds")
+		name, err3 := r.str("time location")
+		off, err4 := r.varint("time zone offset")
+		if err := firstErr(err, err2, err3, err4); err != nil {
+			return err
+		}
+		t := time.Unix(sec, int64(nsec%1e9)).In(time.FixedZone(name, int(off%1e6)))
+		show("%s (instant and zone name %q; no monotonic reading)", t.Format(time.RFC3339Nano), name)
+		return nil
+	case kLocation:
+		b, err := r.byte1("location")
+		if err != nil || b == 0 {
+			show("nil")
+			return err
+		}
+		name, err := r.str("location name")
+		if err != nil {
+			return err
+		}
+		off, err := r.varint("location offset")
+		show("%q (offset %ds), by name", name, off)
+		return err
+	case kBinary, kGob, kText:
+		n, err := r.length("marshaled length", 1)
+		if err != nil {
+			return err
+		}
+		b, err := r.bytes(n, "marshaled bytes")
+		if w.kind == kText {
+			show("text %s, by its MarshalText", quoteShort(string(b)))
+		} else {
+			show("%d bytes by its %s", n, map[wireKind]string{kBinary: "MarshalBinary", kGob: "GobEncode"}[w.kind])
+		}
+		return err
+	case kHook:
+		show("state from its MarshalCodec:")
+		ds.depth++
+		defer func() { ds.depth-- }()
+		return ds.iface("state", "")
+	case kInterface:
+		return ds.ifaceLabeled(w, label, path)
+	case kFunc:
+		id, err := r.uvarint("function")
+		if err != nil {
+			return err
+		}
+		if id == 0 {
+			show("nil")
+			return nil
+		}
+		if id > uint64(len(ds.tt.funcs)) {
+			return &DecodeError{Offset: at, Msg: fmt.Sprintf("reference to undefined function #%d", id)}
+		}
+		show("func #%d %s, by reference", id, ds.tt.funcs[id-1].name)
+		return nil
+	case kPtr:
+		return ds.ref(w, label, path, func() error {
+			elem := ds.tt.lookup(w.elem)
+			return ds.nested(func() error { return ds.value(elem, "", path) })
+		})
+	case kMap:
+		return ds.ref(w, label, path, func() error { return ds.mapEntries(w) })
+	case kSlice:
+		return ds.slice(w, label, path)
+	case kArray:
+		elem := ds.tt.lookup(w.elem)
+		if ds.bulk(elem) {
+			size := ds.fixedSize(elem)
+			if size > 0 && w.length > uint64(r.remaining())/size {
+				return r.fail("array of %d elements runs past the end of the message", w.length)
+			}
+			if _, err := r.bytes(int(w.length*size), w.name); err != nil {
+				return err
+			}
+			show("%d elements, %d bytes copied raw (by value)", w.length, w.length*size)
+			return nil
+		}
+		show("%d elements", w.length)
+		return ds.elements(elem, w.length)
+	case kStruct:
+		show("struct, %s", plural(len(w.fields), "field"))
+		return ds.nested(func() error {
+			for _, f := range w.fields {
+				if err := ds.value(ds.tt.lookup(f.typ), "."+f.name, ""); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return &DecodeError{Offset: at, Msg: fmt.Sprintf("value of unknown kind %d", w.kind)}
+}
+
+func (ds *disasm) ifaceLabeled(w *wireType, label, path string) error {
+	r := &ds.r
+	at := r.offset()
+	save := r.pos
+	id, err := r.uvarint("interface type")
+	if err != nil {
+		return err
+	}
+	if id == idNil {
+		ds.line(at, label, w.name+"  nil")
+		return nil
+	}
+	r.pos = save
+	if id == idGlobal {
+		ds.line(at, label, w.name)
+		return ds.nested(func() error { return ds.iface("", "") })
+	}
+	name := ds.typeName(id)
+	ds.line(at, label, fmt.Sprintf("%s  holding #%d %s", w.name, id, name))
+	return ds.nested(func() error { return ds.iface(".("+name+")", "") })
+}
+
+func (ds *disasm) nested(f func() error) error {
+	ds.depth++
+	err := f()
+	ds.depth--
+	return err
+}
+
+// ref lists a pointer, a map or a slice that may be shared: nil, a new
+// object (&k) or a back-reference to one (=&k).
+func (ds *disasm) ref(w *wireType, label, path string, body func() error) error {
+	r := &ds.r
+	at := r.offset()
+	h, err := r.uvarint("reference")
+	if err != nil {
+		return err
+	}
+	switch {
+	case h == refNil:
+		ds.line(at, label, w.name+"  nil")
+		return nil
+	case h > refNew:
+		k := h - refNew - 1
+		if k >= uint64(ds.nmemo) {
+			return &DecodeError{Offset: at, Msg: fmt.Sprintf("back-reference to object #%d, but only %d objects precede it", k, ds.nmemo)}
+		}
+		ds.line(at, label, fmt.Sprintf("%s  =&%d, the object listed above (shared, sent once)", w.name, k))
+		return nil
+	}
+	ds.line(at, label, fmt.Sprintf("%s  &%d", w.name, ds.nmemo))
+	ds.nmemo++
+	return body()
+}
+
+func (ds *disasm) mapEntries(w *wireType) error {
+	r := &ds.r
+	n, err := r.length("map length", 0)
+	if err != nil {
+		return err
+	}
+	key, elem := ds.tt.lookup(w.key), ds.tt.lookup(w.elem)
+	return ds.nested(func() error {
+		ds.line(r.offset(), "len", fmt.Sprint(n))
+		for i := range n {
+			if i == maxListed {
+				ds.quiet++
+				defer func() { ds.quiet-- }()
+				ds.line(r.offset(), "...", fmt.Sprintf("%d more entries", n-i))
+			}
+			if err := ds.value(key, "key", ""); err != nil {
+				return err
+			}
+			if err := ds.value(elem, "elem", ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+const maxListed = 16 // elements listed per slice, array or map
+
+func (ds *disasm) slice(w *wireType, label, path string) error {
+	r := &ds.r
+	at := r.offset()
+	elem := ds.tt.lookup(w.elem)
+	if ds.bulk(elem) {
+		h, err := r.uvarint("slice header")
+		if err != nil {
+			return err
+		}
+		switch h {
+		case bulkNil:
+			ds.line(at, label, w.name+"  nil")
+			return nil
+		case bulkOutside:
+			k, _ := r.uvarint("buffer number")
+			n, err := r.uvarint("buffer length")
+			ds.line(at, label, fmt.Sprintf("%s  buffer #%d, %d elements, outside the stream", w.name, k, n))
+			return err
+		}
+		size := ds.fixedSize(elem)
+		n, err := r.checkLength(at, "slice length", h-bulkInline, int(size))
+		if err != nil {
+			return err
+		}
+		b, err := r.bytes(n*int(size), w.name)
+		if err != nil {
+			return err
+		}
+		text := fmt.Sprintf("%d elements, %d bytes copied raw (by value)", n, len(b))
+		if elem.kind == kUint8 && elem.name == "uint8" {
+			text += " " + quoteShort(string(b))
+		}
+		ds.line(at, label, w.name+"  "+text)
+		return nil
+	}
+	if ds.mayCycle(w, map[*wireType]bool{}) {
+		return ds.ref(w, label, path, func() error { return ds.sliceElems(elem) })
+	}
+	h, err := r.uvarint("slice header")
+	if err != nil {
+		return err
+	}
+	if h == 0 {
+		ds.line(at, label, w.name+"  nil")
+		return nil
+	}
+	if h != 1 {
+		return &DecodeError{Offset: at, Msg: fmt.Sprintf("slice header %d, expected 0 or 1", h)}
+	}
+	ds.line(at, label, w.name)
+	return ds.sliceElems(elem)
+}
+
+func (ds *disasm) sliceElems(elem *wireType) error {
+	minSize := 1
+	if ds.zeroSize(elem, 0) {
+		minSize = 0
+	}
+	n, err := ds.r.length("slice length", minSize)
+	if err != nil {
+		return err
+	}
+	return ds.elements(elem, uint64(n))
+}
+
+func (ds *disasm) elements(elem *wireType, n uint64) error {
+	return ds.nested(func() error {
+		ds.line(ds.r.offset(), "len", fmt.Sprint(n))
+		for i := range n {
+			if i == maxListed {
+				ds.quiet++
+				defer func() { ds.quiet-- }()
+				ds.line(ds.r.offset(), "...", fmt.Sprintf("%d more elements", n-i))
+			}
+			if err := ds.value(elem, fmt.Sprintf("[%d]", i), ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// bulk, fixedSize, zeroSize and mayCycle mirror, on stream types, the
+// encoder's decisions on local types.
+func (ds *disasm) bulk(w *wireType) bool {
+	for range 64 {
+		switch {
+		case w.kind >= kInt && w.kind <= kComplex128:
+			return true
+		case w.kind == kArray:
+			w = ds.tt.lookup(w.elem)
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+func (ds *disasm) fixedSize(w *wireType) uint64 {
+	n := uint64(1)
+	for w.kind == kArray {
+		if w.length != 0 && n > math.MaxUint32/w.length {
+			return math.MaxUint32
+		}
+		n *= w.length
+		w = ds.tt.lookup(w.elem)
+	}
+	return n * wireSizes[w.kind]
+}
+
+var wireSizes = [...]uint64{kInt: 8, kInt8: 1, kInt16: 2, kInt32: 4, kInt64: 8, kUint: 8, kUint8: 1, kUint16: 2,
+	kUint32: 4, kUint64: 8, kUintptr: 8, kFloat32: 4, kFloat64: 8, kComplex64: 8, kComplex128: 16, kString: 0}
+
+func (ds *disasm) zeroSize(w *wireType, depth int) bool {
+	if depth > 64 {
+		return false
+	}
+	switch w.kind {
+	case kArray:
+		return w.length == 0 || ds.zeroSize(ds.tt.lookup(w.elem), depth+1)
+	case kStruct:
+		for _, f := range w.fields {
+			if !ds.zeroSize(ds.tt.lookup(f.typ), depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func (ds *disasm) mayCycle(w *wireType, visiting map[*wireType]bool) bool {
+	switch w.kind {
+	case kPtr, kMap, kInterface, kHook:
+		return true
+	}
+	if visiting[w] {
+		return false
+	}
+	visiting[w] = true
+	defer delete(visiting, w)
+	switch w.kind {
+	case kArray, kSlice:
+		return ds.mayCycle(ds.tt.lookup(w.elem), visiting)
+	case kStruct:
+		for _, f := range w.fields {
+			if ds.mayCycle(ds.tt.lookup(f.typ), visiting) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+func quoteShort(s string) string {
+	if len(s) > 48 {
+		return fmt.Sprintf("%q...", s[:48])
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+var _ = binary.LittleEndian
+var _ = time.UTC
