@@ -144,68 +144,91 @@ func measure(ctx context.Context, cfg config) *report.Report {
 }
 
 // codecRows measures one data shape through every codec and returns its
-// bytes/s row and its allocations row (CPython is filled in later).
+// bytes/s row and its allocations row (CPython is filled in later). The
+// contenders take turns within each run, so a burst of load on the machine
+// hits all of them alike instead of one contender's every run.
 func codecRows[T any](cfg config, key, title string, v *T, same func(a, b *T) bool, deepCopy func(*T) *T, raw int) (speed, allocs report.Metric) {
-	measureOne := func(name string, op func(int) error, err error) (report.Cell, report.Cell) {
-		if err != nil {
-			if errors.Is(err, mprocbench.ErrNotBuilt) {
-				c := report.Missing(report.Unavailable, name, err.Error())
-				return c, c
-			}
-			c := report.Missing(report.Failed, name, err.Error())
-			return c, c
-		}
-		var sp, al []float64
-		for range cfg.Runs {
-			o, err := stats.Time(cfg.Budget, op)
-			if err != nil {
-				c := report.Missing(report.Failed, name, err.Error())
-				return c, c
-			}
-			sp = append(sp, float64(raw)/o.Seconds)
-			al = append(al, o.Allocs)
-		}
-		return report.Measured(name, sp), report.Measured(name, al)
+	type contender struct {
+		column, name string
+		op           func(n int) error
+		err          error // set up or measurement failed
+		speed, alloc []float64
 	}
-	speed = report.Metric{Key: "codec_" + key, Title: title + " (bytes/s)", Unit: report.BytesPerSec}
-	allocs = report.Metric{Key: "codec_" + key + "_allocs", Title: title + " (allocs)", Unit: report.AllocsPerOp}
-
-	op, err := mprocbench.Codec(v, same)
-	speed.Mproc, allocs.Mproc = measureOne("codec stream", op, err)
-
-	var peerSpeed, peerAllocs []report.Cell
+	cs := []*contender{{column: "mproc", name: "codec stream"}}
+	cs[0].op, cs[0].err = mprocbench.Codec(v, same)
+	var unsupported []report.Cell
 	if key == "graph" {
 		reason := "no shared references: a cycle recurses until the stack overflows, a fatal error no program can recover from"
-		peerSpeed = append(peerSpeed, report.Missing(report.Unsupported, "gob", "encoding/gob has "+reason),
-			report.Missing(report.Unsupported, "msgpack/v5", "msgpack has "+reason))
 		_, err := peers.JSON(v, same)
 		if err == nil {
 			err = errors.New("it did not refuse the cycle")
 		}
-		peerSpeed = append(peerSpeed, report.Missing(report.Unsupported, "json", "encoding/json refuses the graph: "+err.Error()))
-		peerAllocs = peerSpeed
+		unsupported = []report.Cell{
+			report.Missing(report.Unsupported, "gob", "encoding/gob has "+reason),
+			report.Missing(report.Unsupported, "msgpack/v5", "msgpack has "+reason),
+			report.Missing(report.Unsupported, "json", "encoding/json refuses the graph: "+err.Error()),
+		}
 	} else {
-		for _, c := range []struct {
+		for _, p := range []struct {
 			name string
 			rt   func(v *T, same func(a, b *T) bool) (func(int) error, error)
 		}{{"gob stream", peers.GobStream[T]}, {"json", peers.JSON[T]}, {"msgpack/v5", peers.Msgpack[T]}} {
-			op, err := c.rt(v, same)
-			s, a := measureOne(c.name, op, err)
-			peerSpeed, peerAllocs = append(peerSpeed, s), append(peerAllocs, a)
+			c := &contender{column: "peer", name: p.name}
+			c.op, c.err = p.rt(v, same)
+			cs = append(cs, c)
 		}
 	}
-	speed.Peer = report.Best(report.BytesPerSec, peerSpeed...)
-	allocs.Peer = report.Best(report.AllocsPerOp, peerAllocs...)
-
-	copyOp := func(n int) error {
+	cs = append(cs, &contender{column: "floor", name: "deep copy", op: func(n int) error {
 		for range n {
 			if out := deepCopy(v); out == nil {
 				return fmt.Errorf("deep copy of %T returned nil", v)
 			}
 		}
 		return nil
+	}})
+
+	for range cfg.Runs {
+		for _, c := range cs {
+			if c.err != nil {
+				continue
+			}
+			o, err := stats.Time(cfg.Budget, c.op)
+			if err != nil {
+				c.err = err
+				continue
+			}
+			c.speed = append(c.speed, float64(raw)/o.Seconds)
+			c.alloc = append(c.alloc, o.Allocs)
+		}
 	}
-	speed.Floor, allocs.Floor = measureOne("deep copy", copyOp, nil)
+
+	cells := func(c *contender) (report.Cell, report.Cell) {
+		switch {
+		case errors.Is(c.err, mprocbench.ErrNotBuilt):
+			m := report.Missing(report.Unavailable, c.name, c.err.Error())
+			return m, m
+		case c.err != nil:
+			m := report.Missing(report.Failed, c.name, c.err.Error())
+			return m, m
+		}
+		return report.Measured(c.name, c.speed), report.Measured(c.name, c.alloc)
+	}
+	speed = report.Metric{Key: "codec_" + key, Title: title + " (bytes/s)", Unit: report.BytesPerSec}
+	allocs = report.Metric{Key: "codec_" + key + "_allocs", Title: title + " (allocs)", Unit: report.AllocsPerOp}
+	peerSpeed, peerAllocs := unsupported, unsupported
+	for _, c := range cs {
+		s, a := cells(c)
+		switch c.column {
+		case "mproc":
+			speed.Mproc, allocs.Mproc = s, a
+		case "peer":
+			peerSpeed, peerAllocs = append(peerSpeed, s), append(peerAllocs, a)
+		case "floor":
+			speed.Floor, allocs.Floor = s, a
+		}
+	}
+	speed.Peer = report.Best(report.BytesPerSec, peerSpeed...)
+	allocs.Peer = report.Best(report.AllocsPerOp, peerAllocs...)
 	speed.Notes = []string{fmt.Sprintf("bytes/s counts the value's raw data, %d bytes, for every contender; floor: a hand-written deep copy", raw)}
 	return speed, allocs
 }

@@ -46,7 +46,7 @@ func Format(u Unit, v float64) string {
 	case Times:
 		return num(v) + "x"
 	case AllocsPerOp:
-		if v == math.Trunc(v) {
+		if math.Abs(v-math.Round(v)) < 0.05 {
 			return fmt.Sprintf("%.0f allocs", v)
 		}
 		return num(v) + " allocs"

@@ -6,6 +6,8 @@ package report
 import (
 	"encoding/json"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mproc-go/mproc/bench/internal/stats"
@@ -101,16 +103,21 @@ func Best(u Unit, candidates ...Cell) Cell {
 		}
 	}
 	if best < 0 {
-		status, reason := Unsupported, ""
+		status := Unsupported
+		var reasons []string
 		for _, c := range candidates {
 			if c.Status != Unsupported && c.Status != NotApplicable {
 				status = c.Status
 			}
-			if reason != "" {
-				reason += "; "
+			r := c.Reason
+			if c.Variant != "" {
+				r = c.Variant + ": " + r
 			}
-			reason += c.Variant + ": " + c.Reason
+			if !slices.Contains(reasons, r) {
+				reasons = append(reasons, r)
+			}
 		}
+		reason := strings.Join(reasons, "; ")
 		return Cell{Status: status, Reason: reason, Others: candidates}
 	}
 	out := candidates[best]
