@@ -89,3 +89,16 @@ func BenchmarkLoadGlobal(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStaticFuncvals measures the one-time index FuncAt builds.
+func BenchmarkStaticFuncvals(b *testing.B) {
+	im, err := loadImage()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if len(im.indexFuncvals()) == 0 {
+			b.Fatal("no static funcvals")
+		}
+	}
+}

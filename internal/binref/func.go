@@ -94,11 +94,9 @@ func Func(fn reflect.Value) FuncInfo {
 	switch {
 	case err != nil:
 		fi.Closure = true
-	case !im.text.contains(pc, 1):
-		fi.Foreign = true
-		fi.Closure = fv == nil || !im.inReadOnly(uintptr(fv), unsafe.Sizeof(pc))
 	default:
-		fi.Closure = fv == nil || !im.inReadOnly(uintptr(fv), unsafe.Sizeof(pc))
+		fi.Foreign = !im.text.contains(pc, 1)
+		fi.Closure = fv == nil || !im.inStatic(uintptr(fv), wordSize)
 	}
 	if fi.MethodValue {
 		fi.Closure = true
@@ -106,21 +104,51 @@ func Func(fn reflect.Value) FuncInfo {
 	return fi
 }
 
-// inReadOnly reports whether [addr, addr+size) is in the executable and not
-// in one of the sections that hold variables, so that whatever is there
-// was put there by the compiler and linker and nothing writes it.
-func (im *image) inReadOnly(addr, size uintptr) bool {
+// isStaticSection reports whether a section holds the read-only data the
+// compiler lays out with addresses in it (static funcvals, itabs): .rodata,
+// or .data.rel.ro in PIE builds, where they need a relocation at load time
+// and become read-only after it.
+func isStaticSection(name string) bool {
+	return name == ".rodata" || strings.HasPrefix(name, ".data.rel.ro")
+}
+
+// inStatic reports whether [addr, addr+size) is in one static section.
+func (im *image) inStatic(addr, size uintptr) bool {
 	for _, s := range im.sections {
-		if !s.contains(addr, size) {
-			continue
+		if isStaticSection(s.name) && s.contains(addr, size) {
+			return true
 		}
-		switch s.name {
-		case ".data", ".bss", ".noptrdata", ".noptrbss", ".go.buildinfo", ".go.module", ".go.fipsinfo":
-			return false
-		}
-		return true
 	}
 	return false
+}
+
+// staticFuncvals indexes the static funcvals of the executable by entry PC:
+// every aligned word of the funcval sections that holds a PC in the text.
+// It is built on the first FuncAt, in one pass over those sections (about
+// a millisecond for a large program; see BenchmarkStaticFuncvals).
+var staticFuncvals = sync.OnceValues(func() (map[uintptr]uintptr, error) {
+	im, err := loadImage()
+	if err != nil {
+		return nil, err
+	}
+	return im.indexFuncvals(), nil
+})
+
+func (im *image) indexFuncvals() map[uintptr]uintptr {
+	index := make(map[uintptr]uintptr)
+	for _, s := range im.sections {
+		if !isStaticSection(s.name) {
+			continue
+		}
+		for p := alignUp(s.start, wordSize); p+wordSize <= s.end; p += wordSize {
+			if pc := readWord(p); im.text.contains(pc, 1) {
+				if _, dup := index[pc]; !dup {
+					index[pc] = p
+				}
+			}
+		}
+	}
+	return index
 }
 
 // funcval returns the pointer held by a func value (the address of its
@@ -158,21 +186,32 @@ func funcval(fn reflect.Value) (fv unsafe.Pointer, method bool) {
 	return fv, false
 }
 
-var funcsAt sync.Map // offset -> name, for offsets that resolved
+// resolvedFunc is a FuncAt result kept for the next call with the same
+// offset: the name checked and the address of the static funcval.
+type resolvedFunc struct {
+	name    string
+	funcval uintptr
+}
+
+var funcsAt sync.Map // offset -> resolvedFunc, for offsets that resolved
 
 // FuncAt rebuilds a func value of type typ from the offset and name that
 // Func reported in a process running the same build.
 //
 // It checks with runtime.FuncForPC that anchor+offset is the entry of a
-// function named exactly name, so a wrong or hostile offset gives a
-// *ResolveError and never a call into the middle of some code. It cannot
-// check typ against the function's signature: the caller must pass the
-// type the sender's value had (the codec sends it alongside). The result
-// holds a new funcval {entry PC}, equivalent to the sender's since the
-// function captures nothing.
+// function named exactly name, and that the executable holds a static
+// funcval for that entry, which the compiler makes only for functions that
+// capture nothing. So a wrong or hostile offset gives a *ResolveError,
+// never a call into the middle of some code or into a closure without its
+// variables. The result points at that static funcval, as the sender's
+// value did.
 //
-// Cost: a FuncForPC lookup the first time an offset is seen, a map lookup
-// and one small allocation afterwards.
+// FuncAt cannot check typ against the function's signature: the caller
+// must pass the type the sender's value had (the codec sends it along).
+//
+// Cost: the first call indexes the static funcvals (one pass over the
+// read-only data); the first call for an offset asks the runtime about it;
+// later calls are a map lookup and one small allocation.
 func FuncAt(offset int64, name string, typ reflect.Type) (reflect.Value, error) {
 	fail := func(format string, args ...any) (reflect.Value, error) {
 		return reflect.Value{}, &ResolveError{What: "function", Name: name, Offset: offset, Reason: fmt.Sprintf(format, args...)}
@@ -180,8 +219,9 @@ func FuncAt(offset int64, name string, typ reflect.Type) (reflect.Value, error) 
 	if typ == nil || typ.Kind() != reflect.Func {
 		return fail("the requested type %v is not a func type", typ)
 	}
-	pc := anchorPC() + uintptr(offset)
-	if known, ok := funcsAt.Load(offset); !ok || known.(string) != name {
+	r, ok := funcsAt.Load(offset)
+	if !ok || r.(resolvedFunc).name != name {
+		pc := anchorPC() + uintptr(offset)
 		f := runtime.FuncForPC(pc)
 		switch {
 		case f == nil:
@@ -191,11 +231,18 @@ func FuncAt(offset int64, name string, typ reflect.Type) (reflect.Value, error) 
 		case f.Name() != name:
 			return fail("the function there is %s", f.Name())
 		}
-		funcsAt.Store(offset, name)
+		index, err := staticFuncvals()
+		if err != nil {
+			return fail("%v", err)
+		}
+		fv, ok := index[pc]
+		if !ok {
+			return fail("%s has no static function value: it is a closure or a method value, which cannot be sent by reference", name)
+		}
+		r = resolvedFunc{name, fv}
+		funcsAt.Store(offset, r)
 	}
-	fv := new(uintptr)
-	*fv = pc
 	v := reflect.New(typ).Elem()
-	*(*unsafe.Pointer)(v.Addr().UnsafePointer()) = unsafe.Pointer(fv)
+	*(*unsafe.Pointer)(v.Addr().UnsafePointer()) = at(r.(resolvedFunc).funcval)
 	return v, nil
 }

@@ -226,6 +226,46 @@ func TestFuncAtErrors(t *testing.T) {
 	}
 }
 
+// TestFuncAtRefusesClosures offers FuncAt the code of a closure and of a
+// method value under their own names: rebuilt without their captured
+// variables they would read garbage, so FuncAt must refuse them.
+func TestFuncAtRefusesClosures(t *testing.T) {
+	n := 1
+	closure := func(x int) int { return x + n }
+	c := &counter{}
+	for _, fn := range []any{closure, c.Add} {
+		fi := Func(reflect.ValueOf(fn))
+		v, err := FuncAt(fi.Offset, fi.Name, reflect.TypeOf(fn))
+		var re *ResolveError
+		if !errors.As(err, &re) || v.IsValid() {
+			t.Errorf("FuncAt(%s) = %v, %v; want a *ResolveError", fi.Name, v, err)
+			continue
+		}
+		for _, w := range []string{fi.Name + " has no static function value", "closure or a method value", "cannot be sent by reference"} {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("error %q does not mention %q", err, w)
+			}
+		}
+	}
+}
+
+// TestFuncAtSharesStaticFuncval checks that the rebuilt value points at the
+// very funcval the original did.
+func TestFuncAtSharesStaticFuncval(t *testing.T) {
+	for _, fn := range []any{plainFunc, double[string], (*counter).Add} {
+		orig := reflect.ValueOf(fn)
+		fi := Func(orig)
+		v, err := FuncAt(fi.Offset, fi.Name, orig.Type())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := funcval(orig)
+		if got, _ := funcval(v); got != want || got == nil {
+			t.Errorf("%s: rebuilt funcval %p, original %p", fi.Name, got, want)
+		}
+	}
+}
+
 func FuzzFuncAt(f *testing.F) {
 	for _, fn := range []any{plainFunc, (*counter).Add, double[int], double[string], anchorFunc} {
 		fi := Func(reflect.ValueOf(fn))

@@ -121,7 +121,7 @@ func (im *image) scan(s span, key globalKey) (uintptr, bool) {
 // types are descriptors and the hash is the dynamic type's.
 func (im *image) itabType(addr uintptr) uintptr {
 	const itabHeader = 3 * wordSize
-	if addr%wordSize != 0 || !im.inReadOnly(addr, itabHeader) {
+	if addr%wordSize != 0 || !im.inStatic(addr, itabHeader) {
 		return 0
 	}
 	inter, typ := readWord(addr), readWord(addr+wordSize)
