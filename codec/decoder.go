@@ -202,7 +202,7 @@ func (d *decoder) checkHeader(version uint64, fp string, at int) error {
 	if version != formatVersion {
 		return &DecodeError{Offset: len(magic), Msg: fmt.Sprintf("format version %d, this codec reads version %d", version, formatVersion)}
 	}
-	if !d.opts.strict && fp != fingerprint() {
+	if !d.opts.strict && (fp != fingerprint() || fp == "") {
 		return &FingerprintError{Stream: fp, Local: fingerprint()}
 	}
 	return nil

@@ -9,8 +9,7 @@ import (
 // This file is the codec's only contact with internal/binref: positions of
 // functions, types and sentinel values in the executable.
 
-// TODO(binref): use binref.Fingerprint, FindGlobal and LoadGlobal once they land.
-func fingerprint() string { return "pending" }
+func fingerprint() string { return binref.Fingerprint() }
 
 type funcRef = binref.FuncInfo
 
@@ -27,9 +26,10 @@ func typeRefOf(t reflect.Type) (typeRef, bool) { return binref.TypeOf(t) }
 func typeAt(ref typeRef, name string) (reflect.Type, error) { return binref.TypeAt(ref, name) }
 
 func findGlobal(v any) (int64, bool) {
-	return 0, false
+	g, ok := binref.FindGlobal(v)
+	return g.Offset, ok
 }
 
 func loadGlobal(offset int64, t reflect.Type) (any, error) {
-	return nil, &binref.ResolveError{What: "global", Offset: offset, Reason: "not available yet"}
+	return binref.LoadGlobal(binref.GlobalRef{Offset: offset}, t)
 }

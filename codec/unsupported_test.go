@@ -1,0 +1,173 @@
+package codec
+
+import (
+	"errors"
+	"net"
+	"os"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"unsafe"
+)
+
+type logCfg struct {
+	Level string
+	out   *os.File
+}
+
+type config struct {
+	Name string
+	Log  logCfg
+}
+
+type args struct {
+	Cfg config
+}
+
+func TestRefusals(t *testing.T) {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	x := 1
+	type withMu struct {
+		N  int
+		mu sync.Mutex
+	}
+	tests := []struct {
+		name string
+		v    any
+		path string
+		typ  string
+		want []string // in the message besides path and type
+	}{
+		{"file deep in a struct", args{Cfg: config{Log: logCfg{out: f}}}, ".Cfg.Log.out", "*os.File",
+			[]string{"open file", "by inheritance", "not by serialization"}},
+		{"nil file is refused too: the type cannot travel", args{}, ".Cfg.Log.out", "*os.File", []string{"by inheritance"}},
+		{"channel", map[string]any{"c": make(chan int)}, `["c"].(chan int)`, "chan int", []string{"channel"}},
+		{"unsafe.Pointer", []any{1, unsafe.Pointer(&x)}, "[1].(unsafe.Pointer)", "unsafe.Pointer", []string{"address"}},
+		{"mutex in a struct", &withMu{}, ".mu", "sync.Mutex", []string{"guard nothing", "MarshalCodec"}},
+		{"wait group", []sync.WaitGroup{{}}, "[0]", "sync.WaitGroup", []string{"sync.WaitGroup"}},
+		{"once", struct{ O *sync.Once }{}, ".O", "sync.Once", nil},
+		{"atomic.Value", struct{ V atomic.Value }{}, ".V", "atomic.Value", nil},
+		{"listener", struct{ L any }{ln}, ".L.(*net.TCPListener)", "net.TCPListener", []string{"socket", "by inheritance"}},
+		{"net.Conn field", struct{ C net.Conn }{}, ".C", "net.Conn", []string{"socket"}},
+		{"reflect.Value", []reflect.Value{reflect.ValueOf(1)}, "[0]", "reflect.Value", []string{"v.Interface()"}},
+		{"top level channel", make(chan struct{}), "", "chan struct {}", []string{"channel"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Marshal(tc.v)
+			var ue *UnsupportedError
+			if !errors.As(err, &ue) {
+				t.Fatalf("Marshal error = %v, want *UnsupportedError", err)
+			}
+			if ue.Path != tc.path || !strings.Contains(ue.Type, tc.typ) {
+				t.Errorf("Path, Type = %q, %q; want %q, %q", ue.Path, ue.Type, tc.path, tc.typ)
+			}
+			msg := err.Error()
+			for _, w := range append([]string{displayPath(tc.path), tc.typ, "fix:"}, tc.want...) {
+				if !strings.Contains(msg, w) {
+					t.Errorf("message lacks %q:\n%s", w, msg)
+				}
+			}
+			if ps := Check(tc.v); len(ps) == 0 || ps[0].Path != ue.Path {
+				t.Errorf("Check = %v, want its first problem at %q", ps, ue.Path)
+			}
+			// Encoding into a stream refuses the same way and leaves the
+			// stream usable.
+			var buf strings.Builder
+			enc := NewEncoder(&buf)
+			if err := enc.Encode(tc.v); !errors.As(err, &ue) {
+				t.Fatalf("Encode error = %v", err)
+			}
+			if buf.Len() != 0 {
+				t.Fatalf("a refused Encode wrote %d bytes", buf.Len())
+			}
+		})
+	}
+}
+
+func TestCheckListsEveryProblem(t *testing.T) {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	base := 2
+	type job struct {
+		Cfg    config
+		Fns    []func() int
+		Extra  map[string]any
+		Nested *job
+		Ok     []int
+	}
+	v := &job{
+		Cfg:   config{Log: logCfg{out: f}},
+		Fns:   []func() int{func() int { return 1 }, func() int { return base }},
+		Extra: map[string]any{"ch": make(chan int), "fine": 1},
+		Ok:    []int{1},
+	}
+	v.Nested = v // a cycle: walked once
+	ps := Check(v)
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.Path+" "+p.Type)
+	}
+	want := []string{".Cfg.Log.out *os.File", ".Fns[1] func() int", `.Extra["ch"].(chan int) chan int`}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Check paths:\n got %q\nwant %q", got, want)
+	}
+	for _, p := range ps {
+		if p.Reason == "" || p.Fix == "" {
+			t.Errorf("problem %+v lacks a reason or a fix", p)
+		}
+	}
+	if Check(&job{Cfg: config{Name: "x"}, Ok: []int{1}}) == nil {
+		t.Fatal("the *os.File field is refused even when nil; Check must say so")
+	}
+	if ps := Check(struct{ A []int }{}); ps != nil {
+		t.Fatalf("Check of a sendable value = %v", ps)
+	}
+}
+
+func TestRefusedEncodeLeavesStreamUsable(t *testing.T) {
+	var buf strings.Builder
+	enc := NewEncoder(&buf)
+	type withFile struct {
+		N int
+		F *os.File
+	}
+	if err := enc.Encode(Point{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	// A refused value that would have defined new types.
+	if err := enc.Encode(map[string]withFile{}); err == nil {
+		t.Fatal("want a refusal")
+	}
+	if err := enc.Encode([]any{Point{3, 4}, "s", func() {}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := enc.Encode(Point{5, 6}); err != nil {
+		t.Fatal(err)
+	}
+	dec := NewDecoder(strings.NewReader(buf.String()))
+	var p Point
+	var s []any
+	for i, dst := range []any{&p, &s, &p} {
+		if err := dec.Decode(dst); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if p != (Point{5, 6}) || s[0].(Point) != (Point{3, 4}) || s[1] != "s" {
+		t.Fatalf("decoded %v %v", p, s)
+	}
+}
