@@ -5,14 +5,19 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 )
 
-var isWorker = os.Getenv(Marker) == markerValue
+var unattached atomic.Bool
 
-// IsWorker reports whether this process was started as a worker. It stays
-// true after Attach, which removes the marker from the environment only.
-func IsWorker() bool { return isWorker }
+func init() { unattached.Store(os.Getenv(Marker) == markerValue) }
+
+// IsWorker reports whether this process was started as a worker and has not
+// attached yet: true in a worker before Attach, and for good in a child
+// whose main never called mproc.Main. A worker that attached may start
+// workers of its own.
+func IsWorker() bool { return unattached.Load() }
 
 // A Child is the worker's side of its connection to the parent.
 type Child struct {
@@ -23,8 +28,8 @@ type Child struct {
 // Attach is called once by a worker at the start of mproc.Main: it removes
 // the marker from the environment, takes fds 3 and 4, and sends its hello.
 func Attach() (*Child, error) {
-	if !isWorker {
-		return nil, errors.New("not a worker")
+	if !unattached.CompareAndSwap(true, false) {
+		return nil, errors.New("not a worker, or attached already")
 	}
 	os.Unsetenv(Marker)
 	f := os.NewFile(3, "mproc-control")

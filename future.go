@@ -1,0 +1,73 @@
+package mproc
+
+import (
+	"context"
+	"sync"
+)
+
+// A Future is the result of a task started with Submit.
+type Future[Out any] struct {
+	done chan struct{}
+	once sync.Once
+	out  Out
+	err  error
+	c    *call
+	p    *Pool
+	stop func() bool // stops watching the caller's context
+}
+
+// Submit runs fn(in) in one of the pool's workers and returns at once, like
+// Python's Pool.apply_async. fn travels by reference as with Map. Errors
+// are those of Map, the input's index being 0. Cancelling ctx before the
+// task finishes cancels it: its context in the worker is cancelled and the
+// future completes with ctx.Err().
+func Submit[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In) (Out, error), in In) *Future[Out] {
+	f := &Future[Out]{done: make(chan struct{}), p: p}
+	run, fv := runnerFor(fn)
+	cctx, cancel := context.WithCancel(ctx)
+	c := &call{ctx: cctx, cancel: cancel, run: run, fn: fv, slice: sliceArgs[In]}
+	f.c = c
+	c.deliver = func(j *job, o any, errs []indexedError) {
+		var out Out
+		if outs, ok := o.([]Out); ok && len(outs) == 1 {
+			out = outs[0]
+		}
+		var err error
+		if len(errs) > 0 {
+			err = errs[0].err
+		}
+		f.complete(out, err)
+	}
+	f.stop = context.AfterFunc(ctx, func() {
+		p.abandon(c)
+		f.complete(*new(Out), ctx.Err())
+	})
+	if err := p.enqueue(&job{c: c, n: 1, args: []In{in}}); err != nil {
+		f.complete(*new(Out), err)
+	}
+	return f
+}
+
+func (f *Future[Out]) complete(out Out, err error) {
+	f.once.Do(func() {
+		f.out, f.err = out, err
+		close(f.done)
+		f.stop()
+		f.c.cancel()
+	})
+}
+
+// Done returns a channel that is closed when the task has finished.
+func (f *Future[Out]) Done() <-chan struct{} { return f.done }
+
+// Wait waits for the task and returns its output or error. If ctx is done
+// first, Wait returns ctx.Err() and the task goes on.
+func (f *Future[Out]) Wait(ctx context.Context) (Out, error) {
+	select {
+	case <-f.done:
+		return f.out, f.err
+	case <-ctx.Done():
+		var zero Out
+		return zero, ctx.Err()
+	}
+}

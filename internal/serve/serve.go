@@ -1,0 +1,232 @@
+// Package serve is the loop a worker process runs inside mproc.Main: it
+// runs the initializer, then tasks one at a time in arrival order, while a
+// reader takes new tasks and cancellations and a writer sends results,
+// flushing once per burst.
+package serve
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"sync"
+
+	"github.com/mproc-go/mproc/codec"
+	"github.com/mproc-go/mproc/internal/spawn"
+	"github.com/mproc-go/mproc/internal/wire"
+)
+
+// bufSize is the size of the socket buffers: big enough that a burst of
+// small results goes out in one write.
+const bufSize = 64 << 10
+
+// Run serves the parent on c until the parent closes the connection or
+// goes away, then exits the process. It never returns.
+func Run(c *spawn.Child) {
+	w := &worker{
+		slot:    c.Slot,
+		dec:     codec.NewDecoder(bufio.NewReaderSize(c.Conn, bufSize)),
+		bw:      bufio.NewWriterSize(c.Conn, bufSize),
+		tasks:   make(chan task, 1024),
+		out:     make(chan *wire.Msg, 1024),
+		running: make(map[uint64]context.CancelFunc),
+	}
+	w.enc = codec.NewEncoder(w.bw)
+	if !w.init() {
+		os.Exit(1)
+	}
+	go w.write()
+	go w.execute()
+	w.read()
+}
+
+type worker struct {
+	slot *spawn.Slot
+	dec  *codec.Decoder
+	enc  *codec.Encoder
+	bw   *bufio.Writer
+
+	tasks chan task      // decoded tasks, in arrival order
+	out   chan *wire.Msg // results and fatal reports, for the writer
+
+	mu      sync.Mutex
+	running map[uint64]context.CancelFunc // queued or running tasks
+}
+
+// A task is a decoded task message and the context it runs with.
+type task struct {
+	*wire.Msg
+	ctx context.Context
+}
+
+// init receives the Init message and runs the initializer. It reports
+// whether the worker may go on.
+func (w *worker) init() bool {
+	var m *wire.Msg
+	if err := w.dec.Decode(&m); err != nil {
+		if !isEOF(err) {
+			w.fatal("reading init: " + err.Error())
+		}
+		return false
+	}
+	if m.Kind != wire.KindInit {
+		w.fatal(fmt.Sprintf("first message is kind %d, not init", m.Kind))
+		return false
+	}
+	if m.Init != nil {
+		var err error
+		f, ok := Protect(func() { err = m.Init.Init(context.Background(), m.Fn, m.Args) })
+		if !ok {
+			w.send(&wire.Msg{Kind: wire.KindInitFailed, Fails: []wire.Failure{f}})
+			return false
+		}
+		if err != nil {
+			w.send(&wire.Msg{Kind: wire.KindInitFailed, Fails: []wire.Failure{Fail(-1, err)}})
+			return false
+		}
+	}
+	return w.send(&wire.Msg{Kind: wire.KindReady}) == nil
+}
+
+// fatal reports why the worker cannot go on, to the parent and on stderr
+// in case the connection is what failed; it is for use before the writer
+// runs.
+func (w *worker) fatal(reason string) {
+	fmt.Fprintln(os.Stderr, "mproc worker:", reason)
+	w.send(&wire.Msg{Kind: wire.KindFatal, Text: reason})
+}
+
+// send encodes and flushes one message; it is for use before the writer runs.
+func (w *worker) send(m *wire.Msg) error {
+	if err := w.encode(m); err != nil {
+		return err
+	}
+	return w.bw.Flush()
+}
+
+// read decodes messages until the connection ends. The parent closes it
+// only when no task is left, and a dead parent closes it too: either way the
+// worker exits at once, which is what keeps workers from outliving a parent
+// killed by SIGKILL.
+func (w *worker) read() {
+	for {
+		var m *wire.Msg
+		if err := w.dec.Decode(&m); err != nil {
+			if isEOF(err) {
+				os.Exit(0)
+			}
+			fmt.Fprintln(os.Stderr, "mproc worker: reading a task:", err)
+			w.out <- &wire.Msg{Kind: wire.KindFatal, Text: "reading a task: " + err.Error()}
+			close(w.out)
+			select {} // the writer exits the process
+		}
+		switch m.Kind {
+		case wire.KindTask:
+			ctx, cancel := context.WithCancel(context.Background())
+			w.mu.Lock()
+			w.running[m.ID] = cancel
+			w.mu.Unlock()
+			w.tasks <- task{m, ctx}
+		case wire.KindCancel:
+			w.mu.Lock()
+			if cancel, ok := w.running[m.ID]; ok {
+				cancel()
+			}
+			w.mu.Unlock()
+		default:
+			w.out <- &wire.Msg{Kind: wire.KindFatal, Text: fmt.Sprintf("unexpected message kind %d", m.Kind)}
+			close(w.out)
+			select {}
+		}
+	}
+}
+
+// execute runs tasks one at a time, recording each in the slot.
+func (w *worker) execute() {
+	for t := range w.tasks {
+		ctx := t.ctx
+		res := &wire.Msg{Kind: wire.KindResult, ID: t.ID}
+		if ctx.Err() != nil {
+			res.Fails = []wire.Failure{Fail(-1, ctx.Err())}
+		} else {
+			w.slot.Start(t.ID)
+			res.Out, res.Fails = t.Run.Run(ctx, t.Fn, t.Args, w.slot.Item())
+			w.slot.Finish(t.ID)
+		}
+		w.mu.Lock()
+		w.running[t.ID]()
+		delete(w.running, t.ID)
+		w.mu.Unlock()
+		w.out <- res
+	}
+}
+
+// write sends results, flushing when no other result is waiting.
+func (w *worker) write() {
+	for m := range w.out {
+		if err := w.encode(m); err != nil {
+			os.Exit(3) // the parent is gone or the stream is broken
+		}
+		if len(w.out) == 0 {
+			if err := w.bw.Flush(); err != nil {
+				os.Exit(3)
+			}
+		}
+		if m.Kind == wire.KindFatal {
+			w.bw.Flush()
+			os.Exit(3)
+		}
+	}
+	w.bw.Flush()
+	os.Exit(3)
+}
+
+// encode sends m, falling back to what can be sent when the codec refuses
+// an error value or the outputs: errors go as their type and message, and
+// outputs that cannot be sent fail every item with the codec's error.
+// A refused value writes nothing, so the stream stays usable.
+func (w *worker) encode(m *wire.Msg) error {
+	err := w.enc.Encode(m)
+	var ue *codec.UnsupportedError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	for i := range m.Fails {
+		m.Fails[i].Err = nil
+	}
+	if err = w.enc.Encode(m); !errors.As(err, &ue) {
+		return err
+	}
+	m.Out = nil
+	m.Fails = []wire.Failure{{Item: -1, Err: ue, Type: fmt.Sprintf("%T", ue),
+		Msg: "the results cannot be sent back: " + ue.Error()}}
+	if err = w.enc.Encode(m); !errors.As(err, &ue) {
+		return err
+	}
+	m.Fails[0].Err = nil
+	return w.enc.Encode(m)
+}
+
+func isEOF(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, os.ErrClosed)
+}
+
+// Fail describes a returned error as a Failure.
+func Fail(item int, err error) wire.Failure {
+	return wire.Failure{Item: item, Err: err, Type: fmt.Sprintf("%T", err), Msg: err.Error()}
+}
+
+// Protect runs f and turns a panic into a Failure with the worker's stack.
+func Protect(f func()) (fail wire.Failure, ok bool) {
+	defer func() {
+		if !ok {
+			v := recover()
+			fail = wire.Failure{Item: -1, Type: fmt.Sprintf("%T", v), Msg: fmt.Sprint(v), Stack: string(debug.Stack())}
+		}
+	}()
+	f()
+	return wire.Failure{}, true
+}

@@ -1,0 +1,65 @@
+// Package wire defines the messages a pool and its workers exchange over a
+// control socket after the hello, and the functions that run inside a
+// worker. Messages travel as codec values over one long-lived encoder and
+// decoder per direction, so each type's description crosses once per
+// connection; functions travel by reference.
+package wire
+
+import (
+	"context"
+	"sync/atomic"
+)
+
+// Kind says what a Msg is.
+type Kind uint8
+
+const (
+	KindInit       Kind = iota + 1 // parent → worker, first: worker ID and initializer
+	KindReady                      // worker → parent: initializer done, tasks welcome
+	KindInitFailed                 // worker → parent: initializer failed (Fails[0]), worker exits
+	KindTask                       // parent → worker: run Run(Fn, Args)
+	KindCancel                     // parent → worker: cancel task ID's context
+	KindResult                     // worker → parent: task ID's results, in task order
+	KindFatal                      // worker → parent: the worker cannot go on (Text), it exits
+)
+
+// Msg is every message; Kind tells which fields are set.
+type Msg struct {
+	Kind  Kind
+	ID    uint64      // Task, Cancel, Result: the task; Init: the worker's ID
+	Init  Initializer // Init
+	Run   Runner      // Task
+	Fn    any         // Init, Task: the user's function
+	Args  any         // Init: the initializer's argument; Task: the inputs ([]In)
+	Out   any         // Result: the outputs ([]Out), zero values where an item failed
+	Fails []Failure
+	Text  string // Fatal
+}
+
+// A Runner runs fn over the inputs args inside a worker and returns the
+// outputs and the items that failed. It stores in item the index of the
+// input it is running, so that the parent can name it if the worker dies.
+//
+// The pool sends an empty value of a generic type instantiated for the
+// task's In and Out: the codec sends the type by reference, and the worker
+// calls its method through this interface without knowing In and Out. (A
+// generic function instantiated inside generic code would not do: its
+// value is a closure over the type arguments, which cannot travel.)
+type Runner interface {
+	Run(ctx context.Context, fn, args any, item *atomic.Uint64) (out any, fails []Failure)
+}
+
+// An Initializer runs a pool's initializer fn with its argument inside a
+// worker; like a Runner it is an empty value of a generic type.
+type Initializer interface {
+	Init(ctx context.Context, fn, arg any) error
+}
+
+// A Failure is one input for which the task failed.
+type Failure struct {
+	Item  int    // index within the task's inputs; -1 for all of them
+	Err   error  // the error as returned, when the codec could send it
+	Type  string // the concrete type of the error, or of the panic value
+	Msg   string // the error's message, or the panic value printed
+	Stack string // the worker's stack, for a panic
+}

@@ -1,0 +1,75 @@
+package mproc_test
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mproc-go/mproc"
+	"github.com/mproc-go/mproc/internal/spawn"
+)
+
+// TestMain makes the test binary a worker too, and proves that no test
+// leaves a worker process behind.
+func TestMain(m *testing.M) {
+	mproc.Main()
+	if os.Getenv(parentModeEnv) != "" {
+		parentMode() // the parent-death test's parent process
+		return
+	}
+	code := m.Run()
+	if pids := spawn.Unwaited(); len(pids) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: tests left worker processes behind: %v\n", pids)
+		code = 1
+	}
+	if kids := children(); len(kids) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: tests left child processes behind: %v\n", kids)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// children lists the live processes whose parent is this one.
+func children() []int {
+	entries, _ := os.ReadDir("/proc")
+	var kids []int
+	self := strconv.Itoa(os.Getpid())
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		f, err := os.Open("/proc/" + e.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if ppid, ok := strings.CutPrefix(sc.Text(), "PPid:"); ok && strings.TrimSpace(ppid) == self {
+				kids = append(kids, pid)
+			}
+		}
+		f.Close()
+	}
+	return kids
+}
+
+const parentModeEnv = "MPROC_TEST_PARENT"
+
+// parentMode starts a pool, prints its workers' pids and waits to be killed.
+func parentMode() {
+	pool, err := mproc.NewPool(mproc.Workers(2))
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	for _, pid := range pool.Pids() {
+		fmt.Println(pid)
+	}
+	fmt.Println("ready")
+	os.Stdin.Read(make([]byte, 1)) // the test holds stdin open and kills this process
+	os.Exit(2)
+}

@@ -1,0 +1,141 @@
+package mproc
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/mproc-go/mproc/internal/wire"
+)
+
+// An Option configures a pool (NewPool) or a process (Start).
+type Option func(*config)
+
+type config struct {
+	workers      int
+	initRun      wire.Initializer
+	initFn       any
+	initArg      any
+	maxTasks     int
+	env          []string
+	dir          string
+	startTimeout time.Duration
+	inProcess    bool
+	roundTrip    bool
+	logger       *slog.Logger
+	stdout       io.Writer
+	stderr       io.Writer
+	prefix       bool
+	respawn      bool
+}
+
+func newConfig(opts []Option) config {
+	c := config{workers: runtime.NumCPU(), respawn: true}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.workers < 1 {
+		c.workers = 1
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Workers sets the number of workers; the default is runtime.NumCPU().
+func Workers(n int) Option { return func(c *config) { c.workers = n } }
+
+// Initializer runs fn(ctx, arg) once in each worker before its first task,
+// like the initializer and initargs of Python's Pool: it may set package
+// variables of the worker, open files, warm caches. fn travels by
+// reference and arg by value, as a task's function and input do. An error
+// or a panic fails NewPool with an *InitError carrying the worker's message.
+func Initializer[A any](fn func(ctx context.Context, arg A) error, arg A) Option {
+	return func(c *config) { c.initRun, c.initFn, c.initArg = runInit[A]{}, fn, arg }
+}
+
+// MaxTasksPerWorker retires a worker after it ran n tasks (a chunk counts
+// as one) and starts a fresh one, to bound what a leaky library can
+// accumulate. Zero, the default, keeps workers for the pool's lifetime.
+func MaxTasksPerWorker(n int) Option { return func(c *config) { c.maxTasks = n } }
+
+// Env sets the workers' environment, in the form of os.Environ; the default
+// is the parent's.
+func Env(env []string) Option { return func(c *config) { c.env = env } }
+
+// Dir sets the workers' working directory; the default is the parent's.
+func Dir(dir string) Option { return func(c *config) { c.dir = dir } }
+
+// StartTimeout bounds how long a new worker may take to reach mproc.Main
+// and say hello; the default is 10 seconds.
+func StartTimeout(d time.Duration) Option { return func(c *config) { c.startTimeout = d } }
+
+// InProcess runs tasks on goroutines of this process instead of worker
+// processes, with the same API (Python's multiprocessing.dummy). It starts
+// in microseconds and shares memory; it isolates nothing.
+func InProcess() Option { return func(c *config) { c.inProcess = true } }
+
+// RoundTrip makes an InProcess pool encode and decode every function,
+// input, output and error with the codec, as a process pool would, so that
+// values that cannot be sent show up in development.
+func RoundTrip() Option { return func(c *config) { c.inProcess, c.roundTrip = true, true } }
+
+// Logger sets where the pool logs worker starts, exits and replacements;
+// records carry the worker's id and pid. The default discards them.
+func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// Output sends the workers' stdout and stderr to the given writers instead
+// of this process's. A nil writer keeps the default for that stream. The
+// last few KiB of each worker's stderr are kept either way, for
+// WorkerExitError.
+func Output(stdout, stderr io.Writer) Option {
+	return func(c *config) { c.stdout, c.stderr = stdout, stderr }
+}
+
+// PrefixOutput starts every line a worker writes to stdout or stderr with
+// "[worker N pid P] ".
+func PrefixOutput() Option { return func(c *config) { c.prefix = true } }
+
+// A CallOption configures one Map, Imap, ImapUnordered or Submit call.
+type CallOption func(*callConfig)
+
+type callConfig struct {
+	chunk    int
+	collect  bool
+	progress func(done, total int)
+	window   int
+}
+
+func newCallConfig(opts []CallOption) callConfig {
+	var c callConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+// ChunkSize sends inputs to workers n at a time. Larger chunks amortise the
+// cost of a message over more inputs; smaller ones balance uneven tasks and
+// make progress finer. By default Map uses about four chunks per worker, and
+// Imap and ImapUnordered use 1 so that they stream.
+func ChunkSize(n int) CallOption { return func(c *callConfig) { c.chunk = n } }
+
+// CollectErrors makes Map run every input even when some fail, and return
+// all their errors joined with errors.Join, in input order, along with the
+// outputs of the inputs that succeeded. By default the first error cancels
+// the rest of the call.
+func CollectErrors() CallOption { return func(c *callConfig) { c.collect = true } }
+
+// Progress calls fn with the number of inputs done and the total as results
+// come in, from the calling goroutine (Map) or the iterating one (Imap;
+// total is -1 there, the input's length being unknown). fn should return
+// quickly.
+func Progress(fn func(done, total int)) CallOption { return func(c *callConfig) { c.progress = fn } }
+
+// Window bounds how many inputs Imap and ImapUnordered have in flight; the
+// default is four chunks per worker. The input sequence is read only as
+// results drain.
+func Window(n int) CallOption { return func(c *callConfig) { c.window = n } }

@@ -1,0 +1,271 @@
+package mproc
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// A Pool runs tasks on a set of workers: processes of this executable
+// (the default) or goroutines (InProcess). It is safe for concurrent use:
+// several calls may share it, their tasks are served in the order they
+// were submitted. A worker that dies is replaced; the pool never stops
+// serving until Close or Terminate.
+type Pool struct {
+	cfg config
+	log *slog.Logger
+
+	mu         sync.Mutex
+	cond       sync.Cond // signalled on any change below
+	queue      []*job    // jobs waiting for a worker, in order
+	workers    map[*worker]struct{}
+	live       int   // workers taking jobs
+	starting   int   // workers being started
+	startErr   error // why the last worker failed to start
+	closing    bool
+	terminated bool
+
+	nextTask   atomic.Uint64
+	nextWorker atomic.Int64
+	wg         sync.WaitGroup // worker and starter goroutines
+	closeOnce  sync.Once
+}
+
+// window is how many tasks a process worker may have in flight: it keeps a
+// worker busy while its results travel back and the next tasks arrive.
+const window = 64
+
+// NewPool starts a pool and waits until every worker ran its initializer
+// and is ready, about 2 ms for process workers on Linux. It fails if a
+// worker cannot start or its initializer fails; no worker is left behind
+// then.
+func NewPool(opts ...Option) (*Pool, error) {
+	p := &Pool{cfg: newConfig(opts), workers: make(map[*worker]struct{})}
+	p.cond.L = &p.mu
+	p.log = p.cfg.logger
+	if p.cfg.inProcess {
+		for range p.cfg.workers {
+			if err := p.startInProcess(); err != nil {
+				p.Terminate()
+				return nil, err
+			}
+		}
+		return p, nil
+	}
+	errs := make(chan error, p.cfg.workers)
+	for range p.cfg.workers {
+		go func() { errs <- p.startProcess() }()
+	}
+	var err error
+	for range p.cfg.workers {
+		err = errors.Join(err, <-errs)
+	}
+	if err != nil {
+		p.Terminate()
+		return nil, firstError(err)
+	}
+	return p, nil
+}
+
+// firstError unwraps a join of identical failures to the first, which says
+// it all: every worker runs the same initializer.
+func firstError(err error) error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()[0]
+	}
+	return err
+}
+
+// enqueue adds the jobs of a call at the end of the queue.
+func (p *Pool) enqueue(jobs ...*job) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing {
+		return ErrClosed
+	}
+	if p.live == 0 && p.starting == 0 && p.startErr != nil {
+		return fmt.Errorf("mproc: no worker is running: %w", p.startErr)
+	}
+	p.queue = append(p.queue, jobs...)
+	p.cond.Broadcast()
+	return nil
+}
+
+// requeue puts jobs back at the front of the queue; p.mu is held.
+func (p *Pool) requeue(jobs []*job) {
+	if len(jobs) == 0 {
+		return
+	}
+	p.queue = append(jobs[:len(jobs):len(jobs)], p.queue...)
+	p.cond.Broadcast()
+}
+
+// dropAbandoned removes jobs of calls nobody waits for from the head of
+// the queue; p.mu is held. Those deeper in the queue go when they reach it.
+func (p *Pool) dropAbandoned() {
+	for len(p.queue) > 0 && p.queue[0].c.ctx.Err() != nil {
+		p.queue[0] = nil
+		p.queue = p.queue[1:]
+	}
+}
+
+// take waits until worker w may send jobs or cancellations, and returns
+// them; stop says the worker should close its connection and end.
+func (p *Pool) take(w *worker) (jobs []*job, cancels []uint64, stop bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		cancels, w.cancels = w.cancels, nil
+		p.dropAbandoned()
+		room := w.window - len(w.inflight)
+		if w.budget > 0 {
+			room = min(room, w.budget)
+		}
+		if !w.stopping && room > 0 && len(p.queue) > 0 {
+			// Share the queue with the other workers rather than take it all.
+			k := min(room, (len(p.queue)+p.live-1)/max(p.live, 1), len(p.queue))
+			jobs = make([]*job, k)
+			copy(jobs, p.queue)
+			clear(p.queue[:k])
+			p.queue = p.queue[k:]
+			for _, j := range jobs {
+				j.id = p.nextTask.Add(1)
+			}
+			w.inflight = append(w.inflight, jobs...)
+			if w.budget > 0 {
+				w.budget -= k
+				if w.budget == 0 {
+					p.retire(w)
+				}
+			}
+			return jobs, cancels, false
+		}
+		if len(cancels) > 0 {
+			return nil, cancels, false
+		}
+		if p.closing && len(p.queue) == 0 && !w.stopping {
+			p.retireLocked(w)
+		}
+		if w.stopping && len(w.inflight) == 0 {
+			return nil, nil, true
+		}
+		p.cond.Wait()
+	}
+}
+
+// retire stops giving jobs to w, which ends once its in-flight tasks are
+// done, and starts its replacement; p.mu is held.
+func (p *Pool) retire(w *worker) {
+	p.retireLocked(w)
+	if !p.closing && p.cfg.respawn {
+		p.starting++
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.startReplacement()
+		}()
+	}
+}
+
+func (p *Pool) retireLocked(w *worker) {
+	if !w.stopping {
+		w.stopping = true
+		p.live--
+		p.cond.Broadcast()
+	}
+}
+
+// abandon stops a call: its queued jobs are dropped and its running tasks
+// are told to cancel their context.
+func (p *Pool) abandon(c *call) {
+	c.cancel()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	signalled := false
+	for w := range p.workers {
+		for _, j := range w.inflight {
+			if j.c == c && w.proc != nil {
+				w.cancels = append(w.cancels, j.id)
+				signalled = true
+			}
+		}
+	}
+	if signalled {
+		p.cond.Broadcast()
+	}
+}
+
+// noWorkersLeft fails every queued job when no worker runs and none is
+// starting, so that no call waits for ever; p.mu is held.
+func (p *Pool) noWorkersLeft() {
+	if p.live > 0 || p.starting > 0 || len(p.queue) == 0 {
+		return
+	}
+	err := ErrClosed
+	if !p.closing && p.startErr != nil {
+		err = fmt.Errorf("mproc: no worker is running: %w", p.startErr)
+	}
+	queue := p.queue
+	p.queue = nil
+	for _, j := range queue {
+		go j.failAll(err)
+	}
+}
+
+// Close stops accepting calls, waits for the queued and running tasks to
+// finish, and stops the workers. It is idempotent; later calls wait too.
+func (p *Pool) Close() error {
+	p.closeOnce.Do(func() {
+		p.mu.Lock()
+		p.closing = true
+		p.cond.Broadcast()
+		p.noWorkersLeft()
+		p.mu.Unlock()
+	})
+	p.wg.Wait()
+	return nil
+}
+
+// Terminate kills the workers at once. Tasks queued or running fail with
+// ErrClosed. It is idempotent, and may follow or interrupt Close.
+func (p *Pool) Terminate() error {
+	p.mu.Lock()
+	p.closing, p.terminated = true, true
+	queue := p.queue
+	p.queue = nil
+	for w := range p.workers {
+		p.retireLocked(w)
+		if w.proc != nil {
+			w.proc.Kill()
+		}
+	}
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	for _, j := range queue {
+		j.failAll(ErrClosed)
+	}
+	p.closeOnce.Do(func() {})
+	p.wg.Wait()
+	return nil
+}
+
+// Pids returns the process IDs of the pool's workers, sorted; none for an
+// InProcess pool. Workers come and go as they die or retire.
+func (p *Pool) Pids() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var pids []int
+	for w := range p.workers {
+		if w.proc != nil {
+			pids = append(pids, w.proc.Pid)
+		}
+	}
+	slices.Sort(pids)
+	return pids
+}
+
+// Workers returns the number of workers the pool keeps running.
+func (p *Pool) Workers() int { return p.cfg.workers }
