@@ -3,6 +3,7 @@ package binref
 import (
 	"fmt"
 	"reflect"
+	"sync"
 	"unsafe"
 )
 
@@ -144,6 +145,17 @@ type validator struct {
 	seen map[uintptr]bool
 }
 
+// validDescriptors holds the descriptors of every walk that succeeded: they
+// are immutable, so later walks stop there.
+var validDescriptors sync.Map // address -> struct{}
+
+// remember records the descriptors of a successful walk.
+func (v *validator) remember() {
+	for addr := range v.seen {
+		validDescriptors.Store(addr, struct{}{})
+	}
+}
+
 // read copies the value of type T at addr if all of it lies in the type
 // section and addr is aligned for T.
 func read[T any](v *validator, addr uintptr) (T, bool) {
@@ -251,6 +263,9 @@ func (v *validator) typeString(addr uintptr) (string, bool) {
 // is where the runtime will look for it, or what is wrong.
 func (v *validator) check(addr uintptr) string {
 	if v.seen[addr] {
+		return ""
+	}
+	if _, ok := validDescriptors.Load(addr); ok {
 		return ""
 	}
 	if len(v.seen) >= maxDescriptors {

@@ -142,52 +142,46 @@ func reflectTypelinks() (sections []unsafe.Pointer, offset [][]int32)
 // it. The runtime keeps, in this order, the words text, etext, noptrdata,
 // enoptrdata, data, edata, bss, ebss, noptrbss, enoptrbss, covctrs,
 // ecovctrs, end, gcdata, gcbss, types, etypes. We look for the types base
-// the runtime gave reflect and check that the words before it are the
-// data and bss bounds of the ELF sections, so a coincidence cannot fool us.
+// the runtime gave reflect, then check that the bounds around it contain
+// this package's anchor function, anchor type and anchor variable, so a
+// coincidence cannot fool us. (The bounds are the Go parts only: with
+// external linking, C data shares the ELF sections.)
 func (im *image) findModuleData() error {
 	types := typesBase()
 	if types == 0 {
 		return errors.New("the runtime reports no type section")
 	}
-	var data, bss section
-	for _, s := range im.sections {
-		switch s.name {
-		case ".data":
-			data = s
-		case ".bss":
-			bss = s
-		}
-	}
-	if data.start == 0 || bss.start == 0 {
-		return errors.New("no .data or .bss section")
-	}
 	const (
-		word     = unsafe.Sizeof(uintptr(0))
 		textAt   = 0
 		dataAt   = 4
 		bssAt    = 6
 		typesAt  = 15
 		etypesAt = 16
 	)
+	pc, typ, global := anchorPC(), anchorTypeAddr(), anchorGlobalAddr()
 	for _, s := range im.sections {
 		if !s.writable || s.name == ".bss" || s.name == ".noptrbss" {
 			continue
 		}
-		for p := alignUp(s.start, word) + typesAt*word; p+2*word <= s.end; p += word {
-			w := func(i uintptr) uintptr { return readWord(p + (i-typesAt)*word) }
-			if w(typesAt) != types {
+		for p := alignUp(s.start, wordSize) + typesAt*wordSize; p+2*wordSize <= s.end; p += wordSize {
+			if readWord(p) != types {
 				continue
 			}
-			if w(dataAt) != data.start || w(bssAt) != bss.start {
+			w := func(i uintptr) span {
+				at := p - typesAt*wordSize + i*wordSize
+				return span{readWord(at), readWord(at + wordSize)}
+			}
+			text, data, bss, typeSpan := w(textAt), w(dataAt), w(bssAt), w(typesAt)
+			if !text.contains(pc, 1) || !typeSpan.contains(typ, typeHeaderSize) ||
+				!(data.contains(global, wordSize) || bss.contains(global, wordSize)) {
 				continue
 			}
-			im.text = span{w(textAt), w(textAt + 1)}
-			im.data = span{w(dataAt), w(dataAt + 1)}
-			im.bss = span{w(bssAt), w(bssAt + 1)}
-			im.types = span{types, w(etypesAt)}
-			if im.types.end <= im.types.start || !im.inImage(im.types.start, im.types.end-im.types.start) {
-				return errors.New("implausible type section bounds in the module data")
+			for _, sp := range []span{text, data, bss, typeSpan} {
+				if sp.end < sp.start || (sp.end > sp.start && !im.inImage(sp.start, sp.end-sp.start)) {
+					return errors.New("implausible bounds in the runtime module data")
+				}
 			}
+			im.text, im.data, im.bss, im.types = text, data, bss, typeSpan
 			return nil
 		}
 	}

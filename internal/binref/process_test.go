@@ -18,7 +18,8 @@ import (
 // resolved. It covers the build modes whose layouts differ: the default
 // (fixed addresses), PIE (the kernel moves the image at every start) and
 // stripped (no symbol table, no DWARF, no build ID, so the fingerprint is
-// a hash of the file).
+// a hash of the file), and, when a C compiler is at hand, external linking
+// (the system linker lays out the sections and mixes C data with Go's).
 func TestOtherProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds three programs; skipped with -short")
@@ -34,13 +35,20 @@ func TestOtherProcess(t *testing.T) {
 		flags       []string
 		fingerprint string
 		moves       bool
+		needsCC     bool
 	}{
-		{"default", nil, "go", false},
-		{"pie", []string{"-buildmode=pie"}, "go", true},
-		{"stripped", []string{"-ldflags=-s -w -buildid="}, "sha256", false},
+		{"default", nil, "go", false, false},
+		{"pie", []string{"-buildmode=pie"}, "go", true, false},
+		{"stripped", []string{"-ldflags=-s -w -buildid="}, "sha256", false, false},
+		{"external-pie", []string{"-buildmode=pie", "-ldflags=-linkmode=external"}, "go", true, true},
 	}
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
+			if mode.needsCC {
+				if cc, err := exec.Command(gocmd, "env", "CC").Output(); err != nil || !haveCommand(strings.TrimSpace(string(cc))) {
+					t.Skipf("external linking needs a C compiler; go env CC = %q is not installed", strings.TrimSpace(string(cc)))
+				}
+			}
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
@@ -93,4 +101,13 @@ func TestOtherProcess(t *testing.T) {
 func aslr() bool {
 	b, err := os.ReadFile("/proc/sys/kernel/randomize_va_space")
 	return err != nil || strings.TrimSpace(string(b)) != "0"
+}
+
+func haveCommand(name string) bool {
+	fields := strings.Fields(name)
+	if len(fields) == 0 {
+		return false
+	}
+	_, err := exec.LookPath(fields[0])
+	return err == nil
 }

@@ -91,6 +91,7 @@ func TypeAt(ref TypeRef, name string) (reflect.Type, error) {
 	if why := v.check(addr); why != "" {
 		return nil, typeError(ref, name, "malformed type descriptor: "+why)
 	}
+	v.remember()
 	t := typeAtAddr(addr)
 	if s := t.String(); s != name {
 		// Unreachable unless the runtime formats names differently
