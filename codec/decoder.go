@@ -55,6 +55,9 @@ func (dec *Decoder) Decode(ptr any) error {
 	if dec.err != nil {
 		return dec.err
 	}
+	if pv := reflect.ValueOf(ptr); pv.Kind() != reflect.Pointer || pv.IsNil() {
+		return fmt.Errorf("codec: Decode needs a non-nil pointer, got %T", ptr)
+	}
 	if !dec.header {
 		if err := dec.readHeader(); err != nil {
 			if err == io.EOF {
