@@ -182,19 +182,37 @@ func TestStartMissingExecutable(t *testing.T) {
 
 func TestTailKeepsTheEnd(t *testing.T) {
 	var tl tail
-	for i := range 1000 {
+	for i := range 10000 {
 		fmt.Fprintf(&tl, "line %d\n", i)
 	}
 	s := tl.String()
-	if !strings.HasSuffix(s, "line 999") || strings.Contains(s, "line 0\n") || len(s) > tailSize {
+	if !strings.HasSuffix(s, "line 9999") || strings.Contains(s, "line 0\n") || len(s) > tailShown {
 		t.Errorf("tail = %q...%q (%d bytes)", s[:20], s[len(s)-20:], len(s))
 	}
 	if first := strings.SplitN(s, "\n", 2)[0]; !strings.HasPrefix(first, "line ") {
 		t.Errorf("tail starts mid-line: %q", first)
 	}
 	tl.Write([]byte(strings.Repeat("x", 2*tailSize)))
-	if got := tl.String(); len(got) != tailSize {
-		t.Errorf("after a huge write, tail has %d bytes, want %d", len(got), tailSize)
+	if got := tl.String(); len(got) > tailShown {
+		t.Errorf("after a huge write, tail has %d bytes, more than %d", len(got), tailShown)
+	}
+}
+
+func TestTailKeepsTheCrashReason(t *testing.T) {
+	var tl tail
+	fmt.Fprintln(&tl, "some output")
+	fmt.Fprintln(&tl, "fatal error: concurrent map writes")
+	fmt.Fprintln(&tl, "")
+	for i := range 500 {
+		fmt.Fprintf(&tl, "goroutine %d [running]:\n\tmain.f()\n", i)
+	}
+	s := tl.String()
+	if !strings.HasPrefix(s, "fatal error: concurrent map writes\n") || !strings.Contains(s, "\n[...]\n") ||
+		!strings.HasSuffix(s, "goroutine 499 [running]:\n\tmain.f()") {
+		t.Errorf("tail lost the crash reason or the end:\n%s", s)
+	}
+	if strings.Contains(s, "some output") {
+		t.Errorf("tail kept output before the crash report:\n%s", s)
 	}
 }
 
