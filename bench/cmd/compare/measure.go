@@ -51,73 +51,79 @@ func measure(ctx context.Context, cfg config) *report.Report {
 	progress("pool start")
 	start := report.Metric{
 		Key: "pool_start", Title: fmt.Sprintf("pool start to first result, %d workers", cfg.Workers), Unit: report.Seconds,
-		Mproc:   mprocCell(mprocbench.Start(cfg.Runs, cfg.Workers)),
 		CPython: report.Best(report.Seconds, py.cell("pool_start_spawn", id), py.cell("pool_start_fork", id), py.cell("pool_start_forkserver", id)),
-		Peer:    as("net/rpc")(peers.RPCStart(cfg.Runs, cfg.Workers)),
-		Floor:   as("exec+ping")(floor.Start(cfg.Runs, cfg.Workers)),
 		Notes: []string{
 			"CPython: the fastest of its start methods (all three listed below); mproc re-executes its binary, like spawn, because a Go process cannot fork",
 			"floor: re-executing this binary and one 16-byte ping-pong over a socketpair",
 		},
 	}
+	compete(cfg.Runs,
+		on(&start.Mproc, "")(mprocbench.Start(cfg.Workers)),
+		on(&start.Peer, "net/rpc")(peers.RPCStart(cfg.Workers), nil),
+		on(&start.Floor, "exec+ping")(floor.Start(cfg.Workers), nil))
 
 	progress("round trip")
 	rt := report.Metric{
 		Key: "round_trip", Title: "Submit+Wait round trip, trivial task", Unit: report.Seconds,
-		Mproc:   mprocCell(mprocbench.RoundTrip(cfg.Runs, cfg.Rounds)),
 		CPython: py.cell("apply", id),
-		Peer:    as("net/rpc")(peers.RPCRoundTrip(cfg.Runs, cfg.Rounds)),
-		Floor:   as("ping-pong")(floor.PingPong(cfg.Runs, cfg.Rounds)),
 		Notes:   []string{fmt.Sprintf("mean of %d round trips per run; CPython: Pool.apply; floor: %d-byte ping-pong over a socketpair", cfg.Rounds, floor.MessageSize)},
 	}
+	compete(cfg.Runs,
+		on(&rt.Mproc, "")(mprocbench.RoundTrip(cfg.Rounds)),
+		on(&rt.Peer, "net/rpc")(peers.RPCRoundTrip(cfg.Rounds)),
+		on(&rt.Floor, "ping-pong")(floor.PingPong(cfg.Rounds)))
 
 	progress("map, chunk 1")
-	autoChunk := (cfg.MapAuto + 4*cfg.Workers - 1) / (4 * cfg.Workers) // CPython's default heuristic
 	mapOne := report.Metric{
 		Key: "map_chunk1", Title: fmt.Sprintf("Map %d trivial tasks, chunk size 1", cfg.MapChunk1), Unit: report.PerSecond,
-		Mproc:   mprocCell(mprocbench.Map(cfg.Runs, cfg.MapChunk1, cfg.Workers, 1)),
 		CPython: py.cell("map_chunk1", id),
-		Peer:    as("net/rpc")(peers.RPCMap(cfg.Runs, cfg.MapChunk1, cfg.Workers, 1)),
-		Floor:   as("pipelined")(floor.MessageRate(cfg.Runs, cfg.MapChunk1, cfg.Workers)),
 		Notes: []string{
 			"net/rpc: one call per task, 16 calls in flight per worker",
 			fmt.Sprintf("floor: pipelined %d-byte messages, one write(2) each, echoed by %d children", floor.MessageSize, cfg.Workers),
 		},
 	}
+	compete(cfg.Runs,
+		on(&mapOne.Mproc, "")(mprocbench.Map(cfg.MapChunk1, cfg.Workers, 1)),
+		on(&mapOne.Peer, "net/rpc")(peers.RPCMap(cfg.MapChunk1, cfg.Workers, 1)),
+		on(&mapOne.Floor, "pipelined")(floor.MessageRate(cfg.MapChunk1, cfg.Workers)))
 
 	progress("map, automatic chunk")
+	autoChunk := (cfg.MapAuto + 4*cfg.Workers - 1) / (4 * cfg.Workers) // CPython's default heuristic
 	mapAuto := report.Metric{
 		Key: "map_auto", Title: fmt.Sprintf("Map %d trivial tasks, automatic chunk size", cfg.MapAuto), Unit: report.PerSecond,
-		Mproc:   mprocCell(mprocbench.Map(cfg.Runs, cfg.MapAuto, cfg.Workers, 0)),
 		CPython: py.cell("map_auto", id),
-		Peer:    as("net/rpc batches")(peers.RPCMap(cfg.Runs, cfg.MapAuto, cfg.Workers, autoChunk)),
-		Floor:   as("stream")(floor.StreamRate(cfg.Runs, cfg.MapAuto, cfg.Workers)),
 		Notes: []string{
 			fmt.Sprintf("net/rpc: %d tasks per call, CPython's default chunk size for %d workers", autoChunk, cfg.Workers),
 			"floor: 8 bytes per task streamed through the children in 64 KiB writes",
 		},
 	}
+	compete(cfg.Runs,
+		on(&mapAuto.Mproc, "")(mprocbench.Map(cfg.MapAuto, cfg.Workers, 0)),
+		on(&mapAuto.Peer, "net/rpc batches")(peers.RPCMap(cfg.MapAuto, cfg.Workers, autoChunk)),
+		on(&mapAuto.Floor, "stream")(floor.StreamRate(cfg.MapAuto, cfg.Workers)))
 
 	progress("CPU-bound speed-up")
 	speed := report.Metric{
 		Key: "speedup", Title: fmt.Sprintf("CPU-bound Map speed-up, %d workers", cfg.Workers), Unit: report.Times,
-		Mproc:   mprocCell(mprocbench.Speedup(cfg.Runs, cfg.Tasks, cfg.Workers)),
 		CPython: py.cell("speedup", id),
-		Peer:    as("net/rpc")(peers.RPCSpeedup(cfg.Runs, cfg.Tasks, cfg.Workers)),
-		Floor:   as("goroutines")(floor.Speedup(cfg.Runs, cfg.Tasks, cfg.Workers)),
 		Notes:   []string{fmt.Sprintf("%d tasks of tens of milliseconds; serial time over parallel time; floor: the same tasks on %d goroutines", cfg.Tasks, cfg.Workers)},
 	}
+	compete(cfg.Runs,
+		on(&speed.Mproc, "")(mprocbench.Speedup(cfg.Tasks, cfg.Workers)),
+		on(&speed.Peer, "net/rpc")(peers.RPCSpeedup(cfg.Tasks, cfg.Workers)),
+		on(&speed.Floor, "goroutines")(floor.Speedup(cfg.Tasks, cfg.Workers), nil))
 
 	progress("64 MiB argument")
 	bulkBytes := float64(cfg.BulkBytes)
 	bulk := report.Metric{
 		Key: "bulk", Title: fmt.Sprintf("%d MiB []byte argument round trip", cfg.BulkBytes>>20), Unit: report.BytesPerSec,
-		Mproc:   mprocCell(mprocbench.Bulk(cfg.Runs, cfg.BulkBytes)),
 		CPython: py.cell("bulk", func(s float64) float64 { return bulkBytes / s }),
-		Peer:    as("net/rpc")(peers.RPCBulk(cfg.Runs, cfg.BulkBytes)),
-		Floor:   as("socketpair")(floor.Bulk(cfg.Runs, cfg.BulkBytes)),
 		Notes:   []string{"bytes/s counts the argument once (it travels there and back); floor: the bytes echoed through a socketpair from and into preallocated buffers"},
 	}
+	compete(cfg.Runs,
+		on(&bulk.Mproc, "")(mprocbench.Bulk(cfg.BulkBytes)),
+		on(&bulk.Peer, "net/rpc")(peers.RPCBulk(cfg.BulkBytes)),
+		on(&bulk.Floor, "socketpair")(floor.Bulk(cfg.BulkBytes)))
 
 	small.CPython = py.cell("pickle_small", bytesPerSec(workload.NewSmall().RawBytes()))
 	flt.CPython = report.Best(report.BytesPerSec, py.cell("pickle_floats_array", bytesPerSec(8*len(floats))), py.cell("pickle_floats_list", bytesPerSec(8*len(floats))))
@@ -130,17 +136,55 @@ func measure(ctx context.Context, cfg config) *report.Report {
 
 	progress("references")
 	r.References = []report.Reference{
-		{Key: "mproc_inprocess_round_trip", Title: "mproc in-process backend: Submit+Wait round trip (no IPC)", Unit: report.Seconds,
-			Cell: mprocCell(mprocbench.InProcessRoundTrip(cfg.Runs, cfg.Rounds))},
-		{Key: "mproc_inprocess_map", Title: fmt.Sprintf("mproc in-process backend: Map %d trivial tasks, chunk 1 (no IPC)", cfg.MapChunk1), Unit: report.PerSecond,
-			Cell: mprocCell(mprocbench.InProcessMap(cfg.Runs, cfg.MapChunk1, cfg.Workers))},
+		{Key: "mproc_inprocess_round_trip", Title: "mproc in-process backend: Submit+Wait round trip (no IPC)", Unit: report.Seconds},
+		{Key: "mproc_inprocess_map", Title: fmt.Sprintf("mproc in-process backend: Map %d trivial tasks, chunk 1 (no IPC)", cfg.MapChunk1), Unit: report.PerSecond},
 		{Key: "memcopy_bulk", Title: fmt.Sprintf("memory copy, %d MiB (allocate + copy)", cfg.BulkBytes>>20), Unit: report.BytesPerSec,
-			Cell: as("memcopy")(floor.MemCopy(cfg.Runs, cfg.BulkBytes, cfg.Budget)),
 			Note: "what shared memory could approach for the bulk row"},
-		{Key: "memcopy_floats", Title: "memory copy, 800 kB (allocate + copy)", Unit: report.BytesPerSec,
-			Cell: as("memcopy")(floor.MemCopy(cfg.Runs, 8*len(floats), cfg.Budget))},
+		{Key: "memcopy_floats", Title: "memory copy, 800 kB (allocate + copy)", Unit: report.BytesPerSec},
 	}
+	refs := r.References
+	compete(cfg.Runs,
+		on(&refs[0].Cell, "")(mprocbench.InProcessRoundTrip(cfg.Rounds)),
+		on(&refs[1].Cell, "")(mprocbench.InProcessMap(cfg.MapChunk1, cfg.Workers)),
+		on(&refs[2].Cell, "memcopy")(floor.MemCopy(cfg.BulkBytes, cfg.Budget), nil),
+		on(&refs[3].Cell, "memcopy")(floor.MemCopy(8*len(floats), cfg.Budget), nil))
 	return r
+}
+
+// contender is one column's trial for the metric being measured, or the
+// error that kept it from being set up.
+type contender struct {
+	cell    *report.Cell
+	variant string
+	trial   stats.Trial
+	err     error
+}
+
+// on names where a trial's figure goes: on(&m.Peer, "net/rpc")(peers.RPCRoundTrip(n)).
+func on(cell *report.Cell, variant string) func(stats.Trial, error) contender {
+	return func(t stats.Trial, err error) contender { return contender{cell, variant, t, err} }
+}
+
+// compete runs the contenders that could be set up, taking turns within each
+// run, and fills their cells: a figure, "not built yet" for an mproc API
+// that does not exist, or the error.
+func compete(runs int, cs ...contender) {
+	var ready []stats.Trial
+	var readyCs []contender
+	for _, c := range cs {
+		switch {
+		case errors.Is(c.err, mprocbench.ErrNotBuilt):
+			*c.cell = report.Missing(report.Unavailable, c.variant, c.err.Error())
+		case c.err != nil:
+			*c.cell = report.Missing(report.Failed, c.variant, c.err.Error())
+		default:
+			ready, readyCs = append(ready, c.trial), append(readyCs, c)
+		}
+	}
+	samples, errs := stats.Interleave(runs, ready...)
+	for i, c := range readyCs {
+		*c.cell = report.FromErr(c.variant, samples[i], errs[i])
+	}
 }
 
 // codecRows measures one data shape through every codec and returns its
@@ -289,20 +333,6 @@ func id(x float64) float64 { return x }
 
 func bytesPerSec(raw int) func(seconds float64) float64 {
 	return func(s float64) float64 { return float64(raw) / s }
-}
-
-// as names the contender of a measurement: as("net/rpc")(peers.RPCStart(...)).
-func as(variant string) func(samples []float64, err error) report.Cell {
-	return func(samples []float64, err error) report.Cell { return report.FromErr(variant, samples, err) }
-}
-
-// mprocCell turns an mproc measurement into a cell, "not built yet" for an
-// API that does not exist.
-func mprocCell(samples []float64, err error) report.Cell {
-	if errors.Is(err, mprocbench.ErrNotBuilt) {
-		return report.Missing(report.Unavailable, "", err.Error())
-	}
-	return report.FromErr("", samples, err)
 }
 
 func equalFloats(a, b []float64) bool {

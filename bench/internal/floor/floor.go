@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mproc-go/mproc/bench/internal/child"
+	"github.com/mproc-go/mproc/bench/internal/stats"
 )
 
 // MessageSize is the size of one message in the round-trip and message-rate
@@ -36,16 +37,15 @@ func closeAll(ps []*child.Process) error {
 	return errors.Join(errs...)
 }
 
-// Start measures, runs times, how long it takes to start workers processes
-// of this binary and get the first reply from any of them: the floor of a
-// pool's start to first result. Samples are in seconds.
-func Start(runs, workers int) ([]float64, error) {
-	var samples []float64
-	for range runs {
+// Start measures how long it takes to start workers processes of this
+// binary and get the first reply from any of them: the floor of a pool's
+// start to first result. Samples are in seconds.
+func Start(workers int) stats.Trial {
+	return stats.Trial{Once: func() (float64, error) {
 		t0 := time.Now()
 		ps, err := startEchoes(workers)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		first := make(chan error, workers)
 		for _, p := range ps {
@@ -57,11 +57,10 @@ func Start(runs, workers int) ([]float64, error) {
 			err = errors.Join(err, <-first)
 		}
 		if err = errors.Join(err, closeAll(ps)); err != nil {
-			return nil, fmt.Errorf("floor start: %w", err)
+			return 0, fmt.Errorf("floor start: %w", err)
 		}
-		samples = append(samples, elapsed.Seconds())
-	}
-	return samples, nil
+		return elapsed.Seconds(), nil
+	}}
 }
 
 func pingOnce(p *child.Process) error {
@@ -74,61 +73,60 @@ func pingOnce(p *child.Process) error {
 }
 
 // PingPong measures the round trip of one MessageSize message to an echo
-// child and back, averaged over rounds round trips, runs times. Samples are
-// seconds per round trip.
-func PingPong(runs, rounds int) ([]float64, error) {
+// child and back, averaged over rounds round trips. Samples are seconds per
+// round trip.
+func PingPong(rounds int) (stats.Trial, error) {
 	ps, err := startEchoes(1)
 	if err != nil {
-		return nil, err
+		return stats.Trial{}, err
 	}
-	defer closeAll(ps)
 	p := ps[0]
 	for range rounds / 10 { // warm up the scheduler and the child
 		if err := pingOnce(p); err != nil {
-			return nil, fmt.Errorf("floor ping-pong: %w", err)
+			closeAll(ps)
+			return stats.Trial{}, fmt.Errorf("floor ping-pong: %w", err)
 		}
 	}
-	var samples []float64
-	for range runs {
-		t0 := time.Now()
-		for range rounds {
-			if err := pingOnce(p); err != nil {
-				return nil, fmt.Errorf("floor ping-pong: %w", err)
+	return stats.Trial{
+		Once: func() (float64, error) {
+			t0 := time.Now()
+			for range rounds {
+				if err := pingOnce(p); err != nil {
+					return 0, fmt.Errorf("floor ping-pong: %w", err)
+				}
 			}
-		}
-		samples = append(samples, time.Since(t0).Seconds()/float64(rounds))
-	}
-	return samples, nil
+			return time.Since(t0).Seconds() / float64(rounds), nil
+		},
+		Close: func() error { return closeAll(ps) },
+	}, nil
 }
 
 // MessageRate measures pipelined messages per second through workers echo
 // children: the harness writes each MessageSize message with its own write
 // system call, as a dispatcher sending one task per message does, while a
 // reader drains the echoes. msgs messages per run are spread evenly.
-func MessageRate(runs, msgs, workers int) ([]float64, error) {
-	return pipelined(runs, msgs, workers, MessageSize, MessageSize)
+func MessageRate(msgs, workers int) (stats.Trial, error) {
+	return pipelined(msgs, workers, MessageSize, MessageSize)
 }
 
 // StreamRate measures items per second when 8-byte items (an int argument,
 // an int result) stream through workers echo children in 64 KiB writes: the
 // floor of a map of trivial tasks sent in chunks.
-func StreamRate(runs, items, workers int) ([]float64, error) {
-	return pipelined(runs, items, workers, 8, 64<<10)
+func StreamRate(items, workers int) (stats.Trial, error) {
+	return pipelined(items, workers, 8, 64<<10)
 }
 
 // pipelined sends n items of itemSize bytes through the workers in writes of
-// writeSize bytes and returns items per second per run.
-func pipelined(runs, n, workers, itemSize, writeSize int) ([]float64, error) {
+// writeSize bytes; samples are items per second.
+func pipelined(n, workers, itemSize, writeSize int) (stats.Trial, error) {
 	ps, err := startEchoes(workers)
 	if err != nil {
-		return nil, err
+		return stats.Trial{}, err
 	}
-	defer closeAll(ps)
 	per := n / workers
 	bytesPer := per * itemSize
 	out := make([]byte, writeSize)
-	var samples []float64
-	for range runs {
+	once := func() (float64, error) {
 		t0 := time.Now()
 		var wg sync.WaitGroup
 		errs := make([]error, 2*workers)
@@ -152,26 +150,24 @@ func pipelined(runs, n, workers, itemSize, writeSize int) ([]float64, error) {
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
-			return nil, fmt.Errorf("floor pipelined: %w", err)
+			return 0, fmt.Errorf("floor pipelined: %w", err)
 		}
-		samples = append(samples, float64(per*workers)/time.Since(t0).Seconds())
+		return float64(per*workers) / time.Since(t0).Seconds(), nil
 	}
-	return samples, nil
+	return stats.Trial{Once: once, Close: func() error { return closeAll(ps) }}, nil
 }
 
 // Bulk measures the round trip of size bytes to an echo child and back,
-// through preallocated buffers, runs times. Samples are bytes per second,
-// counting size once (the payload, as for an argument round trip).
-func Bulk(runs, size int) ([]float64, error) {
+// through preallocated buffers. Samples are bytes per second, counting size
+// once (the payload, as for an argument round trip).
+func Bulk(size int) (stats.Trial, error) {
 	ps, err := startEchoes(1)
 	if err != nil {
-		return nil, err
+		return stats.Trial{}, err
 	}
-	defer closeAll(ps)
 	p := ps[0]
 	out, in := make([]byte, size), make([]byte, size)
-	var samples []float64
-	for range runs {
+	once := func() (float64, error) {
 		t0 := time.Now()
 		werr := make(chan error, 1)
 		go func() {
@@ -180,9 +176,9 @@ func Bulk(runs, size int) ([]float64, error) {
 		}()
 		_, rerr := io.ReadFull(p.Conn, in)
 		if err := errors.Join(rerr, <-werr); err != nil {
-			return nil, fmt.Errorf("floor bulk %d bytes: %w", size, err)
+			return 0, fmt.Errorf("floor bulk %d bytes: %w", size, err)
 		}
-		samples = append(samples, float64(size)/time.Since(t0).Seconds())
+		return float64(size) / time.Since(t0).Seconds(), nil
 	}
-	return samples, nil
+	return stats.Trial{Once: once, Close: func() error { return closeAll(ps) }}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mproc-go/mproc/bench/internal/child"
+	"github.com/mproc-go/mproc/bench/internal/stats"
 )
 
 func TestMain(m *testing.M) {
@@ -20,15 +21,21 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func positive(t *testing.T, name string, samples []float64, err error, runs int) {
+// positive runs trial runs times and checks one positive sample per run
+// and that no child is left afterwards.
+func positive(t *testing.T, name string, trial stats.Trial, err error, runs int) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	if len(samples) != runs {
-		t.Fatalf("%s: %d samples, want one per run (%d)", name, len(samples), runs)
+	samples, errs := stats.Interleave(runs, trial)
+	if errs[0] != nil {
+		t.Fatalf("%s: %v", name, errs[0])
 	}
-	for _, s := range samples {
+	if len(samples[0]) != runs {
+		t.Fatalf("%s: %d samples, want one per run (%d)", name, len(samples[0]), runs)
+	}
+	for _, s := range samples[0] {
 		if !(s > 0) {
 			t.Errorf("%s: sample %v is not positive", name, s)
 		}
@@ -39,23 +46,17 @@ func positive(t *testing.T, name string, samples []float64, err error, runs int)
 }
 
 func TestFloors(t *testing.T) {
-	s, err := Start(2, 2)
-	positive(t, "Start", s, err, 2)
-	s, err = PingPong(3, 50)
-	positive(t, "PingPong", s, err, 3)
-	s, err = MessageRate(2, 1000, 2)
-	positive(t, "MessageRate", s, err, 2)
-	s, err = StreamRate(2, 100_000, 2)
-	positive(t, "StreamRate", s, err, 2)
-	s, err = Bulk(2, 3<<20+5) // not a multiple of any buffer size
-	positive(t, "Bulk", s, err, 2)
-	s, err = MemCopy(2, 1<<20, time.Millisecond)
-	positive(t, "MemCopy", s, err, 2)
-}
-
-func TestSpeedup(t *testing.T) {
-	s, err := Speedup(1, 2, 2)
-	positive(t, "Speedup", s, err, 1)
+	positive(t, "Start", Start(2), nil, 2)
+	tr, err := PingPong(50)
+	positive(t, "PingPong", tr, err, 3)
+	tr, err = MessageRate(1000, 2)
+	positive(t, "MessageRate", tr, err, 2)
+	tr, err = StreamRate(100_000, 2)
+	positive(t, "StreamRate", tr, err, 2)
+	tr, err = Bulk(3<<20 + 5) // not a multiple of any buffer size
+	positive(t, "Bulk", tr, err, 2)
+	positive(t, "MemCopy", MemCopy(1<<20, time.Millisecond), nil, 2)
+	positive(t, "Speedup", Speedup(2, 2), nil, 1)
 }
 
 func TestEchoEndsCleanlyAtEOF(t *testing.T) {

@@ -1,25 +1,27 @@
 package mprocbench
 
+import "github.com/mproc-go/mproc/bench/internal/stats"
+
 // Start measures NewPool with workers processes to the first Submit+Wait
-// result, runs times, in seconds.
-func Start(runs, workers int) ([]float64, error) { return nil, ErrNotBuilt }
+// result, in seconds.
+func Start(workers int) (stats.Trial, error) { return stats.Trial{}, ErrNotBuilt }
 
 // RoundTrip measures Submit+Wait of the trivial task, averaged over rounds,
 // in seconds per round trip.
-func RoundTrip(runs, rounds int) ([]float64, error) { return nil, ErrNotBuilt }
+func RoundTrip(rounds int) (stats.Trial, error) { return stats.Trial{}, ErrNotBuilt }
 
 // Map measures Map of the trivial task over n inputs at chunk size chunk
 // (0: automatic), in tasks per second.
-func Map(runs, n, workers, chunk int) ([]float64, error) { return nil, ErrNotBuilt }
+func Map(n, workers, chunk int) (stats.Trial, error) { return stats.Trial{}, ErrNotBuilt }
 
 // Bulk measures a size-byte []byte argument round trip, in bytes per second.
-func Bulk(runs, size int) ([]float64, error) { return nil, ErrNotBuilt }
+func Bulk(size int) (stats.Trial, error) { return stats.Trial{}, ErrNotBuilt }
 
 // Speedup measures a CPU-bound Map on workers processes against serial.
-func Speedup(runs, tasks, workers int) ([]float64, error) { return nil, ErrNotBuilt }
+func Speedup(tasks, workers int) (stats.Trial, error) { return stats.Trial{}, ErrNotBuilt }
 
 // InProcessRoundTrip is RoundTrip on the in-process (goroutine) backend.
-func InProcessRoundTrip(runs, rounds int) ([]float64, error) { return nil, ErrNotBuilt }
+func InProcessRoundTrip(rounds int) (stats.Trial, error) { return stats.Trial{}, ErrNotBuilt }
 
 // InProcessMap is Map at chunk size 1 on the in-process backend.
-func InProcessMap(runs, n, workers int) ([]float64, error) { return nil, ErrNotBuilt }
+func InProcessMap(n, workers int) (stats.Trial, error) { return stats.Trial{}, ErrNotBuilt }

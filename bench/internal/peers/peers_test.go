@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mproc-go/mproc/bench/internal/child"
+	"github.com/mproc-go/mproc/bench/internal/stats"
 	"github.com/mproc-go/mproc/bench/internal/workload"
 )
 
@@ -70,15 +71,19 @@ func TestJSONRefusesTheGraph(t *testing.T) {
 	}
 }
 
-func positive(t *testing.T, name string, samples []float64, err error, runs int) {
+func positive(t *testing.T, name string, trial stats.Trial, err error, runs int) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	if len(samples) != runs {
-		t.Fatalf("%s: %d samples, want %d", name, len(samples), runs)
+	samples, errs := stats.Interleave(runs, trial)
+	if errs[0] != nil {
+		t.Fatalf("%s: %v", name, errs[0])
 	}
-	for _, s := range samples {
+	if len(samples[0]) != runs {
+		t.Fatalf("%s: %d samples, want %d", name, len(samples[0]), runs)
+	}
+	for _, s := range samples[0] {
 		if !(s > 0) {
 			t.Errorf("%s: sample %v is not positive", name, s)
 		}
@@ -89,18 +94,17 @@ func positive(t *testing.T, name string, samples []float64, err error, runs int)
 }
 
 func TestRPC(t *testing.T) {
-	s, err := RPCStart(2, 2)
-	positive(t, "RPCStart", s, err, 2)
-	s, err = RPCRoundTrip(2, 20)
-	positive(t, "RPCRoundTrip", s, err, 2)
-	s, err = RPCMap(2, 1001, 2, 1)
-	positive(t, "RPCMap chunk 1", s, err, 2)
-	s, err = RPCMap(2, 1001, 2, 100)
-	positive(t, "RPCMap chunk 100", s, err, 2)
-	s, err = RPCBulk(2, 1<<20)
-	positive(t, "RPCBulk", s, err, 2)
-	s, err = RPCSpeedup(1, 2, 2)
-	positive(t, "RPCSpeedup", s, err, 1)
+	positive(t, "RPCStart", RPCStart(2), nil, 2)
+	tr, err := RPCRoundTrip(20)
+	positive(t, "RPCRoundTrip", tr, err, 2)
+	tr, err = RPCMap(1001, 2, 1)
+	positive(t, "RPCMap chunk 1", tr, err, 2)
+	tr, err = RPCMap(1001, 2, 100)
+	positive(t, "RPCMap chunk 100", tr, err, 2)
+	tr, err = RPCBulk(1 << 20)
+	positive(t, "RPCBulk", tr, err, 2)
+	tr, err = RPCSpeedup(2, 2)
+	positive(t, "RPCSpeedup", tr, err, 1)
 }
 
 func TestService(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mproc-go/mproc/bench/internal/child"
+	"github.com/mproc-go/mproc/bench/internal/stats"
 	"github.com/mproc-go/mproc/bench/internal/workload"
 )
 
@@ -100,14 +101,13 @@ func closeRPC(ws []rpcWorker) error {
 }
 
 // RPCStart measures starting workers net/rpc children to the first reply
-// from any of them, runs times, in seconds.
-func RPCStart(runs, workers int) ([]float64, error) {
-	var samples []float64
-	for range runs {
+// from any of them, in seconds.
+func RPCStart(workers int) stats.Trial {
+	return stats.Trial{Once: func() (float64, error) {
 		t0 := time.Now()
 		ws, err := startRPC(workers)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		first := make(chan error, workers)
 		for _, w := range ws {
@@ -122,21 +122,19 @@ func RPCStart(runs, workers int) ([]float64, error) {
 			err = errors.Join(err, <-first)
 		}
 		if err = errors.Join(err, closeRPC(ws)); err != nil {
-			return nil, fmt.Errorf("net/rpc start: %w", err)
+			return 0, fmt.Errorf("net/rpc start: %w", err)
 		}
-		samples = append(samples, elapsed.Seconds())
-	}
-	return samples, nil
+		return elapsed.Seconds(), nil
+	}}
 }
 
 // RPCRoundTrip measures one synchronous call of the trivial task, averaged
-// over rounds calls, runs times, in seconds per call.
-func RPCRoundTrip(runs, rounds int) ([]float64, error) {
+// over rounds calls, in seconds per call.
+func RPCRoundTrip(rounds int) (stats.Trial, error) {
 	ws, err := startRPC(1)
 	if err != nil {
-		return nil, err
+		return stats.Trial{}, err
 	}
-	defer closeRPC(ws)
 	c := ws[0].client
 	call := func() error {
 		var out int
@@ -144,20 +142,20 @@ func RPCRoundTrip(runs, rounds int) ([]float64, error) {
 	}
 	for range rounds / 10 {
 		if err := call(); err != nil {
-			return nil, fmt.Errorf("net/rpc round trip: %w", err)
+			closeRPC(ws)
+			return stats.Trial{}, fmt.Errorf("net/rpc round trip: %w", err)
 		}
 	}
-	var samples []float64
-	for range runs {
+	once := func() (float64, error) {
 		t0 := time.Now()
 		for range rounds {
 			if err := call(); err != nil {
-				return nil, fmt.Errorf("net/rpc round trip: %w", err)
+				return 0, fmt.Errorf("net/rpc round trip: %w", err)
 			}
 		}
-		samples = append(samples, time.Since(t0).Seconds()/float64(rounds))
+		return time.Since(t0).Seconds() / float64(rounds), nil
 	}
-	return samples, nil
+	return stats.Trial{Once: once, Close: func() error { return closeRPC(ws) }}, nil
 }
 
 // inFlight is how many calls each worker has outstanding during a map: enough
@@ -167,18 +165,16 @@ const inFlight = 16
 // RPCMap maps the trivial task over n inputs on workers net/rpc children,
 // chunk inputs per call (the Batch method when chunk > 1), with inFlight
 // calls outstanding per worker. Samples are tasks per second.
-func RPCMap(runs, n, workers, chunk int) ([]float64, error) {
+func RPCMap(n, workers, chunk int) (stats.Trial, error) {
 	ws, err := startRPC(workers)
 	if err != nil {
-		return nil, err
+		return stats.Trial{}, err
 	}
-	defer closeRPC(ws)
 	inputs := make([]int, n)
 	for i := range inputs {
 		inputs[i] = i
 	}
-	var samples []float64
-	for range runs {
+	once := func() (float64, error) {
 		results := make([]int, n)
 		var next atomic.Int64
 		var wg sync.WaitGroup
@@ -217,70 +213,69 @@ func RPCMap(runs, n, workers, chunk int) ([]float64, error) {
 		wg.Wait()
 		elapsed := time.Since(t0)
 		if firstErr != nil {
-			return nil, fmt.Errorf("net/rpc map: %w", firstErr)
+			return 0, fmt.Errorf("net/rpc map: %w", firstErr)
 		}
 		for i, r := range results {
 			if r != inputs[i]+1 {
-				return nil, fmt.Errorf("net/rpc map: result %d is %d, want %d", i, r, inputs[i]+1)
+				return 0, fmt.Errorf("net/rpc map: result %d is %d, want %d", i, r, inputs[i]+1)
 			}
 		}
-		samples = append(samples, float64(n)/elapsed.Seconds())
+		return float64(n) / elapsed.Seconds(), nil
 	}
-	return samples, nil
+	return stats.Trial{Once: once, Close: func() error { return closeRPC(ws) }}, nil
 }
 
-// RPCBulk sends size bytes to a net/rpc child and back, runs times. Samples
-// are bytes per second, counting size once.
-func RPCBulk(runs, size int) ([]float64, error) {
+// RPCBulk sends size bytes to a net/rpc child and back. Samples are bytes
+// per second, counting size once.
+func RPCBulk(size int) (stats.Trial, error) {
 	ws, err := startRPC(1)
 	if err != nil {
-		return nil, err
+		return stats.Trial{}, err
 	}
-	defer closeRPC(ws)
 	arg := make([]byte, size)
-	var samples []float64
-	for range runs {
+	once := func() (float64, error) {
 		var out []byte
 		t0 := time.Now()
 		if err := ws[0].client.Call("Service.Echo", arg, &out); err != nil {
-			return nil, fmt.Errorf("net/rpc %d bytes: %w", size, err)
+			return 0, fmt.Errorf("net/rpc %d bytes: %w", size, err)
 		}
 		elapsed := time.Since(t0)
 		if len(out) != size {
-			return nil, fmt.Errorf("net/rpc %d bytes: got %d back", size, len(out))
+			return 0, fmt.Errorf("net/rpc %d bytes: got %d back", size, len(out))
 		}
-		samples = append(samples, float64(size)/elapsed.Seconds())
+		return float64(size) / elapsed.Seconds(), nil
 	}
-	return samples, nil
+	return stats.Trial{Once: once, Close: func() error { return closeRPC(ws) }}, nil
 }
 
 // RPCSpeedup runs tasks CPU-bound tasks serially in this process, then on
-// workers net/rpc children, and returns serial time over parallel time per
-// run.
-func RPCSpeedup(runs, tasks, workers int) ([]float64, error) {
+// workers net/rpc children, and returns serial time over parallel time.
+func RPCSpeedup(tasks, workers int) (stats.Trial, error) {
 	ws, err := startRPC(workers)
 	if err != nil {
-		return nil, err
+		return stats.Trial{}, err
 	}
-	defer closeRPC(ws)
-	return workload.Speedup(runs, tasks, func() error {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		errs := make([]error, len(ws))
-		for i, w := range ws {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for next.Add(1) <= int64(tasks) {
-					var out uint64
-					if err := w.client.Call("Service.Spin", workload.SpinIters, &out); err != nil {
-						errs[i] = err
-						return
+	once := func() (float64, error) {
+		return workload.Speedup(tasks, func() error {
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			errs := make([]error, len(ws))
+			for i, w := range ws {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for next.Add(1) <= int64(tasks) {
+						var out uint64
+						if err := w.client.Call("Service.Spin", workload.SpinIters, &out); err != nil {
+							errs[i] = err
+							return
+						}
 					}
-				}
-			}()
-		}
-		wg.Wait()
-		return errors.Join(errs...)
-	})
+				}()
+			}
+			wg.Wait()
+			return errors.Join(errs...)
+		})
+	}
+	return stats.Trial{Once: once, Close: func() error { return closeRPC(ws) }}, nil
 }

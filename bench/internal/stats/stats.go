@@ -84,3 +84,41 @@ func nextN(n int, elapsed, budget time.Duration) int {
 	}
 	return max(next, n+1)
 }
+
+// A Trial is one contender set up for one metric: each call of Once
+// measures one run and returns its sample; Close releases what the set-up
+// took (child processes, pools). A nil Close means nothing to release.
+type Trial struct {
+	Once  func() (float64, error)
+	Close func() error
+}
+
+// Interleave runs every trial runs times, the trials taking turns within
+// each run, so that a burst of load on a shared machine hits all of them
+// alike instead of all the runs of one. A trial whose Once fails is dropped
+// from later runs; its error is returned at its index. Every trial is
+// closed at the end, and a Close error is reported the same way.
+func Interleave(runs int, trials ...Trial) (samples [][]float64, errs []error) {
+	samples, errs = make([][]float64, len(trials)), make([]error, len(trials))
+	for range runs {
+		for i, t := range trials {
+			if errs[i] != nil {
+				continue
+			}
+			s, err := t.Once()
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			samples[i] = append(samples[i], s)
+		}
+	}
+	for i, t := range trials {
+		if t.Close != nil {
+			if err := t.Close(); err != nil && errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+	return samples, errs
+}

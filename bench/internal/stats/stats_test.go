@@ -108,3 +108,42 @@ func TestNextN(t *testing.T) {
 		t.Errorf("nextN after an over-long run = %d, want n+1", got)
 	}
 }
+
+func TestInterleaveTakesTurns(t *testing.T) {
+	var order []string
+	closed := 0
+	trial := func(name string, fail bool) Trial {
+		n := 0.0
+		return Trial{
+			Once: func() (float64, error) {
+				order = append(order, name)
+				n++
+				if fail && n == 2 {
+					return 0, errors.New(name + " broke")
+				}
+				return n, nil
+			},
+			Close: func() error { closed++; return nil },
+		}
+	}
+	samples, errs := Interleave(3, trial("a", false), trial("b", true), Trial{Once: func() (float64, error) { return 7, nil }})
+	if got := strings.Join(order, ""); got != "abab"+"a" {
+		t.Errorf("order %q, want turns a b a b a (b dropped after failing)", got)
+	}
+	if len(samples[0]) != 3 || samples[0][2] != 3 || len(samples[1]) != 1 || len(samples[2]) != 3 {
+		t.Errorf("samples %v", samples)
+	}
+	if errs[0] != nil || errs[1] == nil || errs[1].Error() != "b broke" || errs[2] != nil {
+		t.Errorf("errs %v, want only b's", errs)
+	}
+	if closed != 2 {
+		t.Errorf("closed %d trials, want both that have a Close", closed)
+	}
+}
+
+func TestInterleaveReportsCloseError(t *testing.T) {
+	_, errs := Interleave(1, Trial{Once: func() (float64, error) { return 1, nil }, Close: func() error { return errors.New("child exit 1") }})
+	if errs[0] == nil || errs[0].Error() != "child exit 1" {
+		t.Errorf("errs %v, want the Close error", errs)
+	}
+}

@@ -213,21 +213,17 @@ var spinSink uint64
 
 // Speedup times tasks calls of Spin serially on this goroutine, then
 // parallel(), which must run the same tasks its own way, and returns serial
-// time over parallel time, once per run.
-func Speedup(runs, tasks int, parallel func() error) ([]float64, error) {
-	var samples []float64
-	for range runs {
-		t0 := time.Now()
-		for range tasks {
-			x, _ := Spin(context.Background(), SpinIters)
-			spinSink += x
-		}
-		serial := time.Since(t0)
-		t1 := time.Now()
-		if err := parallel(); err != nil {
-			return nil, fmt.Errorf("speed-up: %w", err)
-		}
-		samples = append(samples, serial.Seconds()/time.Since(t1).Seconds())
+// time over parallel time.
+func Speedup(tasks int, parallel func() error) (float64, error) {
+	t0 := time.Now()
+	for range tasks {
+		x, _ := Spin(context.Background(), SpinIters)
+		spinSink += x
 	}
-	return samples, nil
+	serial := time.Since(t0)
+	t1 := time.Now()
+	if err := parallel(); err != nil {
+		return 0, fmt.Errorf("speed-up: %w", err)
+	}
+	return serial.Seconds() / time.Since(t1).Seconds(), nil
 }

@@ -76,7 +76,7 @@ func TestTasks(t *testing.T) {
 }
 
 func TestSpeedupReportsParallelError(t *testing.T) {
-	_, err := Speedup(1, 1, func() error { return context.Canceled })
+	_, err := Speedup(1, func() error { return context.Canceled })
 	if err == nil || err.Error() != "speed-up: context canceled" {
 		t.Errorf("Speedup = %v, want the parallel run's error wrapped", err)
 	}
