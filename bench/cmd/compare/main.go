@@ -37,10 +37,12 @@ import (
 	"os/signal"
 	"path/filepath"
 
+	"github.com/mproc-go/mproc"
 	"github.com/mproc-go/mproc/bench/internal/child"
 )
 
 func main() {
+	mproc.Main() // mproc's workers are this binary re-executed
 	child.Serve()
 
 	quick := flag.Bool("quick", false, "finish in under a minute: 3 runs per figure and smaller sizes")

@@ -13,11 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mproc-go/mproc"
 	"github.com/mproc-go/mproc/bench/internal/child"
 	"github.com/mproc-go/mproc/bench/internal/report"
 )
 
 func TestMain(m *testing.M) {
+	mproc.Main()
 	child.Serve()
 	code := m.Run()
 	if n := child.Live(); n != 0 && code == 0 {

@@ -106,7 +106,7 @@ func measure(ctx context.Context, cfg config) *report.Report {
 	speed := report.Metric{
 		Key: "speedup", Title: fmt.Sprintf("CPU-bound Map speed-up, %d workers", cfg.Workers), Unit: report.Times,
 		CPython: py.cell("speedup", id),
-		Notes:   []string{fmt.Sprintf("%d tasks of tens of milliseconds; serial time over parallel time; floor: the same tasks on %d goroutines", cfg.Tasks, cfg.Workers)},
+		Notes:   []string{fmt.Sprintf("%d tasks of tens of milliseconds; serial time (measured before and after) over parallel time; floor: the same tasks on %d goroutines", cfg.Tasks, cfg.Workers)},
 	}
 	compete(cfg.Runs,
 		on(&speed.Mproc, "")(mprocbench.Speedup(cfg.Tasks, cfg.Workers)),

@@ -1,27 +1,158 @@
 package mprocbench
 
-import "github.com/mproc-go/mproc/bench/internal/stats"
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/mproc-go/mproc"
+	"github.com/mproc-go/mproc/bench/internal/stats"
+	"github.com/mproc-go/mproc/bench/internal/workload"
+)
+
+// The pool trials run in a program whose main calls mproc.Main first, as
+// every mproc program must: the workers are that program re-executed.
 
 // Start measures NewPool with workers processes to the first Submit+Wait
-// result, in seconds.
-func Start(workers int) (stats.Trial, error) { return stats.Trial{}, ErrNotBuilt }
+// result, in seconds. Closing the pool is not counted.
+func Start(workers int) (stats.Trial, error) {
+	return stats.Trial{Once: func() (float64, error) {
+		ctx := context.Background()
+		t0 := time.Now()
+		p, err := mproc.NewPool(mproc.Workers(workers))
+		if err != nil {
+			return 0, err
+		}
+		out, err := mproc.Submit(ctx, p, workload.Trivial, 1).Wait(ctx)
+		elapsed := time.Since(t0)
+		if cerr := p.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil && out != 2 {
+			err = fmt.Errorf("mproc start: trivial task returned %d, want 2", out)
+		}
+		return elapsed.Seconds(), err
+	}}, nil
+}
 
-// RoundTrip measures Submit+Wait of the trivial task, averaged over rounds,
-// in seconds per round trip.
-func RoundTrip(rounds int) (stats.Trial, error) { return stats.Trial{}, ErrNotBuilt }
+// pooled runs once against a pool built from opts that lives as long as the
+// trial.
+func pooled(opts []mproc.Option, once func(p *mproc.Pool) (float64, error)) (stats.Trial, error) {
+	p, err := mproc.NewPool(opts...)
+	if err != nil {
+		return stats.Trial{}, err
+	}
+	return stats.Trial{Once: func() (float64, error) { return once(p) }, Close: p.Close}, nil
+}
 
-// Map measures Map of the trivial task over n inputs at chunk size chunk
-// (0: automatic), in tasks per second.
-func Map(n, workers, chunk int) (stats.Trial, error) { return stats.Trial{}, ErrNotBuilt }
+// RoundTrip measures Submit+Wait of the trivial task on a pool of one
+// worker, like the one process of the peer and the floor, averaged over
+// rounds, in seconds per round trip.
+func RoundTrip(rounds int) (stats.Trial, error) {
+	return roundTrip(rounds, mproc.Workers(1))
+}
 
-// Bulk measures a size-byte []byte argument round trip, in bytes per second.
-func Bulk(size int) (stats.Trial, error) { return stats.Trial{}, ErrNotBuilt }
+// InProcessRoundTrip is RoundTrip on the in-process (goroutine) backend:
+// the same API with no IPC and no encoding.
+func InProcessRoundTrip(rounds int) (stats.Trial, error) {
+	return roundTrip(rounds, mproc.InProcess(), mproc.Workers(1))
+}
 
-// Speedup measures a CPU-bound Map on workers processes against serial.
-func Speedup(tasks, workers int) (stats.Trial, error) { return stats.Trial{}, ErrNotBuilt }
+func roundTrip(rounds int, opts ...mproc.Option) (stats.Trial, error) {
+	ctx := context.Background()
+	call := func(p *mproc.Pool) error {
+		out, err := mproc.Submit(ctx, p, workload.Trivial, 1).Wait(ctx)
+		if err == nil && out != 2 {
+			err = fmt.Errorf("mproc round trip: trivial task returned %d, want 2", out)
+		}
+		return err
+	}
+	warm := true
+	return pooled(opts, func(p *mproc.Pool) (float64, error) {
+		if warm { // the first calls pay for type descriptions and page faults
+			warm = false
+			for range rounds / 10 {
+				if err := call(p); err != nil {
+					return 0, err
+				}
+			}
+		}
+		t0 := time.Now()
+		for range rounds {
+			if err := call(p); err != nil {
+				return 0, err
+			}
+		}
+		return time.Since(t0).Seconds() / float64(rounds), nil
+	})
+}
 
-// InProcessRoundTrip is RoundTrip on the in-process (goroutine) backend.
-func InProcessRoundTrip(rounds int) (stats.Trial, error) { return stats.Trial{}, ErrNotBuilt }
+// Map measures Map of the trivial task over n inputs on workers processes
+// at chunk size chunk (0: the automatic default), in tasks per second.
+func Map(n, workers, chunk int) (stats.Trial, error) {
+	return mapTrial(n, chunk, mproc.Workers(workers))
+}
 
 // InProcessMap is Map at chunk size 1 on the in-process backend.
-func InProcessMap(n, workers int) (stats.Trial, error) { return stats.Trial{}, ErrNotBuilt }
+func InProcessMap(n, workers int) (stats.Trial, error) {
+	return mapTrial(n, 1, mproc.InProcess(), mproc.Workers(workers))
+}
+
+func mapTrial(n, chunk int, opts ...mproc.Option) (stats.Trial, error) {
+	inputs := make([]int, n)
+	for i := range inputs {
+		inputs[i] = i
+	}
+	var call []mproc.CallOption
+	if chunk > 0 {
+		call = append(call, mproc.ChunkSize(chunk))
+	}
+	return pooled(opts, func(p *mproc.Pool) (float64, error) {
+		t0 := time.Now()
+		out, err := mproc.Map(context.Background(), p, workload.Trivial, inputs, call...)
+		elapsed := time.Since(t0)
+		if err != nil {
+			return 0, err
+		}
+		for i, o := range out {
+			if o != inputs[i]+1 {
+				return 0, fmt.Errorf("mproc map: result %d is %d, want %d", i, o, inputs[i]+1)
+			}
+		}
+		return float64(n) / elapsed.Seconds(), nil
+	})
+}
+
+// Bulk measures a size-byte []byte argument sent to a worker and returned,
+// in bytes per second counting size once.
+func Bulk(size int) (stats.Trial, error) {
+	arg := make([]byte, size)
+	return pooled([]mproc.Option{mproc.Workers(1)}, func(p *mproc.Pool) (float64, error) {
+		ctx := context.Background()
+		t0 := time.Now()
+		out, err := mproc.Submit(ctx, p, workload.Echo, arg).Wait(ctx)
+		elapsed := time.Since(t0)
+		if err != nil {
+			return 0, err
+		}
+		if len(out) != size {
+			return 0, fmt.Errorf("mproc bulk: %d bytes came back, want %d", len(out), size)
+		}
+		return float64(size) / elapsed.Seconds(), nil
+	})
+}
+
+// Speedup measures a CPU-bound Map at chunk size 1 on workers processes
+// against the same tasks run serially in this process.
+func Speedup(tasks, workers int) (stats.Trial, error) {
+	iters := make([]int, tasks)
+	for i := range iters {
+		iters[i] = workload.SpinIters
+	}
+	return pooled([]mproc.Option{mproc.Workers(workers)}, func(p *mproc.Pool) (float64, error) {
+		return workload.Speedup(tasks, func() error {
+			_, err := mproc.Map(context.Background(), p, workload.Spin, iters, mproc.ChunkSize(1))
+			return err
+		})
+	})
+}

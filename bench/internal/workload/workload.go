@@ -211,19 +211,26 @@ func Echo(_ context.Context, b []byte) ([]byte, error) { return b, nil }
 // spinSink keeps serial Spin results alive so the compiler cannot drop them.
 var spinSink uint64
 
-// Speedup times tasks calls of Spin serially on this goroutine, then
-// parallel(), which must run the same tasks its own way, and returns serial
-// time over parallel time.
+// Speedup times tasks calls of Spin serially on this goroutine before and
+// after parallel(), which must run the same tasks its own way, and returns
+// the mean serial time over the parallel time. Timing the serial run on both
+// sides cancels most of the drift when other load on the machine comes or
+// goes during the measurement.
 func Speedup(tasks int, parallel func() error) (float64, error) {
-	t0 := time.Now()
-	for range tasks {
-		x, _ := Spin(context.Background(), SpinIters)
-		spinSink += x
+	serial := func() time.Duration {
+		t0 := time.Now()
+		for range tasks {
+			x, _ := Spin(context.Background(), SpinIters)
+			spinSink += x
+		}
+		return time.Since(t0)
 	}
-	serial := time.Since(t0)
+	before := serial()
 	t1 := time.Now()
 	if err := parallel(); err != nil {
 		return 0, fmt.Errorf("speed-up: %w", err)
 	}
-	return serial.Seconds() / time.Since(t1).Seconds(), nil
+	par := time.Since(t1)
+	after := serial()
+	return (before + after).Seconds() / 2 / par.Seconds(), nil
 }
