@@ -122,14 +122,17 @@ func fixedSize(k reflect.Kind) uintptr {
 		return 2
 	case reflect.Int32, reflect.Uint32, reflect.Float32:
 		return 4
-	case reflect.Int, reflect.Uint, reflect.Uintptr, reflect.Int64, reflect.Uint64,
-		reflect.Float64, reflect.Complex64,
-		reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+	case reflect.Int64, reflect.Uint64, reflect.Float64, reflect.Complex64:
 		return 8
-	case reflect.Complex128, reflect.String, reflect.Interface:
+	case reflect.Complex128:
 		return 16
+	case reflect.Int, reflect.Uint, reflect.Uintptr,
+		reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		return wordSize
+	case reflect.String, reflect.Interface:
+		return 2 * wordSize
 	case reflect.Slice:
-		return 24
+		return 3 * wordSize
 	}
 	return 0
 }

@@ -221,7 +221,7 @@ func FuzzTypeAt(f *testing.F) {
 			// name from whatever is there, so that the input gets past
 			// those checks to the deep ones.
 			size := uint64(im.types.end - im.types.start)
-			addr := im.types.start + uintptr(uint64(offset)%size)&^7
+			addr := im.types.start + uintptr(uint64(offset)%size)&^(wordSize-1)
 			offset = int64(addr - anchor)
 			hash, name = honestHashName(im, addr)
 		}
@@ -267,7 +267,7 @@ func TestTypeAtEveryAddress(t *testing.T) {
 	}
 	anchor := anchorTypeAddr()
 	resolved, tried := 0, 0
-	for addr := im.types.start; addr+typeHeaderSize <= im.types.end; addr += 8 {
+	for addr := im.types.start; addr+typeHeaderSize <= im.types.end; addr += wordSize {
 		hash, name := honestHashName(im, addr)
 		if name == "" {
 			continue
