@@ -51,7 +51,7 @@ func (e *encoder) reset() {
 func Unmarshal(data []byte, ptr any) error {
 	var d decoder
 	d.init(buildOptions(nil))
-	r := reader{buf: data}
+	r := newReader(data, 0)
 	if len(data) < len(magic) || string(data[:len(magic)]) != magic {
 		return &DecodeError{Offset: 0, Msg: fmt.Sprintf("data does not start with the codec's magic %q: not codec output", magic)}
 	}

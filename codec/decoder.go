@@ -213,7 +213,7 @@ func (d *decoder) checkHeader(version uint64, fp string, at int) error {
 
 // decodeMessage decodes one message body that starts at stream offset base.
 func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
-	d.r = reader{buf: body, base: base}
+	d.r = newReader(body, base)
 	d.memo = d.memo[:0]
 	d.depth = 0
 	if err := d.types.readDefs(&d.r); err != nil {
@@ -338,6 +338,9 @@ func (d *decoder) decodeDynamic(it reflect.Type, p unsafe.Pointer) error {
 		return &DepthError{Limit: d.opts.maxDepth}
 	}
 	ti := infoOf(ct)
+	if ti.minWire > uint64(d.r.remaining()) {
+		return d.r.fail("a %s takes at least %d bytes, %d are left", ct, ti.minWire, d.r.remaining())
+	}
 	var data unsafe.Pointer
 	if ti.direct {
 		wp := d.word()

@@ -392,6 +392,9 @@ func decPtr(ti *typeInfo) decFn {
 			*(*unsafe.Pointer)(p) = back.p
 			return nil
 		}
+		if ti.elem.minWire > uint64(d.r.remaining()) {
+			return d.r.fail("a %s takes at least %d bytes, %d are left", ti.elem.t, ti.elem.minWire, d.r.remaining())
+		}
 		obj := reflect.New(ti.elem.t).UnsafePointer()
 		d.memo = append(d.memo, memoObj{obj, 0, ti})
 		*(*unsafe.Pointer)(p) = obj

@@ -25,7 +25,7 @@ import (
 // before it.
 func Dis(w io.Writer, data []byte) error {
 	bw := bufio.NewWriter(w)
-	ds := &disasm{w: bw, r: reader{buf: data}, budget: 16*len(data) + 1<<16}
+	ds := &disasm{w: bw, r: newReader(data, 0), budget: 16*len(data) + 1<<16}
 	err := ds.stream()
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
@@ -93,6 +93,7 @@ func (ds *disasm) message(end int) error {
 	r.buf = r.buf[:end]
 	defer func() { r.buf = saved }()
 	ds.nmemo = 0
+	r.zeroLeft = maxZeroSized
 	firstType, firstFunc := len(ds.tt.types), len(ds.tt.funcs)
 	for {
 		at := r.offset()

@@ -37,6 +37,24 @@ func (d *decoder) resolveUnchecked(w *wireType, depth int) (reflect.Type, error)
 	if w.local != nil {
 		return w.local, nil
 	}
+	if w.built != nil || w.buildErr != nil {
+		return w.built, w.buildErr
+	}
+	t, err := d.build(w, depth)
+	if err != nil {
+		t = nil
+	}
+	if depth <= maxResolveDepth {
+		w.built, w.buildErr = t, err
+	}
+	return t, err
+}
+
+// maxConstructed bounds the size of an array type built from a stream's
+// description (types of the program itself have no such bound).
+const maxConstructed = 1 << 20
+
+func (d *decoder) build(w *wireType, depth int) (reflect.Type, error) {
 	if depth > maxResolveDepth {
 		return nil, fmt.Errorf("codec: stream type #%d %s nests unnamed types too deeply", w.id, w.name)
 	}
@@ -79,7 +97,7 @@ func (d *decoder) resolveUnchecked(w *wireType, depth int) (reflect.Type, error)
 		case kPtr:
 			return reflect.PointerTo(e), nil
 		}
-		if e.Size() > 0 && w.length > uint64(1<<40)/uint64(e.Size()) || w.length > 1<<40 {
+		if w.length > maxConstructed || uint64(e.Size())*w.length > maxConstructed {
 			return nil, fmt.Errorf("codec: stream type #%d %s is too large", w.id, w.name)
 		}
 		return reflect.ArrayOf(int(w.length), e), nil

@@ -20,6 +20,7 @@ type typeInfo struct {
 	memo    bool // slices of it may reach themselves: track identity
 	errPtr  bool // a pointer implementing error: may be a sentinel
 	dynamic bool // holds interfaces, funcs or hooks: Check must look at values
+	minWire uint64 // fewest bytes a value of the type encodes to
 	elem    *typeInfo
 	key     *typeInfo
 	fields  []fieldInfo

@@ -27,6 +27,8 @@ type wireType struct {
 	// Decoder-side caches.
 	local    reflect.Type
 	localErr error
+	built    reflect.Type // resolveUnchecked's answer
+	buildErr error
 	matched  map[*typeInfo]bool
 	implOK   map[reflect.Type]bool
 }

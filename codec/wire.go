@@ -114,6 +114,14 @@ type reader struct {
 	buf  []byte
 	pos  int
 	base int // stream offset of buf[0], for error messages
+	// zeroLeft counts the elements of zero-size types the message may
+	// still hold: they take no bytes, so the length of the input cannot
+	// bound them.
+	zeroLeft int
+}
+
+func newReader(buf []byte, base int) reader {
+	return reader{buf: buf, base: base, zeroLeft: maxZeroSized}
 }
 
 func (r *reader) offset() int { return r.base + r.pos }
@@ -167,13 +175,14 @@ func (r *reader) length(what string, minSize int) (int, error) {
 }
 
 func (r *reader) checkLength(at int, what string, u uint64, minSize int) (int, error) {
-	limit := uint64(r.remaining())
 	if minSize == 0 {
-		limit = maxZeroSized
-	} else {
-		limit /= uint64(minSize)
+		if u > uint64(r.zeroLeft) {
+			return 0, &DecodeError{Offset: at, Msg: fmt.Sprintf("%s %d of a zero-size type exceeds the %d such elements a message may hold", what, u, maxZeroSized)}
+		}
+		r.zeroLeft -= int(u)
+		return int(u), nil
 	}
-	if u > limit {
+	if u > uint64(r.remaining())/uint64(minSize) {
 		return 0, &DecodeError{Offset: at, Msg: fmt.Sprintf("%s %d is more than the %d bytes left in the message can hold", what, u, r.remaining())}
 	}
 	return int(u), nil

@@ -1,0 +1,185 @@
+package codec
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+var updateCorpus = flag.Bool("update-corpus", false, "rewrite the seed corpus in testdata/fuzz from fuzzSeeds")
+
+type fuzzRecord struct {
+	N     int
+	U     uint16
+	F     float64
+	S     string
+	B     []byte
+	Arr   [3]int8
+	Ints  []int32
+	M     map[string]*Point
+	P     *fuzzRecord
+	I     any
+	E     error
+	T     time.Time
+	Fn    func(int) int
+	Sh    Shape
+	Inner struct{ A, b string }
+}
+
+// fuzzSeeds returns values of many shapes; their encodings seed the fuzzers.
+func fuzzSeeds() []any {
+	self := &fuzzRecord{N: 1, S: "self"}
+	self.P = self
+	ring := []any{1, nil}
+	ring[1] = ring
+	m := map[string]any{"k": []any{1.5, "x"}}
+	m["m"] = m
+	return []any{
+		nil, true, -1, uint64(math.MaxUint64), math.NaN(), "str\x00\xff", []byte("bytes"),
+		[]float64{1, math.Inf(-1)}, [2][2]int16{{1, 2}, {3, 4}}, map[int]string{1: "a"},
+		Point{1, 2}, &Point{3, 4}, []Point{{5, 6}}, map[Point]bool{{7, 8}: true},
+		fuzzRecord{N: -3, U: 9, F: 0.5, S: "s", B: []byte{}, Arr: [3]int8{-1, 0, 1}, Ints: []int32{1, -1},
+			M: map[string]*Point{"p": {1, 1}, "nil": nil}, I: Celsius(3), E: fmt.Errorf("w: %w", io.EOF),
+			T: time.Date(2001, 2, 3, 4, 5, 6, 7, time.FixedZone("Z", 3600)), Fn: square, Sh: Square{2}},
+		self, ring, m, []any{int8(1), uint32(2), complex64(3), Names{"n"}}, errors.New("e"), io.EOF,
+		big.NewInt(-12345), time.Second, struct{}{}, []struct{}{{}, {}}, (*Point)(nil),
+		[]any{(*Point)(nil), Shape(nil)}, &stateful{Keep: "hook"}, textOnly{"a", "b"},
+		map[any]any{1: "x", "y": Point{}}, [][]string{{"a"}, nil}, describe[int],
+	}
+}
+
+func stripHeader(t testing.TB, data []byte) []byte {
+	h := header(fingerprint())
+	if !bytes.HasPrefix(data, h) {
+		t.Fatal("payload does not start with this binary's header")
+	}
+	return data[len(h):]
+}
+
+// fuzzDecodeAll decodes data into destinations of several types and
+// disassembles it. Nothing may panic; a value that decoded must encode.
+func fuzzDecodeAll(t *testing.T, data []byte) {
+	var (
+		a   any
+		rec fuzzRecord
+		p   *Point
+		s   []any
+		m   map[string]any
+		n   *node
+		e   error
+		fl  []float64
+	)
+	for _, dst := range []any{&a, &rec, &p, &s, &m, &n, &e, &fl} {
+		_ = Unmarshal(data, dst)
+	}
+	if err := Unmarshal(data, &a); err == nil {
+		if _, err := Marshal(a); err != nil {
+			t.Fatalf("a decoded value does not encode: %v", err)
+		}
+	}
+	_ = Dis(io.Discard, data)
+}
+
+func FuzzUnmarshal(f *testing.F) {
+	for _, v := range fuzzSeeds() {
+		data, err := Marshal(v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(false, stripHeader(f, data))
+	}
+	f.Add(true, []byte(magic))
+	f.Fuzz(func(t *testing.T, raw bool, in []byte) {
+		// Unless raw, in follows this binary's header, which the fuzzer
+		// could not guess: the corpus stays valid across builds.
+		data := in
+		if !raw {
+			data = append(header(fingerprint()), in...)
+		}
+		fuzzDecodeAll(t, data)
+	})
+}
+
+func FuzzDecoder(f *testing.F) {
+	var buf bytes.Buffer
+	enc := NewEncoder(&buf)
+	for i, v := range fuzzSeeds() {
+		if err := enc.Encode(v); err != nil {
+			f.Fatal(err)
+		}
+		if i%6 == 5 {
+			f.Add(stripHeader(f, buf.Bytes()))
+		}
+	}
+	f.Add(stripHeader(f, buf.Bytes()))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		data := append(header(fingerprint()), in...)
+		dec := NewDecoder(bytes.NewReader(data))
+		for range 64 {
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				break
+			}
+		}
+		dec = NewDecoder(bytes.NewReader(data), Strict())
+		for range 64 {
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				break
+			}
+		}
+		_ = Dis(io.Discard, data)
+	})
+}
+
+// TestUpdateCorpus rewrites the checked-in seed corpus when run with
+// -update-corpus; otherwise it checks that the corpus exists.
+func TestUpdateCorpus(t *testing.T) {
+	dir := filepath.Join("testdata", "fuzz")
+	if !*updateCorpus {
+		for _, target := range []string{"FuzzUnmarshal", "FuzzDecoder"} {
+			entries, err := os.ReadDir(filepath.Join(dir, target))
+			if err != nil || len(entries) < 10 {
+				t.Fatalf("seed corpus for %s: %d files, %v; regenerate with go test -run TestUpdateCorpus -update-corpus", target, len(entries), err)
+			}
+		}
+		return
+	}
+	write := func(target, name string, args ...string) {
+		path := filepath.Join(dir, target, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		content := "go test fuzz v1\n"
+		for _, a := range args {
+			content += a + "\n"
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stream bytes.Buffer
+	enc := NewEncoder(&stream)
+	for i, v := range fuzzSeeds() {
+		data, err := Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := stripHeader(t, data)
+		write("FuzzUnmarshal", fmt.Sprintf("seed%02d", i), "bool(false)", "[]byte("+strconv.Quote(string(body))+")")
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		write("FuzzDecoder", fmt.Sprintf("seed%02d", i), "[]byte("+strconv.Quote(string(stripHeader(t, stream.Bytes())))+")")
+	}
+	write("FuzzUnmarshal", "raw-magic", "bool(true)", "[]byte("+strconv.Quote(magic)+")")
+}
