@@ -119,7 +119,7 @@ type strictOnly struct{ V int }
 
 type unregistered struct{ V int }
 
-func strictDouble(x int) int { return 2 * x }
+func strictDouble(x int) int  { return 2 * x }
 func notRegistered(x int) int { return 3 * x }
 
 func TestStrictResolvesOnlyRegistered(t *testing.T) {

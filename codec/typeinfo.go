@@ -15,11 +15,11 @@ type typeInfo struct {
 	t       reflect.Type
 	kind    wireKind
 	size    uintptr
-	direct  bool // stored directly in an interface word (pointer-shaped)
-	bulk    bool // fixed-size numbers without pointers: copied as raw bytes
-	memo    bool // slices of it may reach themselves: track identity
-	errPtr  bool // a pointer implementing error: may be a sentinel
-	dynamic bool // holds interfaces, funcs or hooks: Check must look at values
+	direct  bool   // stored directly in an interface word (pointer-shaped)
+	bulk    bool   // fixed-size numbers without pointers: copied as raw bytes
+	memo    bool   // slices of it may reach themselves: track identity
+	errPtr  bool   // a pointer implementing error: may be a sentinel
+	dynamic bool   // holds interfaces, funcs or hooks: Check must look at values
 	minWire uint64 // fewest bytes a value of the type encodes to
 	elem    *typeInfo
 	key     *typeInfo
