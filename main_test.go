@@ -20,6 +20,11 @@ func TestMain(m *testing.M) {
 		parentMode() // the parent-death test's parent process
 		return
 	}
+	// Under the race detector a process sleeps a second at exit unless told
+	// otherwise; workers inherit this and stop at once.
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
 	code := m.Run()
 	if pids := spawn.Unwaited(); len(pids) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: tests left worker processes behind: %v\n", pids)
