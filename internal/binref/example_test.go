@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/mproc-go/mproc/internal/binref"
 )
@@ -69,4 +70,11 @@ func ExampleFindGlobal() {
 	// Output:
 	// true
 	// true
+}
+
+// Two processes compare fingerprints before they exchange references.
+func ExampleFingerprint() {
+	fp := binref.Fingerprint()
+	fmt.Println(strings.HasPrefix(fp, "go:") || strings.HasPrefix(fp, "sha256:"))
+	// Output: true
 }
