@@ -124,9 +124,7 @@ func (p *Pool) take(w *worker) (jobs []*job, cancels []uint64, stop bool) {
 		if w.budget > 0 {
 			room = min(room, w.budget)
 		}
-		if !w.stopping && room > 0 && len(p.queue) > 0 {
-			// Share the queue with the other workers rather than take it all.
-			k := min(room, (len(p.queue)+p.live-1)/max(p.live, 1), len(p.queue))
+		if k := min(room, p.share(w)); !w.stopping && k > 0 {
 			jobs = make([]*job, k)
 			copy(jobs, p.queue)
 			clear(p.queue[:k])
@@ -154,6 +152,29 @@ func (p *Pool) take(w *worker) (jobs []*job, cancels []uint64, stop bool) {
 		}
 		p.cond.Wait()
 	}
+}
+
+// share returns how many queued jobs w may take: its fair share of the
+// work outstanding (queued and in flight on live workers) less what it
+// holds, and at least one when it holds none. Taking a fair share rather
+// than all that fits keeps a few long chunks spread over the workers.
+// p.mu is held.
+func (p *Pool) share(w *worker) int {
+	if len(p.queue) == 0 {
+		return 0
+	}
+	outstanding := len(p.queue)
+	for o := range p.workers {
+		if !o.stopping {
+			outstanding += len(o.inflight)
+		}
+	}
+	live := max(p.live, 1)
+	k := (outstanding+live-1)/live - len(w.inflight)
+	if len(w.inflight) == 0 {
+		k = max(k, 1)
+	}
+	return min(k, len(p.queue))
 }
 
 // retire stops giving jobs to w, which ends once its in-flight tasks are

@@ -1,0 +1,120 @@
+package mproc_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/mproc-go/mproc"
+)
+
+func echoBytes(_ context.Context, b []byte) ([]byte, error) { return b, nil }
+
+// cpuWork is a CPU-bound task of about a millisecond.
+func cpuWork(_ context.Context, seed int) (uint64, error) {
+	x := uint64(seed) + 1
+	for range 500_000 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+	}
+	return x, nil
+}
+
+func benchPool(b *testing.B, opts ...mproc.Option) *mproc.Pool {
+	b.Helper()
+	p, err := mproc.NewPool(append([]mproc.Option{mproc.Workers(2)}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close() })
+	return p
+}
+
+// BenchmarkStartToFirstResult measures NewPool with 2 workers up to the
+// first result of a trivial task.
+func BenchmarkStartToFirstResult(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		p, err := mproc.NewPool(mproc.Workers(2))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := mproc.Submit(ctx, p, square, 3).Wait(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		p.Close()
+		b.StartTimer()
+	}
+}
+
+// BenchmarkSubmitWait measures the round trip of one trivial task.
+func BenchmarkSubmitWait(b *testing.B) {
+	p := benchPool(b)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := mproc.Submit(ctx, p, square, 3).Wait(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMapTrivial maps 100k trivial tasks; tasks/s is the figure.
+func BenchmarkMapTrivial(b *testing.B) {
+	in := inputs(100_000)
+	for _, bc := range []struct {
+		name  string
+		chunk int
+	}{{"chunk1", 1}, {"auto", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			p := benchPool(b)
+			ctx := context.Background()
+			for b.Loop() {
+				if _, err := mproc.Map(ctx, p, square, in, mproc.ChunkSize(bc.chunk)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(in))*float64(b.N)/b.Elapsed().Seconds(), "tasks/s")
+		})
+	}
+}
+
+// BenchmarkCPUBound maps 64 tasks of about a millisecond each, serially
+// in this goroutine and on a pool of 2 workers; compare the two ns/op.
+func BenchmarkCPUBound(b *testing.B) {
+	in := inputs(64)
+	ctx := context.Background()
+	b.Run("serial", func(b *testing.B) {
+		for b.Loop() {
+			for _, x := range in {
+				cpuWork(ctx, x)
+			}
+		}
+	})
+	b.Run("workers2", func(b *testing.B) {
+		p := benchPool(b)
+		for b.Loop() {
+			if _, err := mproc.Map(ctx, p, cpuWork, in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkBytesRoundTrip sends a 64 MiB []byte to a worker and back;
+// MB/s counts the argument once per round trip.
+func BenchmarkBytesRoundTrip(b *testing.B) {
+	p := benchPool(b, mproc.Workers(1))
+	data := make([]byte, 64<<20)
+	for i := range data {
+		data[i] = byte(i)
+	}
+	ctx := context.Background()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		out, err := mproc.Submit(ctx, p, echoBytes, data).Wait(ctx)
+		if err != nil || len(out) != len(data) {
+			b.Fatal(len(out), err)
+		}
+	}
+}
