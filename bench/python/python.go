@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 )
 
 //go:embed bench.py
@@ -78,10 +80,40 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
+	// bench.py, its pool workers and its forkserver share a process group
+	// of their own, so that one kill reaches them all.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("python3 bench.py: %w", err)
+	}
+	running.Store(int64(cmd.Process.Pid))
+	err = cmd.Wait()
+	running.Store(0)
+	killGroup(cmd.Process.Pid) // a pool worker that outlived bench.py
+	if err != nil {
 		return nil, fmt.Errorf("python3 bench.py %s: %w", strings.Join(p.Args(), " "), err)
 	}
 	return Parse(stdout.Bytes())
+}
+
+// running is the process group of the bench.py being run, or 0.
+var running atomic.Int64
+
+// KillRunning kills bench.py and every process it started, if it is
+// running: for the harness's exit paths (a signal, its watchdog).
+func KillRunning() {
+	if pgid := running.Load(); pgid != 0 {
+		killGroup(int(pgid))
+	}
+}
+
+func killGroup(pgid int) error {
+	err := syscall.Kill(-pgid, syscall.SIGKILL)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	return err
 }
 
 // Parse decodes bench.py's JSON output.

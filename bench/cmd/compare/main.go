@@ -36,9 +36,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"syscall"
+	"time"
 
 	"github.com/mproc-go/mproc"
 	"github.com/mproc-go/mproc/bench/internal/child"
+	"github.com/mproc-go/mproc/bench/python"
 )
 
 func main() {
@@ -50,6 +53,7 @@ func main() {
 	runs := flag.Int("runs", 0, "runs per figure (default 5, or 3 with -quick; at least 3)")
 	out := flag.String("out", "results", "directory for latest.json and latest.svg")
 	noPython := flag.Bool("nopython", false, "do not run the CPython side (its column reads skipped)")
+	timeout := flag.Duration("timeout", 0, "give up, naming the step that hung, after this long (default 10m, or 3m with -quick)")
 	flag.Parse()
 
 	cfg := defaultConfig(*quick)
@@ -62,9 +66,33 @@ func main() {
 	}
 	cfg.Python = !*noPython
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	if *timeout == 0 {
+		*timeout = 10 * time.Minute
+		if *quick {
+			*timeout = 3 * time.Minute
+		}
+	}
+	// A hung step must not hang CI, and neither it nor ^C may leave a child
+	// behind: exiting closes this process's end of every child's socket, and
+	// each child exits at EOF.
+	watchdog := time.AfterFunc(*timeout, func() {
+		fmt.Fprintf(os.Stderr, "compare: gave up after %v while measuring %s\n", *timeout, currentStep())
+		python.KillRunning()
+		os.Exit(1)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		cancel()
+		fmt.Fprintf(os.Stderr, "compare: %v while measuring %s\n", s, currentStep())
+		python.KillRunning()
+		os.Exit(130)
+	}()
+
 	code := run(ctx, cfg, *out, *check)
-	stop()
+	watchdog.Stop()
 	if err := child.CloseAll(); err != nil {
 		fmt.Fprintf(os.Stderr, "compare: %v\n", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mproc-go/mproc/bench/internal/floor"
@@ -347,7 +348,21 @@ func equalFloats(a, b []float64) bool {
 	return true
 }
 
-func progress(what string) { fmt.Fprintf(os.Stderr, "compare: %s ...\n", what) }
+var step atomic.Value // string: the metric being measured, for the watchdog
+
+// progress announces the next step on stderr and records it for the
+// watchdog's message.
+func progress(what string) {
+	step.Store(what)
+	fmt.Fprintf(os.Stderr, "compare: %s ...\n", what)
+}
+
+func currentStep() string {
+	if s, ok := step.Load().(string); ok {
+		return s
+	}
+	return "nothing yet"
+}
 
 // cpuModel reads the processor's name from /proc/cpuinfo, or GOARCH.
 func cpuModel() string {

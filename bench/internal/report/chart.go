@@ -10,10 +10,10 @@ import (
 
 // chart geometry, in SVG user units.
 const (
-	chartWidth = 980
-	labelRight = 330 // metric titles end here
-	plotLeft   = 350
-	plotRight  = 940
+	chartWidth = 1020
+	labelRight = 380 // metric titles end here
+	plotLeft   = 395
+	plotRight  = 975
 	barHeight  = 9
 	groupGap   = 14
 	headHeight = 74
@@ -57,14 +57,15 @@ func (r *Report) WriteSVG(w io.Writer) error {
 
 	// Decade grid lines and their labels.
 	bottom := headHeight + len(r.Metrics)*groupHeight
-	for d := lo; d <= hi*1.0001; d *= 10 {
+	for e := math.Round(math.Log10(lo)); e <= math.Round(math.Log10(hi)); e++ {
+		d := math.Pow(10, e)
 		gx := x(d)
 		stroke, width := "#ddd", 1
-		if d == 1 {
+		if e == 0 {
 			stroke, width = "#222", 2
 		}
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-width="%d"/>`+"\n", gx, headHeight-6, gx, bottom, stroke, width)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" fill="#555">%s</text>`+"\n", gx, bottom+14, esc(FormatRatio(d, true)))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" fill="#555">%gx</text>`+"\n", gx, bottom+14, d)
 	}
 
 	for i, met := range r.Metrics {
