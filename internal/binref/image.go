@@ -58,15 +58,21 @@ func (im *image) inImage(addr, size uintptr) bool {
 // parses the executable's headers (a few hundred microseconds) and scans the
 // runtime's module data for the type section bounds.
 var loadImage = sync.OnceValues(func() (*image, error) {
-	im, err := readImage()
-	if err != nil {
-		return nil, fmt.Errorf("binref: reading the layout of %s: %w", exePath, err)
-	}
-	return im, nil
+	return readImage(exePath)
 })
 
-func readImage() (*image, error) {
-	f, err := elf.Open(exePath)
+// readImage reads the layout of the running executable from path, which
+// must be that executable.
+func readImage(path string) (*image, error) {
+	im, err := readELFImage(path)
+	if err != nil {
+		return nil, fmt.Errorf("binref: reading the layout of the running executable from %s: %w", path, err)
+	}
+	return im, nil
+}
+
+func readELFImage(path string) (*image, error) {
+	f, err := elf.Open(path)
 	if err != nil {
 		return nil, err
 	}
