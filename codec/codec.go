@@ -43,6 +43,7 @@ func (e *encoder) reset() {
 	}
 	e.spans = e.spans[:0]
 	clear(e.words)
+	e.lastType, e.lastInfo = nil, nil
 }
 
 // Unmarshal decodes data, the output of Marshal, into the value ptr points

@@ -86,7 +86,7 @@ func (dec *Decoder) Decode(ptr any) error {
 		return dec.err
 	}
 	err = dec.d.decodeMessage(body, dec.offset-len(body), ptr)
-	if errors.As(err, new(*DecodeError)) || errors.As(err, new(*FingerprintError)) {
+	if err != nil && (errors.As(err, new(*DecodeError)) || errors.As(err, new(*FingerprintError))) {
 		dec.err = err
 	}
 	return err
@@ -191,6 +191,9 @@ type decoder struct {
 	depth int
 	words []unsafe.Pointer
 	locs  map[string]*time.Location
+
+	lastDest reflect.Type // the last destination type and its info
+	lastInfo *typeInfo
 }
 
 type memoObj struct {
@@ -219,13 +222,20 @@ func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
 	if err := d.types.readDefs(&d.r); err != nil {
 		return err
 	}
-	pv := reflect.ValueOf(ptr)
-	if pv.Kind() != reflect.Pointer || pv.IsNil() {
-		return fmt.Errorf("codec: Decode needs a non-nil pointer, got %T", ptr)
-	}
-	ti := infoOf(pv.Type().Elem())
-	if len(ti.problems) > 0 {
-		return ti.problems[0].err()
+	pt := reflect.TypeOf(ptr)
+	ti := d.lastInfo
+	if pt != d.lastDest {
+		pv := reflect.ValueOf(ptr)
+		if pv.Kind() != reflect.Pointer || pv.IsNil() {
+			return fmt.Errorf("codec: Decode needs a non-nil pointer, got %T", ptr)
+		}
+		ti = infoOf(pt.Elem())
+		if len(ti.problems) > 0 {
+			return ti.problems[0].err()
+		}
+		d.lastDest, d.lastInfo = pt, ti
+	} else if (*eface)(unsafe.Pointer(&ptr)).data == nil {
+		return fmt.Errorf("codec: Decode needs a non-nil pointer, got a nil %T", ptr)
 	}
 	p := (*eface)(unsafe.Pointer(&ptr)).data
 	if err := d.decodeTop(ti, p); err != nil {

@@ -185,16 +185,20 @@ func (d *decoder) readTime() (time.Time, error) {
 	if nsec >= 1e9 {
 		return time.Time{}, d.r.fail("time nanoseconds %d, expected less than 1e9", nsec)
 	}
-	name, err := d.r.str("time location")
+	n, err := d.r.length("time location length", 1)
 	if err != nil {
 		return time.Time{}, err
 	}
+	nb, _ := d.r.bytes(n, "time location")
 	off, err := d.r.varint("time zone offset")
 	if err != nil {
 		return time.Time{}, err
 	}
 	t := time.Unix(sec, int64(nsec))
-	loc, err := d.location(name, off, t)
+	if off == 0 && string(nb) == "UTC" { // no allocation on the common path
+		return t.UTC(), nil
+	}
+	loc, err := d.location(string(nb), off, t)
 	if err != nil {
 		return time.Time{}, err
 	}

@@ -124,6 +124,12 @@ type encoder struct {
 	nextFunc uint64
 	addFuncs []unsafe.Pointer
 
+	// The last dynamic type seen and its id: a stream usually carries one
+	// type over and over.
+	lastType reflect.Type
+	lastInfo *typeInfo
+	lastID   uint64
+
 	memo  map[memoKey]uint64
 	nmemo uint64
 	depth int
@@ -165,6 +171,7 @@ func (e *encoder) begin(bulk int) {
 
 // rollback forgets the definitions the failed message introduced.
 func (e *encoder) rollback() {
+	e.lastType, e.lastInfo = nil, nil
 	for _, t := range e.addTypes {
 		delete(e.types, t)
 	}
@@ -247,18 +254,31 @@ func (e *encoder) word(w unsafe.Pointer) unsafe.Pointer {
 // variable (a sentinel such as io.EOF) is written as a reference to that
 // variable, followed by its value for decoders that cannot use the reference.
 func (e *encoder) encodeDynamic(t reflect.Type, data unsafe.Pointer) error {
-	ti := infoOf(t)
-	if len(ti.problems) > 0 {
-		return ti.problems[0].err()
+	var ti *typeInfo
+	var id uint64
+	if t == e.lastType {
+		ti, id = e.lastInfo, e.lastID
+	} else {
+		ti = infoOf(t)
+		if len(ti.problems) > 0 {
+			return ti.problems[0].err()
+		}
+		var err error
+		if id, err = e.typeID(ti); err != nil {
+			return err
+		}
+		e.lastType, e.lastInfo, e.lastID = t, ti, id
 	}
 	if e.depth++; e.depth > e.opts.maxDepth {
 		return &DepthError{Limit: e.opts.maxDepth}
 	}
-	defer func() { e.depth-- }()
-	id, err := e.typeID(ti)
-	if err != nil {
-		return err
-	}
+	err := e.encodeValue(ti, id, data)
+	e.depth--
+	return err
+}
+
+func (e *encoder) encodeValue(ti *typeInfo, id uint64, data unsafe.Pointer) error {
+	t := ti.t
 	p := data
 	if ti.direct {
 		p = e.word(data)

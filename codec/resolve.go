@@ -175,7 +175,13 @@ func isIdent(s string) bool {
 // matches reports whether the stream's description of a type is exactly the
 // layout the codec writes for local type ti.
 func (d *decoder) matches(w *wireType, ti *typeInfo) bool {
+	if w.lastMatch == ti {
+		return true
+	}
 	if ok, done := w.matched[ti]; done {
+		if ok {
+			w.lastMatch = ti
+		}
 		return ok
 	}
 	ok := d.match(w, ti, map[[2]any]bool{})

@@ -25,12 +25,13 @@ type wireType struct {
 	in, out  []uint64
 
 	// Decoder-side caches.
-	local    reflect.Type
-	localErr error
-	built    reflect.Type // resolveUnchecked's answer
-	buildErr error
-	matched  map[*typeInfo]bool
-	implOK   map[reflect.Type]bool
+	local     reflect.Type
+	localErr  error
+	built     reflect.Type // resolveUnchecked's answer
+	buildErr  error
+	matched   map[*typeInfo]bool
+	lastMatch *typeInfo
+	implOK    map[reflect.Type]bool
 }
 
 type wireField struct {
