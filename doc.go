@@ -1,3 +1,62 @@
 // Package mproc runs ordinary Go functions in worker processes of the same
 // binary: multiprocessing for Go.
+//
+// Goroutines share one heap, one crash domain and one memory limit, and
+// cannot be killed. A worker process can: a task that crashes, leaks or
+// runs away takes only its worker with it, and the pool says which task did
+// it and how, starts a replacement and goes on.
+//
+// # Bootstrap
+//
+// Workers are this executable started again. Call Main first in main()
+// (and in TestMain for tests): in the parent it returns at once, in a
+// worker it serves tasks and never returns.
+//
+//	func main() {
+//		mproc.Main()
+//		pool, err := mproc.NewPool(mproc.Workers(4))
+//		...
+//		defer pool.Close()
+//		out, err := mproc.Map(ctx, pool, mproc.Plain(strings.ToUpper), words)
+//	}
+//
+// # What travels
+//
+// Functions travel by reference: a name and a position in the binary,
+// checked by the worker, never code. So a task function must be a top-level
+// function or a func literal that captures nothing; the codec refuses a
+// closure with captured variables or a method value, with a message that
+// says what to write instead, before anything runs. Inputs, outputs and
+// errors travel by value through package codec, which keeps unexported
+// fields, pointers shared within a value, cycles, interface values and the
+// identity of sentinel errors.
+//
+// A task function has the signature func(context.Context, In) (Out, error);
+// Plain adapts a func(In) Out. The context is cancelled in the worker when
+// the caller's context is.
+//
+// # Calls
+//
+// Map, Imap, ImapUnordered and Submit are Python's Pool.map, imap,
+// imap_unordered and apply_async, typed. Inputs go to workers in chunks; a
+// worker runs its tasks one at a time while the next ones are already on
+// their way, and results come back in batches.
+//
+// # Failures
+//
+// A task that returns an error or panics fails with a *TaskError; its
+// worker goes on. A worker that dies (os.Exit, a signal, a Go fatal error,
+// a crash in C code) fails the task it was running with a
+// *WorkerExitError naming the input, the exit status or signal and the end
+// of the worker's stderr; the pool starts a replacement and sends the
+// worker's other tasks elsewhere. A pool is never left broken: the next
+// call works.
+//
+// Workers exit on their own when the parent dies, even by SIGKILL: each
+// watches its control socket for the end of the stream.
+//
+// # Processes
+//
+// Start runs one function in one new process, like Python's
+// multiprocessing.Process, with Wait, Kill and Signal.
 package mproc
