@@ -105,3 +105,12 @@ func BenchmarkStaticFuncvals(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReadImage measures the once-per-process reading of the layout.
+func BenchmarkReadImage(b *testing.B) {
+	for b.Loop() {
+		if _, err := readImage(exePath); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

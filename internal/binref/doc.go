@@ -27,7 +27,7 @@
 // The layout those checks need (sections, load bias, the runtime's type
 // and data bounds) is read once per process from the ELF headers of
 // /proc/self/exe, which stripped binaries keep, and from the runtime's
-// module data; it costs well under a millisecond. After that, resolving a
+// module data; it costs tens of microseconds. After that, resolving a
 // reference already seen costs tens of nanoseconds (see the benchmarks).
 //
 // What cannot be sent by reference: closures that capture variables and
