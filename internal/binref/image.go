@@ -54,10 +54,9 @@ func (im *image) inImage(addr, size uintptr) bool {
 	return false
 }
 
-// loadImage is the process-wide image, computed on first use: it opens and
-// parses the executable's headers and scans the
-// runtime's module data for the type section bounds: tens of microseconds
-// (BenchmarkReadImage).
+// loadImage is the process-wide image, computed on first use: it parses
+// the executable's headers and finds the runtime's module data, in tens of
+// microseconds (BenchmarkReadImage).
 var loadImage = sync.OnceValues(func() (*image, error) {
 	return readImage(exePath)
 })
