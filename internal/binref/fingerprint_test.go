@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -17,7 +16,7 @@ func TestFingerprintIsBuildID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "tool", "buildid", exe).Output()
+	out, err := exec.Command(goCommand(t), "tool", "buildid", exe).Output()
 	if err != nil {
 		t.Fatalf("go tool buildid: %v", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -24,12 +23,7 @@ func TestOtherProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds three programs; skipped with -short")
 	}
-	gocmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gocmd); err != nil {
-		if gocmd, err = exec.LookPath("go"); err != nil {
-			t.Fatalf("no go command to build the test program: %v", err)
-		}
-	}
+	gocmd := goCommand(t)
 	modes := []struct {
 		name        string
 		flags       []string
@@ -101,6 +95,17 @@ func TestOtherProcess(t *testing.T) {
 func aslr() bool {
 	b, err := os.ReadFile("/proc/sys/kernel/randomize_va_space")
 	return err != nil || strings.TrimSpace(string(b)) != "0"
+}
+
+// goCommand returns the go command that runs the test: go test puts its
+// GOROOT/bin first in the PATH.
+func goCommand(t *testing.T) string {
+	t.Helper()
+	gocmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go command in PATH to build the test program: %v", err)
+	}
+	return gocmd
 }
 
 func haveCommand(name string) bool {
