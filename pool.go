@@ -124,7 +124,9 @@ func (p *Pool) take(w *worker) (jobs []*job, cancels []uint64, stop bool) {
 		if w.budget > 0 {
 			room = min(room, w.budget)
 		}
-		if k := min(room, p.share(w)); !w.stopping && k > 0 {
+		// A busy worker is refilled in batches, one write for many tasks.
+		batched := room >= w.batch() || len(w.inflight) < w.batch()
+		if k := min(room, p.share(w)); !w.stopping && k > 0 && batched {
 			jobs = make([]*job, k)
 			copy(jobs, p.queue)
 			clear(p.queue[:k])

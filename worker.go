@@ -31,6 +31,10 @@ type worker struct {
 	budget   int      // tasks left before retirement; 0 means no limit
 }
 
+// batch is how many tasks a busy worker's sender waits to be able to send
+// at once.
+func (w *worker) batch() int { return max(1, w.window/4) }
+
 // maxRequeues bounds how often a task goes back to the queue after its
 // worker died while it waited there, so that a task which kills workers
 // before it even starts cannot loop for ever.
@@ -217,7 +221,7 @@ func (p *Pool) receive(w *worker) {
 		j := w.inflight[0]
 		w.inflight[0] = nil
 		w.inflight = w.inflight[1:]
-		if len(w.inflight) == w.window-1 || w.stopping && len(w.inflight) == 0 {
+		if n := len(w.inflight); n == w.window-w.batch() || n == w.batch()-1 || w.stopping && n == 0 {
 			p.cond.Broadcast()
 		}
 		p.mu.Unlock()

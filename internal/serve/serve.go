@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 
@@ -31,17 +32,20 @@ func Run(c *spawn.Child) {
 		dec:     codec.NewDecoder(bufio.NewReaderSize(c.Conn, bufSize)),
 		bw:      bufio.NewWriterSize(c.Conn, bufSize),
 		tasks:   make(chan task, 1024),
-		out:     make(chan *wire.Msg, 1024),
+		flush:   make(chan struct{}, 1),
 		running: make(map[uint64]context.CancelFunc),
 	}
 	w.enc = codec.NewEncoder(w.bw)
 	if !w.init() {
 		os.Exit(1)
 	}
-	go w.write()
+	go w.flusher()
 	go w.execute()
 	w.read()
 }
+
+// maxUnflushed bounds the results a busy worker keeps in its buffer.
+const maxUnflushed = 32
 
 type worker struct {
 	slot *spawn.Slot
@@ -49,8 +53,11 @@ type worker struct {
 	enc  *codec.Encoder
 	bw   *bufio.Writer
 
-	tasks chan task      // decoded tasks, in arrival order
-	out   chan *wire.Msg // results and fatal reports, for the writer
+	tasks chan task     // decoded tasks, in arrival order
+	flush chan struct{} // asks the flusher to flush
+
+	wmu       sync.Mutex // guards enc, bw and unflushed once tasks run
+	unflushed int        // results written to bw and not flushed
 
 	mu      sync.Mutex
 	running map[uint64]context.CancelFunc // queued or running tasks
@@ -118,10 +125,7 @@ func (w *worker) read() {
 			if isEOF(err) {
 				os.Exit(0)
 			}
-			fmt.Fprintln(os.Stderr, "mproc worker: reading a task:", err)
-			w.out <- &wire.Msg{Kind: wire.KindFatal, Text: "reading a task: " + err.Error()}
-			close(w.out)
-			select {} // the writer exits the process
+			w.die("reading a task: " + err.Error())
 		}
 		switch m.Kind {
 		case wire.KindTask:
@@ -137,9 +141,7 @@ func (w *worker) read() {
 			}
 			w.mu.Unlock()
 		default:
-			w.out <- &wire.Msg{Kind: wire.KindFatal, Text: fmt.Sprintf("unexpected message kind %d", m.Kind)}
-			close(w.out)
-			select {}
+			w.die(fmt.Sprintf("unexpected message kind %d", m.Kind))
 		}
 	}
 }
@@ -160,26 +162,57 @@ func (w *worker) execute() {
 		w.running[t.ID]()
 		delete(w.running, t.ID)
 		w.mu.Unlock()
-		w.out <- res
+		w.reply(res)
 	}
 }
 
-// write sends results, flushing when no other result is waiting.
-func (w *worker) write() {
-	for m := range w.out {
-		if err := w.encode(m); err != nil {
-			os.Exit(3) // the parent is gone or the stream is broken
-		}
-		if len(w.out) == 0 {
-			if err := w.bw.Flush(); err != nil {
-				os.Exit(3)
-			}
-		}
-		if m.Kind == wire.KindFatal {
-			w.bw.Flush()
-			os.Exit(3)
-		}
+// reply sends a result. An idle worker flushes at once, so that a lone
+// task's result is not delayed; a busy one leaves the flush to the
+// flusher, so that the results of quick tasks share a write.
+func (w *worker) reply(m *wire.Msg) {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	if err := w.encode(m); err != nil {
+		os.Exit(3) // the parent is gone or the stream is broken
 	}
+	w.unflushed++
+	if len(w.tasks) == 0 || w.unflushed >= maxUnflushed {
+		w.flushLocked()
+		return
+	}
+	select {
+	case w.flush <- struct{}{}:
+	default:
+	}
+}
+
+// flusher flushes results that reply left in the buffer.
+func (w *worker) flusher() {
+	for range w.flush {
+		// Let a quick task finish first, so that its result shares this
+		// write; after a slow one this costs a few hundred nanoseconds.
+		runtime.Gosched()
+		w.wmu.Lock()
+		w.flushLocked()
+		w.wmu.Unlock()
+	}
+}
+
+func (w *worker) flushLocked() {
+	if w.unflushed == 0 {
+		return
+	}
+	if err := w.bw.Flush(); err != nil {
+		os.Exit(3)
+	}
+	w.unflushed = 0
+}
+
+// die reports why the worker cannot go on and exits.
+func (w *worker) die(reason string) {
+	fmt.Fprintln(os.Stderr, "mproc worker:", reason)
+	w.wmu.Lock()
+	w.encode(&wire.Msg{Kind: wire.KindFatal, Text: reason})
 	w.bw.Flush()
 	os.Exit(3)
 }
