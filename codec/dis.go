@@ -121,11 +121,8 @@ func (ds *disasm) message(end int) error {
 			r.pos-- // back to the value tag
 			continue
 		}
-		ds.line(at, "value", "")
-		ds.depth++
-		err = ds.iface("", "")
-		ds.depth--
-		if err != nil {
+		_ = at
+		if err := ds.iface("value", ""); err != nil {
 			return err
 		}
 		if r.remaining() != 0 {
@@ -346,7 +343,7 @@ func (ds *disasm) value(w *wireType, label, path string) error {
 	case kPtr:
 		return ds.ref(w, label, path, func() error {
 			elem := ds.tt.lookup(w.elem)
-			return ds.nested(func() error { return ds.value(elem, "", path) })
+			return ds.nested(func() error { return ds.value(elem, "*", path) })
 		})
 	case kMap:
 		return ds.ref(w, label, path, func() error { return ds.mapEntries(w) })

@@ -1,0 +1,109 @@
+// Package codec sends Go values to another process of the same program:
+// by value, by reference, with aliasing and cycles, and it says exactly
+// what cannot travel.
+//
+// It is mproc's serializer: arguments, results, errors and the functions
+// themselves cross process boundaries through it. It knows nothing about
+// processes.
+//
+// # What travels, and how
+//
+// By value: numbers (floats bit-exact, NaN payloads and -0 included),
+// strings, arrays, slices, maps with any comparable key, structs with their
+// unexported fields (the decoder is the same program: private state
+// travels, like pickle's __dict__), pointers, and interface values, which
+// keep their concrete type with no registration. Slices and arrays of
+// fixed-size numbers are copied in bulk, never element by element.
+// time.Time travels as its instant and location name (the monotonic
+// reading is dropped); a type with a MarshalCodec, MarshalBinary,
+// GobEncode or MarshalText method (with the matching decoding method)
+// travels as what that method returns.
+//
+// By reference: functions (top-level functions, method expressions such as
+// (*T).M, instantiations of generic functions, func literals that capture
+// nothing) travel as a name and a position in the binary, verified on
+// arrival, never code; the worker runs the same executable and already
+// has the code, and everything it calls. Named types travel the same way
+// inside interface values. A pointer to a package-level error variable
+// (io.EOF, your ErrNotFound) travels as a reference to that variable, so
+// errors.Is keeps matching; concrete error types keep errors.As working
+// because they are ordinary values here.
+//
+// Identity: two pointers to one object decode to one object; a value that
+// reaches itself (a ring, a self-referencing struct, a map holding itself)
+// decodes to the same shape. Pointers, maps, and slices whose elements can
+// hold references are tracked per message. A pointer into the middle of
+// another object (&s.Field, &a[3]) and slices sharing one backing array
+// decode as separate copies.
+//
+// Never: channels, unsafe.Pointer, sync types (Mutex, RWMutex, WaitGroup,
+// Once, Cond, Map, Pool, atomic.Value, atomic.Pointer), reflect.Value,
+// open files and sockets (*os.File, net.Conn...), func literals that
+// capture variables and method values, and anything containing them. They
+// are refused with an *UnsupportedError naming the path from the root
+// (.Cfg.Log.out), the type, the reason and the fix; Check lists every such
+// part at once. A type of the program is refused when its layout holds such
+// a field, even if the field is nil: the layout cannot travel. Open files
+// and sockets will reach a worker by inheritance (a later mproc feature),
+// not by serialization.
+//
+// Trust: a decoder not in Strict mode trusts the stream to come from the
+// same build (it checks the binary's fingerprint) and resolves any function
+// or type of the program the stream names. Use Strict for input from
+// elsewhere: only what Register was given resolves, by name.
+//
+// # Cost
+//
+// The first value of each type compiles an encoding and a decoding plan,
+// kept for the life of the process; later values run the plan with no
+// reflection on the hot path. On a stream, each type and function is
+// described once, in the first message that needs it. Decoding a small
+// struct allocates nothing beyond the result's own strings, slices and maps.
+// Identity tracking costs a map lookup per pointer and per map.
+//
+// Nesting is limited (MaxDepth, default 10000 levels of pointers,
+// interfaces, slices and maps): past it Encode and Decode return a
+// *DepthError rather than exhaust the stack. A linked list nests as deep as
+// it is long.
+//
+// # Format
+//
+// A stream is a header, then messages. All integers are unsigned varints
+// (encoding/binary's Uvarint), signed ones zigzag-encoded; fixed-size
+// numbers are little-endian.
+//
+//	stream  = magic "\x89MPC", version (1), fingerprint (string) then { message }
+//	message = length, then body: { definition } 'V' value
+//	string  = length, bytes
+//
+// A definition introduces a type ('T') or a function reference ('F'), with
+// ids in increasing order; ids persist for the rest of the stream:
+//
+//	'T' id kind name:string flags [pkgpath:string] [position:zigzag hash:uint32LE] parts
+//	'F' id type-id name:string position:zigzag
+//
+// Type ids 2 to 18 are the predeclared basic types (bool, int...string, in
+// reflect.Kind order), 19 is any, 20 is error; defined types start at 32.
+// The parts are: an array's length and element id, a slice's or pointer's
+// element id, a map's key and element ids, a struct's fields (name, flags,
+// type id), a func type's parameter and result ids.
+//
+// Values follow their type's layout: bools one byte, int8 and uint8 one
+// byte, other integers varints, floats their IEEE bits, strings and
+// marshaled bytes a length and bytes, structs their fields in order,
+// arrays their elements. Slices of fixed-size numbers start with a bulk
+// header: 0 nil, 1 "buffer #k, outside the stream" (followed by k and the
+// element count; reserved for moving large buffers out of band, through
+// shared memory, in a later version: this decoder refuses it), 2+n for n
+// elements inline as raw little-endian bytes. Pointers, maps and slices
+// that may hold references start with a reference header: 0 nil, 1 a new
+// object (it takes the next memo id, before its contents, so cycles can
+// refer to it) followed by its contents, 2+k a back-reference to memo id k.
+// Other slices start with 0 (nil) or 1, then a length. An interface value
+// is a type id (0 for nil) then the value; id 1 marks a reference to a
+// package-level variable: the type id, the variable's position, then the
+// value itself for decoders that cannot use the reference. A func is a
+// function id, 0 for nil.
+//
+// Dis, and the mproc dis command, list any payload item by item.
+package codec
