@@ -130,6 +130,11 @@ func (p *Pool) check(fn, first any) error {
 	if p.cfg.inProcess && !p.cfg.roundTrip {
 		return nil
 	}
+	return checkSendable(fn, first)
+}
+
+// checkSendable reports a function or input the codec cannot send.
+func checkSendable(fn, first any) error {
 	if _, err := codec.Marshal(boxed{fn}); err != nil {
 		return err
 	}

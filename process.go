@@ -18,14 +18,13 @@ type Process[Out any] struct {
 // as Env, Dir, Initializer and Output apply. Cancelling ctx cancels the
 // context fn sees.
 func Start[In, Out any](ctx context.Context, fn func(context.Context, In) (Out, error), arg In, opts ...Option) (*Process[Out], error) {
+	_, f := runnerFor(fn)
+	if err := checkSendable(f, arg); err != nil {
+		return nil, err
+	}
 	opts = append(opts[:len(opts):len(opts)], Workers(1), func(c *config) { c.respawn, c.inProcess = false, false })
 	pool, err := NewPool(opts...)
 	if err != nil {
-		return nil, err
-	}
-	_, f := runnerFor(fn)
-	if err := pool.check(f, arg); err != nil {
-		pool.Terminate()
 		return nil, err
 	}
 	pr := &Process[Out]{pool: pool, fut: Submit(ctx, pool, fn, arg)}
