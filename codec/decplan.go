@@ -24,7 +24,7 @@ func compileDec(ti *typeInfo) decFn {
 		return func(d *decoder, p unsafe.Pointer) error {
 			b, err := d.r.byte1("bool")
 			if b > 1 {
-				return d.r.fail("bool byte %d, expected 0 or 1", b)
+				return &DecodeError{Offset: d.r.offset() - 1, Msg: fmt.Sprintf("bool byte %d, expected 0 or 1", b)}
 			}
 			*(*bool)(p) = b == 1
 			return err

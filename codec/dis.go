@@ -188,19 +188,23 @@ func (ds *disasm) step() error {
 	return nil
 }
 
-// iface lists an interface value: its type id, then the value.
-func (ds *disasm) iface(label, prefix string) error {
+// iface lists an interface value: its type id, then the value. ifaceName
+// is the interface type's name, "" for the top-level value.
+func (ds *disasm) iface(label, ifaceName string) error {
 	r := &ds.r
 	at := r.offset()
 	id, err := r.uvarint("interface type")
 	if err != nil {
 		return err
 	}
+	prefix := ""
+	if ifaceName != "" {
+		prefix = ifaceName + "  "
+	}
 	if id == idNil {
-		ds.line(at, label, "nil interface")
+		ds.line(at, label, prefix+"nil")
 		return nil
 	}
-	var global int64
 	isGlobal := id == idGlobal
 	if isGlobal {
 		if id, err = r.uvarint("type of the sentinel"); err != nil {
@@ -211,17 +215,20 @@ func (ds *disasm) iface(label, prefix string) error {
 	if w == nil || id <= idGlobal {
 		return &DecodeError{Offset: at, Msg: fmt.Sprintf("interface value of undefined type #%d", id)}
 	}
-	if isGlobal {
-		if global, err = r.varint("sentinel position"); err != nil {
+	switch {
+	case isGlobal:
+		pos, err := r.varint("sentinel position")
+		if err != nil {
 			return err
 		}
-		ds.line(at, label, fmt.Sprintf("sentinel %s: by reference: the package-level variable at %+#x in the binary "+
-			"(errors.Is keeps matching); its value follows for decoders that cannot use the reference", w.name, global))
-		ds.depth++
-		defer func() { ds.depth-- }()
-		return ds.value(w, "", prefix)
+		ds.line(at, label, fmt.Sprintf("%ssentinel %s: by reference: the package-level variable at %+#x in the binary "+
+			"(errors.Is keeps matching); a copy follows for decoders that cannot use the reference", prefix, w.name, pos))
+		return ds.nested(func() error { return ds.value(w, "copy", "") })
+	case ifaceName == "":
+		return ds.value(w, label, "")
 	}
-	return ds.value(w, label, prefix)
+	ds.line(at, label, fmt.Sprintf("%sholding #%d %s", prefix, id, w.name))
+	return ds.nested(func() error { return ds.value(w, ".("+w.name+")", "") })
 }
 
 func (ds *disasm) value(w *wireType, label, path string) error {
@@ -243,6 +250,9 @@ func (ds *disasm) value(w *wireType, label, path string) error {
 	switch w.kind {
 	case kBool:
 		b, err := r.byte1("bool")
+		if err == nil && b > 1 {
+			return &DecodeError{Offset: at, Msg: fmt.Sprintf("bool byte %d, expected 0 or 1", b)}
+		}
 		show("%v", b == 1)
 		return err
 	case kInt8:
@@ -323,9 +333,9 @@ func (ds *disasm) value(w *wireType, label, path string) error {
 		show("state from its MarshalCodec:")
 		ds.depth++
 		defer func() { ds.depth-- }()
-		return ds.iface("state", "")
+		return ds.iface("state", "any")
 	case kInterface:
-		return ds.ifaceLabeled(w, label, path)
+		return ds.iface(label, w.name)
 	case kFunc:
 		id, err := r.uvarint("function")
 		if err != nil {
@@ -378,28 +388,6 @@ func (ds *disasm) value(w *wireType, label, path string) error {
 	return &DecodeError{Offset: at, Msg: fmt.Sprintf("value of unknown kind %d", w.kind)}
 }
 
-func (ds *disasm) ifaceLabeled(w *wireType, label, path string) error {
-	r := &ds.r
-	at := r.offset()
-	save := r.pos
-	id, err := r.uvarint("interface type")
-	if err != nil {
-		return err
-	}
-	if id == idNil {
-		ds.line(at, label, w.name+"  nil")
-		return nil
-	}
-	r.pos = save
-	if id == idGlobal {
-		ds.line(at, label, w.name)
-		return ds.nested(func() error { return ds.iface("", "") })
-	}
-	name := ds.typeName(id)
-	ds.line(at, label, fmt.Sprintf("%s  holding #%d %s", w.name, id, name))
-	return ds.nested(func() error { return ds.iface(".("+name+")", "") })
-}
-
 func (ds *disasm) nested(f func() error) error {
 	ds.depth++
 	err := f()
@@ -444,9 +432,9 @@ func (ds *disasm) mapEntries(w *wireType) error {
 		ds.line(r.offset(), "len", fmt.Sprint(n))
 		for i := range n {
 			if i == maxListed {
+				ds.line(r.offset(), "...", fmt.Sprintf("%d more entries", n-i))
 				ds.quiet++
 				defer func() { ds.quiet-- }()
-				ds.line(r.offset(), "...", fmt.Sprintf("%d more entries", n-i))
 			}
 			if err := ds.value(key, "key", ""); err != nil {
 				return err
@@ -531,9 +519,9 @@ func (ds *disasm) elements(elem *wireType, n uint64) error {
 		ds.line(ds.r.offset(), "len", fmt.Sprint(n))
 		for i := range n {
 			if i == maxListed {
+				ds.line(ds.r.offset(), "...", fmt.Sprintf("%d more elements", n-i))
 				ds.quiet++
 				defer func() { ds.quiet-- }()
-				ds.line(ds.r.offset(), "...", fmt.Sprintf("%d more elements", n-i))
 			}
 			if err := ds.value(elem, fmt.Sprintf("[%d]", i), ""); err != nil {
 				return err

@@ -156,7 +156,7 @@ func (tt *typeTable) readType(r *reader) error {
 	}
 	w := &wireType{id: id, at: start, kind: wireKind(k)}
 	if w.kind < kBool || w.kind >= kLast {
-		return r.fail("unknown kind %d in definition of type #%d", k, id)
+		return &DecodeError{Offset: r.offset() - 1, Msg: fmt.Sprintf("unknown kind %d in definition of type #%d", k, id)}
 	}
 	if w.name, err = r.str("type name"); err != nil {
 		return err
