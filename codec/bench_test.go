@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 )
@@ -238,6 +239,18 @@ func TestGraphRoundTrip(t *testing.T) {
 	for nd := range seen {
 		if nd.Peer.ID != max(0, ((nd.ID-1)/2-1)/2) || !seen[nd.Peer] {
 			t.Fatalf("node %d: peer %d is not the shared node", nd.ID, nd.Peer.ID)
+		}
+	}
+}
+
+// BenchmarkSmallStructEncode measures encoding alone, on a long-lived stream.
+func BenchmarkSmallStructEncode(b *testing.B) {
+	enc := NewEncoder(io.Discard)
+	in := newSmall()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := enc.Encode(&in); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

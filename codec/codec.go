@@ -37,6 +37,8 @@ func (e *encoder) reset() {
 	clear(e.types)
 	clear(e.funcs)
 	clear(e.memo)
+	clear(e.memoAlt)
+	e.memoFew = [len(e.memoFew)]memoKey{}
 	e.nmemo = 0
 	if cap(e.buf) > 1<<16 {
 		e.buf = nil

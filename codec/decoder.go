@@ -192,6 +192,7 @@ type decoder struct {
 	words []unsafe.Pointer
 	locs  map[string]*time.Location
 
+	strs     string       // copy of a small message, the strings' storage
 	lastDest reflect.Type // the last destination type and its info
 	lastInfo *typeInfo
 }
@@ -217,6 +218,7 @@ func (d *decoder) checkHeader(version uint64, fp string, at int) error {
 // decodeMessage decodes one message body that starts at stream offset base.
 func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
 	d.r = newReader(body, base)
+	d.strs = ""
 	d.memo = d.memo[:0]
 	d.depth = 0
 	if err := d.types.readDefs(&d.r); err != nil {
@@ -290,6 +292,27 @@ func (d *decoder) decodeTop(ti *typeInfo, p unsafe.Pointer) error {
 		reflect.NewAt(ti.t, p).Elem().Set(reflect.ValueOf(g))
 	}
 	return nil
+}
+
+// maxShared is the largest message whose strings share one allocation.
+const maxShared = 4096
+
+// string returns the next n bytes, which the caller checked are there, as
+// a string. The strings of a small message are cut from one copy of it,
+// made on first use: one allocation for all of them.
+func (d *decoder) string(n int) string {
+	if n == 0 {
+		return ""
+	}
+	start := d.r.pos
+	d.r.pos += n
+	if len(d.r.buf) > maxShared {
+		return string(d.r.buf[start:d.r.pos])
+	}
+	if d.strs == "" {
+		d.strs = string(d.r.buf)
+	}
+	return d.strs[start:d.r.pos]
 }
 
 // word returns a scratch word for the current depth (see encoder.word).

@@ -15,6 +15,7 @@ import (
 // bounds-checked; lengths are checked against the bytes left before any
 // allocation.
 func compileDec(ti *typeInfo) decFn {
+	name := ti.t.String() // for error messages, computed once
 	if len(ti.problems) > 0 {
 		pr := ti.problems[0]
 		return func(*decoder, unsafe.Pointer) error { return pr.err() }
@@ -32,7 +33,7 @@ func compileDec(ti *typeInfo) decFn {
 	case kInt, kInt16, kInt32, kInt64:
 		bits := uint(ti.size * 8)
 		return func(d *decoder, p unsafe.Pointer) error {
-			v, err := d.r.varint(ti.t.String())
+			v, err := d.r.varint(name)
 			if err != nil {
 				return err
 			}
@@ -51,14 +52,14 @@ func compileDec(ti *typeInfo) decFn {
 		}
 	case kInt8, kUint8:
 		return func(d *decoder, p unsafe.Pointer) error {
-			b, err := d.r.byte1(ti.t.String())
+			b, err := d.r.byte1(name)
 			*(*byte)(p) = b
 			return err
 		}
 	case kUint, kUint16, kUint32, kUint64, kUintptr:
 		bits := uint(ti.size * 8)
 		return func(d *decoder, p unsafe.Pointer) error {
-			v, err := d.r.uvarint(ti.t.String())
+			v, err := d.r.uvarint(name)
 			if err != nil {
 				return err
 			}
@@ -77,7 +78,7 @@ func compileDec(ti *typeInfo) decFn {
 		}
 	case kFloat32, kFloat64, kComplex64, kComplex128:
 		return func(d *decoder, p unsafe.Pointer) error {
-			b, err := d.r.bytes(int(ti.size), ti.t.String())
+			b, err := d.r.bytes(int(ti.size), name)
 			if err != nil {
 				return err
 			}
@@ -90,8 +91,7 @@ func compileDec(ti *typeInfo) decFn {
 			if err != nil {
 				return err
 			}
-			b, _ := d.r.bytes(n, "string")
-			*(*string)(p) = string(b)
+			*(*string)(p) = d.string(n)
 			return nil
 		}
 	case kArray:
@@ -261,10 +261,10 @@ func decUnmarshaler(ti *typeInfo) decFn {
 }
 
 func decArray(ti *typeInfo) decFn {
-	n, size := ti.t.Len(), ti.elem.size
+	n, size, name := ti.t.Len(), ti.elem.size, ti.t.String()
 	if ti.bulk {
 		return func(d *decoder, p unsafe.Pointer) error {
-			b, err := d.r.bytes(int(ti.size), ti.t.String())
+			b, err := d.r.bytes(int(ti.size), name)
 			if err != nil {
 				return err
 			}
@@ -302,7 +302,7 @@ func (d *decoder) refHeader(ti *typeInfo, what string) (h uint64, back *memoObj,
 }
 
 func decSlice(ti *typeInfo) decFn {
-	size := ti.elem.size
+	size, name := ti.elem.size, ti.t.String()
 	if ti.elem.bulk {
 		return func(d *decoder, p unsafe.Pointer) error {
 			at := d.r.offset()
@@ -322,7 +322,7 @@ func decSlice(ti *typeInfo) decFn {
 			if err != nil {
 				return err
 			}
-			b, err := d.r.bytes(n*int(size), ti.t.String())
+			b, err := d.r.bytes(n*int(size), name)
 			if err != nil {
 				return err
 			}
@@ -506,6 +506,9 @@ func (d *decoder) resolveFunc(f *wireFunc, ti *typeInfo) (unsafe.Pointer, error)
 	var fn reflect.Value
 	if d.opts.strict {
 		v, ok := registeredFunc(f.name, ti.t)
+		if ok && v.Type() != ti.t {
+			return nil, fmt.Errorf("function %s is registered with type %s, not %s", f.name, v.Type(), ti.t)
+		}
 		if !ok {
 			return nil, fmt.Errorf("function %s (%s) is not registered: codec.Register it in both programs (Strict mode trusts no position)", f.name, ti.t)
 		}

@@ -50,16 +50,28 @@ func (enc *Encoder) Encode(v any) error {
 		e.rollback()
 		return explain(err, v)
 	}
-	e.commit()
+	n := e.messageLen()
+	if enc.header && len(e.defs) == 0 && len(e.spans) == 0 {
+		// The common case on a long-lived stream: the length prefix goes
+		// into the room left before the value, and one Write sends both.
+		var lb [binary.MaxVarintLen64]byte
+		k := binary.PutUvarint(lb[:], uint64(n))
+		start := headroom - k
+		copy(e.buf[start:], lb[:k])
+		if _, err := enc.w.Write(e.buf[start:]); err != nil {
+			return enc.fail(err)
+		}
+		return nil
+	}
 	frame := enc.frame[:0]
 	if !enc.header {
 		frame = appendHeader(frame)
 	}
-	frame = binary.AppendUvarint(frame, uint64(e.messageLen()))
+	frame = binary.AppendUvarint(frame, uint64(n))
 	frame = e.appendDefs(frame)
 	// Small messages go out in one Write; the bulk spans of a large one are
 	// written straight from the caller's memory, without a copy.
-	start := 0
+	start := headroom
 	for _, s := range e.spans {
 		frame = append(frame, e.buf[start:s.at]...)
 		start = s.at
@@ -130,15 +142,23 @@ type encoder struct {
 	lastInfo *typeInfo
 	lastID   uint64
 
-	memo  map[memoKey]uint64
-	nmemo uint64
-	depth int
-	words []unsafe.Pointer // one scratch word per depth for pointer-shaped interface values
+	memoFew [8]memoKey // the first objects of the message (see seen)
+	memo    map[unsafe.Pointer]memoVal
+	memoAlt map[memoKey]uint64
+	nmemo   uint64
+	depth   int
+	words   []unsafe.Pointer // one scratch word per depth for pointer-shaped interface values
 }
 
 type span struct {
 	at   int
 	data []byte
+}
+
+type memoVal struct {
+	ti *typeInfo
+	n  int
+	id uint64
 }
 
 type memoKey struct {
@@ -156,14 +176,18 @@ func (e *encoder) init(o options) {
 }
 
 func (e *encoder) begin(bulk int) {
-	e.buf = e.buf[:0]
+	e.buf = append(e.buf[:0], make([]byte, headroom)...)
 	e.spans = e.spans[:0]
 	e.bulk = bulk
 	e.defs = e.defs[:0]
 	e.addTypes = e.addTypes[:0]
 	e.addFuncs = e.addFuncs[:0]
-	if e.nmemo > 0 {
+	if e.nmemo > uint64(len(e.memoFew)) {
 		clear(e.memo)
+		clear(e.memoAlt)
+	}
+	if e.nmemo > 0 {
+		e.memoFew = [len(e.memoFew)]memoKey{} // drop the references
 		e.nmemo = 0
 	}
 	e.depth = 0
@@ -182,13 +206,14 @@ func (e *encoder) rollback() {
 	e.nextFunc -= uint64(len(e.addFuncs))
 	e.defs = e.defs[:0]
 	e.spans = e.spans[:0]
-	e.buf = e.buf[:0]
+	e.buf = e.buf[:headroom]
 }
 
-func (e *encoder) commit() {}
+// headroom is the space left at the start of buf for a length prefix.
+const headroom = binary.MaxVarintLen64
 
 func (e *encoder) messageLen() int {
-	n := len(e.buf)
+	n := len(e.buf) - headroom
 	for _, d := range e.defs {
 		n += len(d)
 	}
@@ -209,7 +234,7 @@ func (e *encoder) appendDefs(b []byte) []byte {
 // to b, splicing in the bulk spans.
 func (e *encoder) appendMessage(b []byte) []byte {
 	b = e.appendDefs(b)
-	start := 0
+	start := headroom
 	for _, s := range e.spans {
 		b = append(b, e.buf[start:s.at]...)
 		b = append(b, s.data...)

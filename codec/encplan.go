@@ -279,17 +279,59 @@ func encSlice(ti *typeInfo) encFn {
 // in this message; otherwise it gives k the next memo id. The id is taken
 // before the contents are written, so a value that reaches itself refers
 // back to its own id.
+//
+// The first few objects of a message are kept in a small array scanned
+// linearly, which beats hashing for the usual handful of pointers; past
+// that they move to a map.
 func (e *encoder) seen(k memoKey) bool {
-	if e.memo == nil {
-		e.memo = map[memoKey]uint64{}
+	if e.nmemo <= uint64(len(e.memoFew)) {
+		for i, x := range e.memoFew[:e.nmemo] {
+			if x == k {
+				e.buf = binary.AppendUvarint(e.buf, uint64(i)+refNew+1)
+				return true
+			}
+		}
+		if e.nmemo < uint64(len(e.memoFew)) {
+			e.memoFew[e.nmemo] = k
+			e.nmemo++
+			return false
+		}
+		if e.memo == nil {
+			e.memo = make(map[unsafe.Pointer]memoVal, 2*len(e.memoFew))
+		}
+		e.nmemo = 0
+		for _, x := range e.memoFew {
+			e.seenMany(x)
+		}
 	}
-	if id, ok := e.memo[k]; ok {
-		e.buf = binary.AppendUvarint(e.buf, id+refNew+1)
-		return true
+	return e.seenMany(k)
+}
+
+// seenMany is seen past the first few objects. The map is keyed by address
+// alone, which hashes fastest; an object at the address of another one of
+// a different type or length (a struct and its first field) goes to a
+// second map.
+func (e *encoder) seenMany(k memoKey) bool {
+	v, ok := e.memo[k.p]
+	if !ok {
+		e.memo[k.p] = memoVal{k.ti, k.n, e.nmemo}
+		e.nmemo++
+		return false
 	}
-	e.memo[k] = e.nmemo
-	e.nmemo++
-	return false
+	if v.ti != k.ti || v.n != k.n {
+		if e.memoAlt == nil {
+			e.memoAlt = map[memoKey]uint64{}
+		}
+		id, ok := e.memoAlt[k]
+		if !ok {
+			e.memoAlt[k] = e.nmemo
+			e.nmemo++
+			return false
+		}
+		v.id = id
+	}
+	e.buf = binary.AppendUvarint(e.buf, v.id+refNew+1)
+	return true
 }
 
 func encPtr(ti *typeInfo) encFn {

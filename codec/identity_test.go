@@ -113,3 +113,54 @@ func TestRoundTripInteriorPointersAreCopies(t *testing.T) {
 		t.Fatal("sub-slice shares its backing array: the doc says it decodes as a copy; update the doc")
 	}
 }
+
+func TestRoundTripMapKeysWithIdentity(t *testing.T) {
+	type keyed struct {
+		ByPtr   map[*Point]string
+		ByIface map[any]int
+		Shared  *Point
+	}
+	p := &Point{1, 2}
+	in := keyed{
+		ByPtr:   map[*Point]string{p: "p", {3, 4}: "other"},
+		ByIface: map[any]int{p: 1, Point{1, 2}: 2, [2]string{"a", "b"}: 3, 1.5: 4},
+		Shared:  p,
+	}
+	got := roundTrip(t, in)
+	if got.ByPtr[got.Shared] != "p" {
+		t.Fatalf("pointer key is not the shared object: %v", got.ByPtr)
+	}
+	if got.ByIface[got.Shared] != 1 || got.ByIface[Point{1, 2}] != 2 || got.ByIface[[2]string{"a", "b"}] != 3 || got.ByIface[1.5] != 4 {
+		t.Fatalf("interface keys: %v", got.ByIface)
+	}
+	if len(got.ByPtr) != 2 || len(got.ByIface) != 4 {
+		t.Fatalf("lengths %d %d", len(got.ByPtr), len(got.ByIface))
+	}
+}
+
+// Past the first few objects the encoder's memo changes representation;
+// identity and the interior-pointer rule must hold there too.
+func TestRoundTripManyObjects(t *testing.T) {
+	type pair struct {
+		P *Point
+		X *int
+	}
+	var in []pair
+	for i := range 50 {
+		p := &Point{i, -i}
+		in = append(in, pair{P: p, X: &p.X}, pair{P: p, X: &p.X})
+	}
+	got := roundTrip(t, in)
+	for i := 0; i < len(got); i += 2 {
+		a, b := got[i], got[i+1]
+		if a.P != b.P || a.X != b.X {
+			t.Fatalf("pair %d: the same objects decoded twice", i/2)
+		}
+		if *a.X != i/2 || a.P.Y != -i/2 {
+			t.Fatalf("pair %d: values %d %v", i/2, *a.X, a.P)
+		}
+		if a.X == &a.P.X {
+			t.Fatal("interior pointer kept its target; the doc says copy")
+		}
+	}
+}

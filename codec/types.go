@@ -40,7 +40,7 @@ type wireField struct {
 	typ   uint64
 }
 
-var predeclaredWire = map[uint64]*wireType{}
+var predeclaredWire [firstUserID]*wireType
 
 func init() {
 	for id, t := range predeclaredByID {
@@ -74,10 +74,10 @@ type wireFunc struct {
 }
 
 func (tt *typeTable) lookup(id uint64) *wireType {
-	if w := predeclaredWire[id]; w != nil {
-		return w
+	if id < firstUserID {
+		return predeclaredWire[id]
 	}
-	if id >= firstUserID && id-firstUserID < uint64(len(tt.types)) {
+	if id-firstUserID < uint64(len(tt.types)) {
 		return tt.types[id-firstUserID]
 	}
 	return nil
