@@ -40,6 +40,10 @@ func NewEncoder(w io.Writer, opts ...Option) *Encoder {
 // its path); the Encoder remains usable. An error from the underlying
 // Writer, though, leaves the stream broken and is returned again by every
 // later call.
+//
+// A message is usually one Write; one holding large strings or slices of
+// numbers (16 KiB or more each) is written in several, the large parts
+// straight from v's memory, so v must not change until Encode returns.
 func (enc *Encoder) Encode(v any) error {
 	if enc.err != nil {
 		return enc.err
