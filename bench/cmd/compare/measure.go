@@ -46,6 +46,22 @@ func measure(ctx context.Context, cfg config) *report.Report {
 	graph, graphAllocs := codecRows(cfg, "graph", fmt.Sprintf("codec round trip: graph with cycles, %d nodes", cfg.GraphNodes), g,
 		(*workload.Graph).SameShape, workload.CopyGraph, g.RawBytes())
 
+	progress("codec graph scaling")
+	var scaling []report.Reference
+	var scalingCs []contender
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		scaling = append(scaling, report.Reference{
+			Key: fmt.Sprintf("mproc_codec_graph_%d", n), Title: fmt.Sprintf("mproc codec: graph of %d nodes, round trip per node", n),
+			Unit: report.Seconds, Note: "flat from row to row means linear time",
+		})
+	}
+	for i, n := range []int{1_000, 10_000, 100_000} {
+		g := workload.NewGraph(n)
+		op, err := mprocbench.Codec(g, (*workload.Graph).SameShape)
+		scalingCs = append(scalingCs, on(&scaling[i].Cell, "")(perItem(op, cfg.Budget, n), err))
+	}
+	compete(cfg.Runs, scalingCs...)
+
 	progress("CPython (bench.py)")
 	py := runPython(ctx, cfg)
 
@@ -149,7 +165,17 @@ func measure(ctx context.Context, cfg config) *report.Report {
 		on(&refs[1].Cell, "")(mprocbench.InProcessMap(cfg.MapChunk1, cfg.Workers)),
 		on(&refs[2].Cell, "memcopy")(floor.MemCopy(cfg.BulkBytes, cfg.Budget), nil),
 		on(&refs[3].Cell, "memcopy")(floor.MemCopy(8*len(floats), cfg.Budget), nil))
+	r.References = append(r.References, scaling...)
 	return r
+}
+
+// perItem turns a codec operation into a trial whose samples are seconds
+// per item of a value of items items.
+func perItem(op func(n int) error, budget time.Duration, items int) stats.Trial {
+	return stats.Trial{Once: func() (float64, error) {
+		o, err := stats.Time(budget, op)
+		return o.Seconds / float64(items), err
+	}}
 }
 
 // contender is one column's trial for the metric being measured, or the
