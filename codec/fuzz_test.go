@@ -110,17 +110,9 @@ func FuzzUnmarshal(f *testing.F) {
 }
 
 func FuzzDecoder(f *testing.F) {
-	var buf bytes.Buffer
-	enc := NewEncoder(&buf)
-	for i, v := range fuzzSeeds() {
-		if err := enc.Encode(v); err != nil {
-			f.Fatal(err)
-		}
-		if i%6 == 5 {
-			f.Add(stripHeader(f, buf.Bytes()))
-		}
+	for _, stream := range fuzzStreams(f) {
+		f.Add(stream)
 	}
-	f.Add(stripHeader(f, buf.Bytes()))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		data := append(header(fingerprint()), in...)
 		dec := NewDecoder(bytes.NewReader(data))
@@ -139,6 +131,28 @@ func FuzzDecoder(f *testing.F) {
 		}
 		_ = Dis(io.Discard, data)
 	})
+}
+
+// fuzzStreams returns short streams (after the header) of two or three
+// messages each, sharing type definitions: small inputs keep the fuzzer's
+// minimization fast.
+func fuzzStreams(t testing.TB) [][]byte {
+	seeds := fuzzSeeds()
+	var out [][]byte
+	for i := 0; i < len(seeds); i += 3 {
+		var buf bytes.Buffer
+		enc := NewEncoder(&buf)
+		for _, v := range seeds[i:min(i+3, len(seeds))] {
+			if err := enc.Encode(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := enc.Encode(seeds[i]); err != nil { // types already defined
+			t.Fatal(err)
+		}
+		out = append(out, stripHeader(t, buf.Bytes()))
+	}
+	return out
 }
 
 // TestUpdateCorpus rewrites the checked-in seed corpus when run with
@@ -167,8 +181,11 @@ func TestUpdateCorpus(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var stream bytes.Buffer
-	enc := NewEncoder(&stream)
+	for _, target := range []string{"FuzzUnmarshal", "FuzzDecoder"} {
+		if err := os.RemoveAll(filepath.Join(dir, target)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i, v := range fuzzSeeds() {
 		data, err := Marshal(v)
 		if err != nil {
@@ -176,10 +193,9 @@ func TestUpdateCorpus(t *testing.T) {
 		}
 		body := stripHeader(t, data)
 		write("FuzzUnmarshal", fmt.Sprintf("seed%02d", i), "bool(false)", "[]byte("+strconv.Quote(string(body))+")")
-		if err := enc.Encode(v); err != nil {
-			t.Fatal(err)
-		}
-		write("FuzzDecoder", fmt.Sprintf("seed%02d", i), "[]byte("+strconv.Quote(string(stripHeader(t, stream.Bytes())))+")")
+	}
+	for i, stream := range fuzzStreams(t) {
+		write("FuzzDecoder", fmt.Sprintf("stream%02d", i), "[]byte("+strconv.Quote(string(stream))+")")
 	}
 	write("FuzzUnmarshal", "raw-magic", "bool(true)", "[]byte("+strconv.Quote(magic)+")")
 }
