@@ -4,7 +4,6 @@ import (
 	"encoding"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"reflect"
 	"time"
 	"unsafe"
@@ -174,14 +173,12 @@ func callUser(t reflect.Type, method string, f func() error) (err error) {
 }
 
 func (d *decoder) readTime() (time.Time, error) {
-	sec, err := d.r.varint("time seconds")
+	b, err := d.r.bytes(12, "time instant")
 	if err != nil {
 		return time.Time{}, err
 	}
-	nsec, err := d.r.uvarint("time nanoseconds")
-	if err != nil {
-		return time.Time{}, err
-	}
+	sec := int64(binary.LittleEndian.Uint64(b))
+	nsec := binary.LittleEndian.Uint32(b[8:])
 	if nsec >= 1e9 {
 		return time.Time{}, d.r.fail("time nanoseconds %d, expected less than 1e9", nsec)
 	}
@@ -527,8 +524,3 @@ func (d *decoder) resolveFunc(f *wireFunc, ti *typeInfo) (unsafe.Pointer, error)
 	}
 	return fv, nil
 }
-
-var (
-	_ = binary.LittleEndian
-	_ = math.Float64bits
-)

@@ -294,11 +294,14 @@ func (ds *disasm) value(w *wireType, label, path string) error {
 		show("%s, %s by value", quoteShort(s), plural(len(s), "byte"))
 		return err
 	case kTime:
-		sec, err := r.varint("time seconds")
-		nsec, err2 := r.uvarint("time nanoseconds")
+		b, err := r.bytes(12, "time instant")
+		if err != nil {
+			return err
+		}
+		sec, nsec := int64(binary.LittleEndian.Uint64(b)), binary.LittleEndian.Uint32(b[8:])
 		name, err3 := r.str("time location")
 		off, err4 := r.varint("time zone offset")
-		if err := firstErr(err, err2, err3, err4); err != nil {
+		if err := firstErr(err3, err4); err != nil {
 			return err
 		}
 		t := time.Unix(sec, int64(nsec%1e9)).In(time.FixedZone(name, int(off%1e6)))
@@ -626,5 +629,4 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-var _ = binary.LittleEndian
 var _ = time.UTC

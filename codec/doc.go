@@ -91,7 +91,8 @@
 // Values follow their type's layout: bools one byte, int8 and uint8 one
 // byte, other integers varints, floats their IEEE bits, strings and
 // marshaled bytes a length and bytes, structs their fields in order,
-// arrays their elements. Slices of fixed-size numbers start with a bulk
+// arrays their elements; a time.Time is its Unix seconds (8 bytes) and
+// nanoseconds (4 bytes), its location's name and its zone offset. Slices of fixed-size numbers start with a bulk
 // header: 0 nil, 1 "buffer #k, outside the stream" (followed by k and the
 // element count; reserved for moving large buffers out of band, through
 // shared memory, in a later version: this decoder refuses it), 2+n for n

@@ -165,8 +165,8 @@ func (e *encoder) encodeAny(v any) error {
 }
 
 func appendTime(b []byte, t time.Time) []byte {
-	b = appendVarint(b, t.Unix())
-	b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
+	b = binary.LittleEndian.AppendUint64(b, uint64(t.Unix()))
+	b = binary.LittleEndian.AppendUint32(b, uint32(t.Nanosecond()))
 	loc := t.Location()
 	if loc == time.UTC {
 		b = appendString(b, "UTC")

@@ -142,20 +142,24 @@ func (r *reader) byte1(what string) (byte, error) {
 }
 
 func (r *reader) uvarint(what string) (uint64, error) {
-	if r.pos < len(r.buf) && r.buf[r.pos] < 0x80 {
-		v := uint64(r.buf[r.pos])
-		r.pos++
-		return v, nil
-	}
-	v, n := binary.Uvarint(r.buf[r.pos:])
-	if n <= 0 {
-		if n == 0 {
+	buf, pos := r.buf, r.pos
+	var x uint64
+	for s := uint(0); s < 64; s += 7 {
+		if pos >= len(buf) {
 			return 0, r.fail("unexpected end of message, expected %s (varint)", what)
 		}
-		return 0, r.fail("varint overflow, expected %s", what)
+		b := buf[pos]
+		pos++
+		if b < 0x80 {
+			if s == 63 && b > 1 {
+				break
+			}
+			r.pos = pos
+			return x | uint64(b)<<s, nil
+		}
+		x |= uint64(b&0x7f) << s
 	}
-	r.pos += n
-	return v, nil
+	return 0, r.fail("varint overflow, expected %s", what)
 }
 
 func (r *reader) varint(what string) (int64, error) {
