@@ -628,5 +628,3 @@ func firstErr(errs ...error) error {
 	}
 	return nil
 }
-
-var _ = time.UTC

@@ -4,7 +4,6 @@ import (
 	"encoding"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"reflect"
 	"time"
 	"unsafe"
@@ -421,5 +420,3 @@ func encInterface(ti *typeInfo) encFn {
 		return e.encodeDynamic(reflect.NewAt(ti.t, p).Elem().Elem().Type(), w[1])
 	}
 }
-
-var _ = math.Float64bits
