@@ -96,7 +96,6 @@ func (ds *disasm) message(end int) error {
 	r.zeroLeft = maxZeroSized
 	firstType, firstFunc := len(ds.tt.types), len(ds.tt.funcs)
 	for {
-		at := r.offset()
 		tag, err := r.byte1("a definition or the value")
 		if err != nil {
 			return err
@@ -121,7 +120,6 @@ func (ds *disasm) message(end int) error {
 			r.pos-- // back to the value tag
 			continue
 		}
-		_ = at
 		if err := ds.iface("value", ""); err != nil {
 			return err
 		}
@@ -223,15 +221,15 @@ func (ds *disasm) iface(label, ifaceName string) error {
 		}
 		ds.line(at, label, fmt.Sprintf("%ssentinel %s: by reference: the package-level variable at %+#x in the binary "+
 			"(errors.Is keeps matching); a copy follows for decoders that cannot use the reference", prefix, w.name, pos))
-		return ds.nested(func() error { return ds.value(w, "copy", "") })
+		return ds.nested(func() error { return ds.value(w, "copy") })
 	case ifaceName == "":
-		return ds.value(w, label, "")
+		return ds.value(w, label)
 	}
 	ds.line(at, label, fmt.Sprintf("%sholding #%d %s", prefix, id, w.name))
-	return ds.nested(func() error { return ds.value(w, ".("+w.name+")", "") })
+	return ds.nested(func() error { return ds.value(w, ".("+w.name+")") })
 }
 
-func (ds *disasm) value(w *wireType, label, path string) error {
+func (ds *disasm) value(w *wireType, label string) error {
 	if err := ds.step(); err != nil {
 		return err
 	}
@@ -240,9 +238,6 @@ func (ds *disasm) value(w *wireType, label, path string) error {
 	}
 	r := &ds.r
 	at := r.offset()
-	if label == "" {
-		label = path
-	}
 	if label == "" {
 		label = "."
 	}
@@ -354,14 +349,14 @@ func (ds *disasm) value(w *wireType, label, path string) error {
 		show("func #%d %s, by reference", id, ds.tt.funcs[id-1].name)
 		return nil
 	case kPtr:
-		return ds.ref(w, label, path, func() error {
+		return ds.ref(w, label, func() error {
 			elem := ds.tt.lookup(w.elem)
-			return ds.nested(func() error { return ds.value(elem, "*", path) })
+			return ds.nested(func() error { return ds.value(elem, "*") })
 		})
 	case kMap:
-		return ds.ref(w, label, path, func() error { return ds.mapEntries(w) })
+		return ds.ref(w, label, func() error { return ds.mapEntries(w) })
 	case kSlice:
-		return ds.slice(w, label, path)
+		return ds.slice(w, label)
 	case kArray:
 		elem := ds.tt.lookup(w.elem)
 		if ds.bulk(elem) {
@@ -381,7 +376,7 @@ func (ds *disasm) value(w *wireType, label, path string) error {
 		show("struct, %s", plural(len(w.fields), "field"))
 		return ds.nested(func() error {
 			for _, f := range w.fields {
-				if err := ds.value(ds.tt.lookup(f.typ), "."+f.name, ""); err != nil {
+				if err := ds.value(ds.tt.lookup(f.typ), "."+f.name); err != nil {
 					return err
 				}
 			}
@@ -400,7 +395,7 @@ func (ds *disasm) nested(f func() error) error {
 
 // ref lists a pointer, a map or a slice that may be shared: nil, a new
 // object (&k) or a back-reference to one (=&k).
-func (ds *disasm) ref(w *wireType, label, path string, body func() error) error {
+func (ds *disasm) ref(w *wireType, label string, body func() error) error {
 	r := &ds.r
 	at := r.offset()
 	h, err := r.uvarint("reference")
@@ -439,10 +434,10 @@ func (ds *disasm) mapEntries(w *wireType) error {
 				ds.quiet++
 				defer func() { ds.quiet-- }()
 			}
-			if err := ds.value(key, "key", ""); err != nil {
+			if err := ds.value(key, "key"); err != nil {
 				return err
 			}
-			if err := ds.value(elem, "elem", ""); err != nil {
+			if err := ds.value(elem, "elem"); err != nil {
 				return err
 			}
 		}
@@ -452,7 +447,7 @@ func (ds *disasm) mapEntries(w *wireType) error {
 
 const maxListed = 16 // elements listed per slice, array or map
 
-func (ds *disasm) slice(w *wireType, label, path string) error {
+func (ds *disasm) slice(w *wireType, label string) error {
 	r := &ds.r
 	at := r.offset()
 	elem := ds.tt.lookup(w.elem)
@@ -488,7 +483,7 @@ func (ds *disasm) slice(w *wireType, label, path string) error {
 		return nil
 	}
 	if ds.mayCycle(w, map[*wireType]bool{}) {
-		return ds.ref(w, label, path, func() error { return ds.sliceElems(elem) })
+		return ds.ref(w, label, func() error { return ds.sliceElems(elem) })
 	}
 	h, err := r.uvarint("slice header")
 	if err != nil {
@@ -526,7 +521,7 @@ func (ds *disasm) elements(elem *wireType, n uint64) error {
 				ds.quiet++
 				defer func() { ds.quiet-- }()
 			}
-			if err := ds.value(elem, fmt.Sprintf("[%d]", i), ""); err != nil {
+			if err := ds.value(elem, fmt.Sprintf("[%d]", i)); err != nil {
 				return err
 			}
 		}

@@ -194,3 +194,52 @@ func TestPromotedMarshalerDoesNotLoseFields(t *testing.T) {
 		t.Fatalf("got %+v, want %+v", got, in)
 	}
 }
+
+type leakyHook struct{ ch chan int }
+
+func (l leakyHook) MarshalCodec() (any, error) { return struct{ C chan int }{l.ch}, nil }
+func (l *leakyHook) UnmarshalCodec(any) error  { return nil }
+
+type pickyHook struct{ N int }
+
+func (p pickyHook) MarshalCodec() (any, error) { return p.N, nil }
+func (p *pickyHook) UnmarshalCodec(state any) error {
+	if state.(int) < 0 {
+		return errors.New("negative state")
+	}
+	p.N = state.(int)
+	return nil
+}
+
+func TestHookErrors(t *testing.T) {
+	// State that cannot travel is reported under the hook's path.
+	_, err := Marshal(struct{ H leakyHook }{leakyHook{make(chan int)}})
+	var ue *UnsupportedError
+	if !errors.As(err, &ue) || ue.Path != ".H.MarshalCodec().C" || ue.Type != "chan int" {
+		t.Fatalf("Marshal of a hook returning a channel: %v", err)
+	}
+	// UnmarshalCodec's error is returned, naming the type.
+	data, err := Marshal(pickyHook{-1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p pickyHook
+	err = Unmarshal(data, &p)
+	if err == nil || !strings.Contains(err.Error(), "(codec.pickyHook).UnmarshalCodec: negative state") {
+		t.Fatalf("UnmarshalCodec error: %v", err)
+	}
+	if got := roundTrip(t, pickyHook{7}); got.N != 7 {
+		t.Fatalf("hook round trip: %+v", got)
+	}
+}
+
+func TestRegisterRefusesClosures(t *testing.T) {
+	n := 1
+	defer func() {
+		r := recover()
+		if r == nil || !strings.Contains(fmt.Sprint(r), "captures variables") || !strings.Contains(fmt.Sprint(r), "top-level function") {
+			t.Fatalf("Register(closure) panic = %v", r)
+		}
+	}()
+	Register(func() int { return n })
+}
