@@ -173,8 +173,10 @@ type memoKey struct {
 
 func (e *encoder) init(o options) {
 	e.opts = o
-	e.types = map[reflect.Type]uint64{}
-	e.funcs = map[unsafe.Pointer]uint64{}
+	if e.types == nil {
+		e.types = map[reflect.Type]uint64{}
+		e.funcs = map[unsafe.Pointer]uint64{}
+	}
 	e.nextType = firstUserID
 	e.nextFunc = 1
 }

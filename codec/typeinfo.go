@@ -95,11 +95,15 @@ var (
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 	gobEncoderType      = reflect.TypeFor[gobEncoder]()
 	gobDecoderType      = reflect.TypeFor[gobDecoder]()
-	reflectValueType    = reflect.TypeFor[reflect.Value]()
-	basicKinds          = [...]wireKind{reflect.Bool: kBool, reflect.Int: kInt, reflect.Int8: kInt8, reflect.Int16: kInt16, reflect.Int32: kInt32, reflect.Int64: kInt64, reflect.Uint: kUint, reflect.Uint8: kUint8, reflect.Uint16: kUint16, reflect.Uint32: kUint32, reflect.Uint64: kUint64, reflect.Uintptr: kUintptr, reflect.Float32: kFloat32, reflect.Float64: kFloat64, reflect.Complex64: kComplex64, reflect.Complex128: kComplex128, reflect.String: kString}
-	predeclaredTypes    = map[reflect.Type]uint64{}
-	predeclaredByID     = map[uint64]reflect.Type{}
-	_                   = reflectValueType
+	basicKinds          = [...]wireKind{
+		reflect.Bool: kBool, reflect.Int: kInt, reflect.Int8: kInt8, reflect.Int16: kInt16,
+		reflect.Int32: kInt32, reflect.Int64: kInt64, reflect.Uint: kUint, reflect.Uint8: kUint8,
+		reflect.Uint16: kUint16, reflect.Uint32: kUint32, reflect.Uint64: kUint64, reflect.Uintptr: kUintptr,
+		reflect.Float32: kFloat32, reflect.Float64: kFloat64, reflect.Complex64: kComplex64,
+		reflect.Complex128: kComplex128, reflect.String: kString,
+	}
+	predeclaredTypes = map[reflect.Type]uint64{}
+	predeclaredByID  = map[uint64]reflect.Type{}
 )
 
 func init() {
