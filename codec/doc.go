@@ -38,7 +38,7 @@
 //
 // Never: channels, unsafe.Pointer, sync types (Mutex, RWMutex, WaitGroup,
 // Once, Cond, Map, Pool, atomic.Value, atomic.Pointer), reflect.Value,
-// open files and sockets (*os.File, net.Conn...), func literals that
+// reflect.Type and *runtime.Func (descriptors in this process), open files and sockets (*os.File, net.Conn...), func literals that
 // capture variables and method values, and anything containing them. They
 // are refused with an *UnsupportedError naming the path from the root
 // (.Cfg.Log.out), the type, the reason and the fix; Check lists every such

@@ -32,8 +32,17 @@ func leafProblem(t reflect.Type) (reason, fix string, bad bool) {
 	pkg, name := t.PkgPath(), t.Name()
 	switch pkg {
 	case "reflect":
-		if name == "Value" {
+		switch name {
+		case "Value":
 			return "a reflect.Value holds a pointer into this process's memory", "send v.Interface() instead", true
+		case "rtype":
+			return "a reflect.Type is a descriptor in this process's memory, not data", "send a value of the type (interface values carry their type), or the type's name", true
+		}
+	case "internal/abi":
+		return "it is a runtime type descriptor of this process, not data", "send a value of the type (interface values carry their type)", true
+	case "runtime":
+		if name == "Func" {
+			return "a *runtime.Func points into this process's function tables", "send the function itself: func values travel by reference", true
 		}
 	case "sync":
 		switch name {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,8 @@ func TestRefusals(t *testing.T) {
 		{"net.Conn field", struct{ C net.Conn }{}, ".C", "net.Conn", []string{"socket"}},
 		{"reflect.Value", []reflect.Value{reflect.ValueOf(1)}, "[0]", "reflect.Value", []string{"v.Interface()"}},
 		{"top level channel", make(chan struct{}), "", "chan struct {}", []string{"channel"}},
+		{"reflect.Type", struct{ T reflect.Type }{reflect.TypeFor[int]()}, ".T.(*reflect.rtype)", "reflect.rtype", []string{"descriptor"}},
+		{"runtime.Func", []any{runtime.FuncForPC(reflect.ValueOf(square).Pointer())}, "[0].(*runtime.Func)", "runtime.Func", []string{"travel by reference"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
