@@ -235,3 +235,42 @@ func TestOversizedMessageRefused(t *testing.T) {
 		t.Fatalf("truncated message: %v", err)
 	}
 }
+
+type failWriter struct{ n int }
+
+func (w *failWriter) Write(p []byte) (int, error) {
+	w.n++
+	return 0, errors.New("pipe closed")
+}
+
+func TestStreamErrorsAreSticky(t *testing.T) {
+	w := &failWriter{}
+	enc := NewEncoder(w)
+	err := enc.Encode(1)
+	if err == nil || !strings.Contains(err.Error(), "writing message: pipe closed") {
+		t.Fatalf("Encode to a failing writer: %v", err)
+	}
+	if err2 := enc.Encode(2); err2 != err || w.n != 1 {
+		t.Fatalf("second Encode: %v after %d writes; want the same error, no new write", err2, w.n)
+	}
+
+	var buf bytes.Buffer
+	if err := NewEncoder(&buf).Encode("ok"); err != nil {
+		t.Fatal(err)
+	}
+	data := append(buf.Bytes(), 3, tagValue, 0x80, 0x80) // a truncated varint in a second message
+	dec := NewDecoder(bytes.NewReader(data))
+	var s string
+	if err := dec.Decode(&s); err != nil || s != "ok" {
+		t.Fatalf("first message: %q %v", s, err)
+	}
+	var a any
+	err = dec.Decode(&a)
+	var de *DecodeError
+	if !errors.As(err, &de) || de.Offset != len(buf.Bytes())+2 {
+		t.Fatalf("malformed second message: %v", err)
+	}
+	if err2 := dec.Decode(&a); err2 != err {
+		t.Fatalf("after malformed input: %v, want the same error", err2)
+	}
+}
