@@ -359,7 +359,7 @@ func (d *decoder) decodeDynamic(it reflect.Type, p unsafe.Pointer) error {
 		w.implOK[it] = impl
 	}
 	if !impl {
-		return &DecodeError{Offset: at, Msg: fmt.Sprintf("a %s does not implement %s", ct, it)}
+		return fmt.Errorf("codec: cannot decode a %s (stream type #%d, at byte %d) into a %s: it does not implement it", ct, id, at, it)
 	}
 	var off int64
 	if global {

@@ -73,6 +73,22 @@ func TestDecodeMismatchKeepsStreamUsable(t *testing.T) {
 	if err := dec.Decode(&p); err != nil || p != (Point{3, 4}) {
 		t.Fatalf("last message: %v, %v", p, err)
 	}
+	// Into an interface the type does not implement: refused, stream usable.
+	buf.Reset()
+	enc = NewEncoder(&buf)
+	for _, v := range []any{Point{1, 2}, Square{3}} {
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dec = NewDecoder(&buf)
+	var sh Shape
+	if err := dec.Decode(&sh); err == nil || !strings.Contains(err.Error(), "cannot decode a codec.Point") || !strings.Contains(err.Error(), "codec.Shape") {
+		t.Fatalf("Point into a Shape: %v", err)
+	}
+	if err := dec.Decode(&sh); err != nil || sh.Area() != 9 {
+		t.Fatalf("next message: %v, %v", sh, err)
+	}
 	if err := dec.Decode(nil); err == nil || !strings.Contains(err.Error(), "non-nil pointer") {
 		t.Fatalf("Decode(nil) = %v", err)
 	}
