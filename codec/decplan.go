@@ -487,7 +487,7 @@ func decFunc(ti *typeInfo) decFn {
 			f.fv, f.err = d.resolveFunc(f, ti)
 		}
 		if f.err != nil {
-			return &DecodeError{Offset: at, Msg: f.err.Error()}
+			return fmt.Errorf("codec: function at byte %d: %w", at, f.err)
 		}
 		if !d.matches(d.types.lookup(f.typ), ti) {
 			return &DecodeError{Offset: at, Msg: fmt.Sprintf("function #%d %s is not a %s", id, f.name, ti.t)}
