@@ -16,9 +16,10 @@ var registry struct {
 }
 
 // Register records the types of the given values, and the given functions,
-// so that they resolve by name. A decoder in Strict mode resolves nothing
-// else, and any decoder uses the names when a stream comes from another
-// build. Register a type with a value of it (T{} or (*T)(nil): both register
+// so that they resolve by name. A decoder in Strict mode, the one to use for
+// streams from another build, resolves nothing else; other decoders use the
+// names only for types without a position in the binary (types built at
+// run time with reflect). Register a type with a value of it (T{} or (*T)(nil): both register
 // T and *T); the named types it is made of are registered with it.
 // Register a function by passing it: the decoder finds it by its name and
 // type. Call Register from init in every program that reads the stream.
