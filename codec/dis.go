@@ -78,60 +78,59 @@ func (ds *disasm) stream() error {
 		if size > uint64(r.remaining()) {
 			return &DecodeError{Offset: at, Msg: fmt.Sprintf("message length %d, but only %d bytes follow", size, r.remaining())}
 		}
-		ds.line(at, "message", fmt.Sprintf("#%d, %d bytes", n, size))
-		end := r.pos + int(size)
-		if err := ds.message(end); err != nil {
+		if err := ds.message(n, at, r.pos+int(size)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (ds *disasm) message(end int) error {
+// message lists message n, whose length prefix is at offset at and whose
+// body ends at end.
+func (ds *disasm) message(n, at, end int) error {
 	r := &ds.r
 	saved := r.buf
 	r.buf = r.buf[:end]
 	defer func() { r.buf = saved }()
 	ds.nmemo = 0
 	r.zeroLeft = maxZeroSized
+	start := r.pos
 	firstType, firstFunc := len(ds.tt.types), len(ds.tt.funcs)
-	for {
-		tag, err := r.byte1("a definition or the value")
-		if err != nil {
-			return err
-		}
-		if tag != tagValue {
-			r.pos--
-			err := ds.tt.readDefs(r)
-			// List what was read, in stream order, even if reading failed.
-			types, funcs := ds.tt.types[firstType:], ds.tt.funcs[firstFunc:]
-			for len(types)+len(funcs) > 0 {
-				if len(funcs) == 0 || len(types) > 0 && types[0].at < funcs[0].at {
-					ds.typeDef(types[0])
-					types = types[1:]
-				} else {
-					ds.funcDef(funcs[0])
-					funcs = funcs[1:]
-				}
-			}
-			if err != nil {
-				return err
-			}
-			r.pos-- // back to the value tag
-			continue
-		}
-		if err := ds.iface("value", ""); err != nil {
-			return err
-		}
-		if r.remaining() != 0 {
-			return r.fail("%d bytes left after the value", r.remaining())
-		}
-		return nil
+	err := ds.tt.readDefs(r)
+	defs := r.pos - 1 - start
+	value := end - r.pos + 1
+	if err != nil {
+		ds.line(at, "message", fmt.Sprintf("#%d, %s", n, plural(end-start, "byte")))
+	} else if defs > 0 {
+		ds.line(at, "message", fmt.Sprintf("#%d, %s: %s of definitions (once per stream), %s of value",
+			n, plural(end-start, "byte"), plural(defs, "byte"), plural(value, "byte")))
+	} else {
+		ds.line(at, "message", fmt.Sprintf("#%d, %s of value (its types were defined earlier in the stream)", n, plural(end-start, "byte")))
 	}
+	// List the definitions in stream order, even if reading them failed.
+	types, funcs := ds.tt.types[firstType:], ds.tt.funcs[firstFunc:]
+	for len(types)+len(funcs) > 0 {
+		if len(funcs) == 0 || len(types) > 0 && types[0].at < funcs[0].at {
+			ds.typeDef(types[0])
+			types = types[1:]
+		} else {
+			ds.funcDef(funcs[0])
+			funcs = funcs[1:]
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if err := ds.iface("value", ""); err != nil {
+		return err
+	}
+	if r.remaining() != 0 {
+		return r.fail("%d bytes left after the value", r.remaining())
+	}
+	return nil
 }
 
-// typeDef lists a definition. Offsets of definitions are not kept by
-// readDefs; they are listed at the value's offset order instead.
+// typeDef lists a type definition.
 func (ds *disasm) typeDef(w *wireType) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#%d %s %s", w.id, w.kind, w.name)

@@ -36,7 +36,8 @@ func TestDis(t *testing.T) {
 	out := sb.String()
 	for _, want := range []string{
 		"header", "binary fingerprint " + fingerprint(),
-		"message                #1", "message                #2",
+		"message                #1", "bytes of definitions (once per stream)",
+		"message                #2", "of value (its types were defined earlier in the stream)",
 		"type                   #32 struct codec.payload, 9 fields; type by reference",
 		"field                Name #18 string (exported)",
 		"func                   #1 github.com/mproc-go/mproc/codec.square func(int) int: by reference: name and position",
