@@ -1,9 +1,12 @@
 package mprocbench
 
 import (
+	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mproc-go/mproc"
 	"github.com/mproc-go/mproc/bench/internal/stats"
@@ -95,5 +98,18 @@ func TestCodecReportsAnUnsendableValue(t *testing.T) {
 	_, err := Codec(&withChan{C: make(chan int)}, func(a, b *withChan) bool { return true })
 	if err == nil || !strings.Contains(err.Error(), "mproc codec encode") || !strings.Contains(err.Error(), "chan") {
 		t.Errorf("Codec(chan) = %v, want the codec's refusal naming the channel", err)
+	}
+}
+
+func TestExpiredNamesTheHungCall(t *testing.T) {
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	err := expired(ctx, "mproc Map of 7 trivial tasks", ctx.Err())
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "mproc Map of 7 trivial tasks: no result within 1m0s, the pool hung") {
+		t.Errorf("expired = %v", err)
+	}
+	boom := errors.New("boom")
+	if got := expired(context.Background(), "x", boom); got != boom {
+		t.Errorf("expired without a deadline = %v, want the error unchanged", got)
 	}
 }

@@ -13,11 +13,30 @@ import (
 // The pool trials run in a program whose main calls mproc.Main first, as
 // every mproc program must: the workers are that program re-executed.
 
+// callTimeout bounds every measured call, so that a pool that hangs turns
+// into a failed figure naming the call instead of a harness that never
+// ends. It is far above any figure measured here.
+const callTimeout = time.Minute
+
+// bounded returns a context for one run's calls, cancelled by its second
+// result, and expired returns err explained when the deadline caused it.
+func bounded() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), callTimeout)
+}
+
+func expired(ctx context.Context, what string, err error) error {
+	if err != nil && ctx.Err() == context.DeadlineExceeded {
+		return fmt.Errorf("%s: no result within %v, the pool hung: %w", what, callTimeout, err)
+	}
+	return err
+}
+
 // Start measures NewPool with workers processes to the first Submit+Wait
 // result, in seconds. Closing the pool is not counted.
 func Start(workers int) (stats.Trial, error) {
 	return stats.Trial{Once: func() (float64, error) {
-		ctx := context.Background()
+		ctx, cancel := bounded()
+		defer cancel()
 		t0 := time.Now()
 		p, err := mproc.NewPool(mproc.Workers(workers))
 		if err != nil {
@@ -25,6 +44,7 @@ func Start(workers int) (stats.Trial, error) {
 		}
 		out, err := mproc.Submit(ctx, p, workload.Trivial, 1).Wait(ctx)
 		elapsed := time.Since(t0)
+		err = expired(ctx, "mproc start: first Submit+Wait", err)
 		if cerr := p.Close(); err == nil {
 			err = cerr
 		}
@@ -59,16 +79,19 @@ func InProcessRoundTrip(rounds int) (stats.Trial, error) {
 }
 
 func roundTrip(rounds int, opts ...mproc.Option) (stats.Trial, error) {
-	ctx := context.Background()
+	var ctx context.Context
 	call := func(p *mproc.Pool) error {
 		out, err := mproc.Submit(ctx, p, workload.Trivial, 1).Wait(ctx)
 		if err == nil && out != 2 {
 			err = fmt.Errorf("mproc round trip: trivial task returned %d, want 2", out)
 		}
-		return err
+		return expired(ctx, "mproc Submit+Wait", err)
 	}
 	warm := true
 	return pooled(opts, func(p *mproc.Pool) (float64, error) {
+		var cancel context.CancelFunc
+		ctx, cancel = bounded()
+		defer cancel()
 		if warm { // the first calls pay for type descriptions and page faults
 			warm = false
 			for range rounds / 10 {
@@ -108,11 +131,13 @@ func mapTrial(n, chunk int, opts ...mproc.Option) (stats.Trial, error) {
 		call = append(call, mproc.ChunkSize(chunk))
 	}
 	return pooled(opts, func(p *mproc.Pool) (float64, error) {
+		ctx, cancel := bounded()
+		defer cancel()
 		t0 := time.Now()
-		out, err := mproc.Map(context.Background(), p, workload.Trivial, inputs, call...)
+		out, err := mproc.Map(ctx, p, workload.Trivial, inputs, call...)
 		elapsed := time.Since(t0)
 		if err != nil {
-			return 0, err
+			return 0, expired(ctx, fmt.Sprintf("mproc Map of %d trivial tasks", n), err)
 		}
 		for i, o := range out {
 			if o != inputs[i]+1 {
@@ -128,12 +153,13 @@ func mapTrial(n, chunk int, opts ...mproc.Option) (stats.Trial, error) {
 func Bulk(size int) (stats.Trial, error) {
 	arg := make([]byte, size)
 	return pooled([]mproc.Option{mproc.Workers(1)}, func(p *mproc.Pool) (float64, error) {
-		ctx := context.Background()
+		ctx, cancel := bounded()
+		defer cancel()
 		t0 := time.Now()
 		out, err := mproc.Submit(ctx, p, workload.Echo, arg).Wait(ctx)
 		elapsed := time.Since(t0)
 		if err != nil {
-			return 0, err
+			return 0, expired(ctx, fmt.Sprintf("mproc Submit+Wait of %d bytes", size), err)
 		}
 		if len(out) != size {
 			return 0, fmt.Errorf("mproc bulk: %d bytes came back, want %d", len(out), size)
@@ -150,9 +176,11 @@ func Speedup(tasks, workers int) (stats.Trial, error) {
 		iters[i] = workload.SpinIters
 	}
 	return pooled([]mproc.Option{mproc.Workers(workers)}, func(p *mproc.Pool) (float64, error) {
+		ctx, cancel := bounded()
+		defer cancel()
 		return workload.Speedup(tasks, func() error {
-			_, err := mproc.Map(context.Background(), p, workload.Spin, iters, mproc.ChunkSize(1))
-			return err
+			_, err := mproc.Map(ctx, p, workload.Spin, iters, mproc.ChunkSize(1))
+			return expired(ctx, fmt.Sprintf("mproc Map of %d CPU-bound tasks", tasks), err)
 		})
 	})
 }
