@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // ErrTimeout is matched by errors.Is for a task that ran past its timeout
@@ -77,6 +78,28 @@ func (e *WorkerExitError) Error() string {
 	}
 	return b.String()
 }
+
+// A TimeoutError reports a task that ran past its timeout (see Timeout).
+// Its worker was killed for it and replaced. errors.Is(err, ErrTimeout)
+// holds.
+type TimeoutError struct {
+	Index   int           // index of the input in the call
+	Worker  int           // ID of the worker that ran it, 0 in-process
+	Pid     int           // its process ID
+	Elapsed time.Duration // how long the task had run
+	Limit   time.Duration // the timeout
+}
+
+func (e *TimeoutError) Error() string {
+	if e.Pid == 0 {
+		return fmt.Sprintf("mproc: task %d timed out after %v (limit %v); its context was cancelled", e.Index, e.Elapsed.Round(time.Millisecond), e.Limit)
+	}
+	return fmt.Sprintf("mproc: task %d timed out after %v (limit %v); worker %d (pid %d) was killed", e.Index,
+		e.Elapsed.Round(time.Millisecond), e.Limit, e.Worker, e.Pid)
+}
+
+// Is reports whether target is ErrTimeout.
+func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
 
 // An InitError reports a pool initializer that failed in a worker; NewPool
 // returns it.

@@ -21,11 +21,12 @@ type Future[Out any] struct {
 // are those of Map, the input's index being 0. Cancelling ctx before the
 // task finishes cancels it: its context in the worker is cancelled and the
 // future completes with ctx.Err().
-func Submit[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In) (Out, error), in In) *Future[Out] {
+func Submit[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In) (Out, error), in In, opts ...CallOption) *Future[Out] {
 	f := &Future[Out]{done: make(chan struct{}), p: p}
+	cfg := p.callConfig(opts)
 	run, fv := runnerFor(fn)
 	cctx, cancel := context.WithCancel(ctx)
-	c := &call{ctx: cctx, cancel: cancel, run: run, fn: fv, slice: sliceArgs[In]}
+	c := &call{ctx: cctx, cancel: cancel, run: run, fn: fv, slice: sliceArgs[In], timeout: cfg.timeout, retries: cfg.retries}
 	f.c = c
 	c.deliver = func(j *job, o any, errs []indexedError) {
 		var out Out

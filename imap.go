@@ -32,7 +32,7 @@ type imapItem[Out any] struct {
 func imap[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In) (Out, error), seq iter.Seq[In], ordered bool, opts []CallOption) iter.Seq2[Out, error] {
 	return func(yield func(Out, error) bool) {
 		var zero Out
-		cfg := newCallConfig(opts)
+		cfg := p.callConfig(opts)
 		size := max(cfg.chunk, 1)
 		limit := cfg.window
 		if limit <= 0 {
@@ -49,7 +49,7 @@ func imap[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In
 			order  []int                         // arrival order, for ImapUnordered
 			signal = make(chan struct{}, 1)
 		)
-		c := &call{ctx: cctx, cancel: cancel, run: run, fn: f, slice: sliceArgs[In]}
+		c := &call{ctx: cctx, cancel: cancel, run: run, fn: f, slice: sliceArgs[In], timeout: cfg.timeout, retries: cfg.retries}
 		c.deliver = func(j *job, o any, errs []indexedError) {
 			outs, _ := o.([]Out)
 			mu.Lock()

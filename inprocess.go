@@ -3,6 +3,7 @@ package mproc
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"github.com/mproc-go/mproc/codec"
 	"github.com/mproc-go/mproc/internal/serve"
@@ -42,7 +43,7 @@ func (p *Pool) startInProcess() error {
 	go func() {
 		defer p.wg.Done()
 		for {
-			jobs, _, stop := p.take(w)
+			jobs, _, _, stop := p.take(w)
 			if stop {
 				p.mu.Lock()
 				delete(p.workers, w)
@@ -85,7 +86,18 @@ func (p *Pool) runLocal(j *job) (out any, fails []wire.Failure, err error) {
 		}
 	}
 	var item atomic.Uint64
-	out, fails = j.c.run.Run(j.c.ctx, fn, args, &item)
+	ctx := j.c.ctx
+	if j.c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, j.c.timeout)
+		defer cancel()
+	}
+	start := time.Now()
+	out, fails = j.c.run.Run(ctx, fn, args, &item)
+	if j.c.timeout > 0 && ctx.Err() == context.DeadlineExceeded && j.c.ctx.Err() == nil {
+		// Goroutines cannot be killed: the task ran until it saw its context.
+		return nil, nil, &TimeoutError{Index: j.start + int(item.Load()), Elapsed: time.Since(start), Limit: j.c.timeout}
+	}
 	if p.cfg.roundTrip {
 		if out, err = roundTrip(out); err != nil {
 			return nil, nil, err

@@ -2,6 +2,7 @@ package mproc
 
 import (
 	"context"
+	"time"
 
 	"github.com/mproc-go/mproc/internal/wire"
 )
@@ -18,6 +19,9 @@ type call struct {
 	// and the errors of its inputs that failed. It is called from a pool
 	// goroutine and must not block.
 	deliver func(j *job, out any, errs []indexedError)
+
+	timeout time.Duration // per input, 0 for none
+	retries int           // runs again after a worker's death
 }
 
 // An indexedError is the error of the input at index in its call.
@@ -35,11 +39,12 @@ type job struct {
 	args  any // []In of length n
 
 	requeues int // times sent back to the queue by a worker's death
+	attempts int // times run again after its worker died running it
 }
 
 // sub returns the job for inputs lo to hi of j.
 func (j *job) sub(lo, hi int) *job {
-	return &job{c: j.c, start: j.start + lo, n: hi - lo, args: j.c.slice(j.args, lo, hi)}
+	return &job{c: j.c, start: j.start + lo, n: hi - lo, args: j.c.slice(j.args, lo, hi), attempts: j.attempts}
 }
 
 func sliceArgs[In any](args any, lo, hi int) any { return args.([]In)[lo:hi] }

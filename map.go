@@ -28,7 +28,7 @@ import (
 // Inputs go to workers in chunks (ChunkSize); the default, about four
 // chunks per worker, makes the cost of a trivial task a few nanoseconds.
 func Map[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In) (Out, error), in []In, opts ...CallOption) ([]Out, error) {
-	cfg := newCallConfig(opts)
+	cfg := p.callConfig(opts)
 	run, f := runnerFor(fn)
 	out := make([]Out, len(in))
 	if len(in) == 0 {
@@ -54,11 +54,19 @@ func Map[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In)
 		finished  = make(chan struct{})
 		progress  = make(chan struct{}, 1)
 		once      sync.Once
+		delivered = make([]bool, len(in))
 	)
-	c := &call{ctx: cctx, cancel: cancel, run: run, fn: f, slice: sliceArgs[In]}
+	c := &call{ctx: cctx, cancel: cancel, run: run, fn: f, slice: sliceArgs[In], timeout: cfg.timeout, retries: cfg.retries}
 	c.deliver = func(j *job, o any, jerrs []indexedError) {
 		mu.Lock()
 		defer mu.Unlock()
+		for i := j.start; i < j.start+j.n; i++ {
+			if delivered[i] {
+				duplicates.Add(1) // never: each job is answered once
+				return
+			}
+			delivered[i] = true
+		}
 		if o, ok := o.([]Out); ok {
 			copy(out[j.start:j.start+j.n], o)
 		}

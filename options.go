@@ -29,10 +29,13 @@ type config struct {
 	stderr       io.Writer
 	prefix       bool
 	respawn      bool
+	timeout      time.Duration
+	heartbeat    time.Duration
+	memoryLimit  int64
 }
 
 func newConfig(opts []Option) config {
-	c := config{workers: runtime.NumCPU(), respawn: true}
+	c := config{workers: runtime.NumCPU(), respawn: true, heartbeat: DefaultHeartbeat}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -99,6 +102,30 @@ func Output(stdout, stderr io.Writer) Option {
 // "[worker N pid P] ".
 func PrefixOutput() Option { return func(c *config) { c.prefix = true } }
 
+// DefaultTimeout sets the timeout of every task of the pool's calls that
+// do not set their own with Timeout. Zero, the default, means none.
+func DefaultTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
+
+// DefaultHeartbeat is how long a worker may go without a heartbeat before
+// the pool kills it as stopped or hung.
+const DefaultHeartbeat = 10 * time.Second
+
+// Heartbeat sets how long a worker may go without a heartbeat before the
+// pool kills it and handles it like a dead one (a process stopped by
+// SIGSTOP, a runtime wedged in C code). Workers beat four times per
+// interval from a goroutine of their own, through shared memory: a busy
+// task does not stop them, and it costs no message. The default is
+// DefaultHeartbeat; a negative d turns heartbeats off.
+func Heartbeat(d time.Duration) Option { return func(c *config) { c.heartbeat = d } }
+
+// MemoryLimit caps each worker's memory at n bytes: a hard limit on its
+// data segment (setrlimit RLIMIT_DATA, above what the runtime had mapped
+// at start) and Go's soft limit (debug.SetMemoryLimit), which makes the
+// collector work harder as the worker nears it. A worker that exceeds it
+// dies alone; the task fails with a WorkerExitError that says "worker
+// exceeded its memory limit of N MiB".
+func MemoryLimit(n int64) Option { return func(c *config) { c.memoryLimit = n } }
+
 // A CallOption configures one Map, Imap, ImapUnordered or Submit call.
 type CallOption func(*callConfig)
 
@@ -107,15 +134,36 @@ type callConfig struct {
 	collect  bool
 	progress func(done, total int)
 	window   int
+	timeout  time.Duration
+	retries  int
 }
 
-func newCallConfig(opts []CallOption) callConfig {
-	var c callConfig
+func (p *Pool) callConfig(opts []CallOption) callConfig {
+	c := callConfig{timeout: p.cfg.timeout}
 	for _, o := range opts {
 		o(&c)
 	}
+	if c.timeout > 0 {
+		c.chunk = 1 // a timeout is per input
+	}
 	return c
 }
+
+// Timeout bounds each task of the call: a task that runs longer has its
+// worker killed and replaced, and fails with a *TimeoutError, for which
+// errors.Is(err, ErrTimeout) holds; the other tasks go on. It makes the
+// chunk size 1. An InProcess pool cannot kill a goroutine: there the
+// task's context is cancelled at the deadline and the task fails when it
+// returns.
+func Timeout(d time.Duration) CallOption { return func(c *callConfig) { c.timeout = d } }
+
+// Retries runs a task again, up to n times, on a fresh worker when the
+// worker running it died (a crash, a kill, a missed heartbeat; not a
+// timeout, not an error the task returned), after a backoff of 10 ms,
+// doubling to at most a second. Use it for tasks that may run twice: a
+// task can die after doing its work. Each input's result still reaches
+// the caller once.
+func Retries(n int) CallOption { return func(c *callConfig) { c.retries = n } }
 
 // ChunkSize sends inputs to workers n at a time. Larger chunks amortise the
 // cost of a message over more inputs; smaller ones balance uneven tasks and

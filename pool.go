@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A Pool runs tasks on a set of workers: processes of this executable
@@ -27,12 +28,17 @@ type Pool struct {
 	startErr   error // why the last worker failed to start
 	closing    bool
 	terminated bool
+	retrying   int // jobs waiting out a backoff before going back to the queue
 
 	nextTask   atomic.Uint64
 	nextWorker atomic.Int64
 	wg         sync.WaitGroup // worker and starter goroutines
 	closeOnce  sync.Once
 }
+
+// Counters the tests read (export_test.go): results delivered twice (a bug
+// if ever non-zero) and tasks run again after their worker died.
+var duplicates, retried atomic.Int64
 
 // window is how many tasks a process worker may have in flight: it keeps a
 // worker busy while its results travel back and the next tasks arrive.
@@ -103,6 +109,27 @@ func (p *Pool) requeue(jobs []*job) {
 	p.cond.Broadcast()
 }
 
+// retryLater puts j back in the queue after a backoff that doubles with
+// each attempt; p.mu is held.
+func (p *Pool) retryLater(j *job) {
+	p.retrying++
+	backoff := min(10*time.Millisecond<<(j.attempts-1), time.Second)
+	time.AfterFunc(backoff, func() {
+		p.mu.Lock()
+		p.retrying--
+		terminated := p.terminated
+		if !terminated && j.c.ctx.Err() == nil {
+			p.requeue([]*job{j})
+		}
+		p.noWorkersLeft()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+		if terminated {
+			j.failAll(ErrClosed)
+		}
+	})
+}
+
 // dropAbandoned removes jobs of calls nobody waits for from the head of
 // the queue; p.mu is held. Those deeper in the queue go when they reach it.
 func (p *Pool) dropAbandoned() {
@@ -113,8 +140,10 @@ func (p *Pool) dropAbandoned() {
 }
 
 // take waits until worker w may send jobs or cancellations, and returns
-// them; stop says the worker should close its connection and end.
-func (p *Pool) take(w *worker) (jobs []*job, cancels []uint64, stop bool) {
+// them with the task IDs given to the jobs (a job's id field may change
+// once the lock is released: a job goes back to the queue if w dies);
+// stop says the worker should close its connection and end.
+func (p *Pool) take(w *worker) (jobs []*job, ids []uint64, cancels []uint64, stop bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for {
@@ -131,8 +160,10 @@ func (p *Pool) take(w *worker) (jobs []*job, cancels []uint64, stop bool) {
 			copy(jobs, p.queue)
 			clear(p.queue[:k])
 			p.queue = p.queue[k:]
-			for _, j := range jobs {
+			ids = make([]uint64, k)
+			for i, j := range jobs {
 				j.id = p.nextTask.Add(1)
+				ids[i] = j.id
 			}
 			w.inflight = append(w.inflight, jobs...)
 			if w.budget > 0 {
@@ -141,16 +172,16 @@ func (p *Pool) take(w *worker) (jobs []*job, cancels []uint64, stop bool) {
 					p.retire(w)
 				}
 			}
-			return jobs, cancels, false
+			return jobs, ids, cancels, false
 		}
 		if len(cancels) > 0 {
-			return nil, cancels, false
+			return nil, nil, cancels, false
 		}
-		if p.closing && len(p.queue) == 0 && !w.stopping {
+		if p.closing && len(p.queue) == 0 && p.retrying == 0 && !w.stopping {
 			p.retireLocked(w)
 		}
 		if w.stopping && len(w.inflight) == 0 {
-			return nil, nil, true
+			return nil, nil, nil, true
 		}
 		p.cond.Wait()
 	}

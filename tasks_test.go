@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -141,4 +142,82 @@ func exitCode(_ context.Context, code int) (int, error) {
 
 func readEOF(_ context.Context, s string) (int, error) {
 	return strings.NewReader(s).Read(make([]byte, 1))
+}
+
+// hang never returns for x == 2, whatever its context says.
+func hang(_ context.Context, x int) (int, error) {
+	if x == 2 {
+		select {}
+	}
+	return x, nil
+}
+
+// dieOnce kills its worker the first time it runs for a directory, and
+// succeeds when run again.
+func dieOnce(_ context.Context, dir string) (string, error) {
+	marker := dir + "/ran"
+	if _, err := os.Stat(marker); err != nil {
+		os.WriteFile(marker, nil, 0o600)
+		unix.Kill(os.Getpid(), unix.SIGKILL)
+	}
+	return "second run", nil
+}
+
+// hoard allocates and keeps memory until the worker dies.
+func hoard(_ context.Context, mib int) (int, error) {
+	var keep [][]byte
+	for i := range mib {
+		b := make([]byte, 1<<20)
+		for j := 0; j < len(b); j += 4096 {
+			b[j] = byte(i)
+		}
+		keep = append(keep, b)
+	}
+	return len(keep), nil
+}
+
+// chaos is the task of the chaos test with faults: some inputs hang, some
+// panic, the others double.
+func chaos(_ context.Context, x int) (int, error) {
+	switch {
+	case x%997 == 1:
+		select {}
+	case x%89 == 3:
+		panic(fmt.Sprintf("chaos %d", x))
+	}
+	return 2 * x, nil
+}
+
+func waitForCancel(ctx context.Context, _ int) (int, error) {
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+// busySquare squares x after about 50 µs of work, so that a map of many
+// inputs lasts long enough to be disturbed.
+func busySquare(_ context.Context, x int) (int, error) {
+	v := uint64(x) + 1
+	for range 20_000 {
+		v ^= v << 13
+		v ^= v >> 7
+		v ^= v << 17
+	}
+	if v == 0 {
+		return -1, nil // never: keeps the loop from being optimised away
+	}
+	return x * x, nil
+}
+
+// corrupt writes garbage to the worker's control socket, as a bug in C code
+// scribbling on a file descriptor would, then waits to be killed.
+func corrupt(_ context.Context, _ int) (int, error) {
+	entries, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range entries {
+		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		if strings.HasPrefix(target, "socket:") {
+			fd, _ := strconv.Atoi(e.Name())
+			unix.Write(fd, []byte("\xff\xfe garbage \x00\x01\x02 that is no codec message"))
+		}
+	}
+	select {}
 }

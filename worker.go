@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
+	"time"
 
 	"github.com/mproc-go/mproc/codec"
 	"github.com/mproc-go/mproc/internal/spawn"
@@ -29,6 +31,18 @@ type worker struct {
 	cancels  []uint64 // task IDs whose cancellation is to be sent
 	stopping bool     // take no more jobs; end once inflight is empty
 	budget   int      // tasks left before retirement; 0 means no limit
+
+	done       chan struct{} // closed when the worker has died
+	unwatched  chan struct{} // closed when its watchdog has stopped
+	poke       chan struct{} // tells the watchdog a task with a timeout was sent
+	timedOut   *timedOut     // why the watchdog killed it: a task's timeout
+	killReason string        // why the watchdog killed it: anything else
+}
+
+// timedOut records the task a watchdog killed its worker for.
+type timedOut struct {
+	id             uint64
+	elapsed, limit time.Duration
 }
 
 // batch is how many tasks a busy worker's sender waits to be able to send
@@ -37,8 +51,12 @@ func (w *worker) batch() int { return max(1, w.window/4) }
 
 // maxRequeues bounds how often a task goes back to the queue after its
 // worker died while it waited there, so that a task which kills workers
-// before it even starts cannot loop for ever.
-const maxRequeues = 3
+// before it even starts cannot loop for ever. It is generous: workers
+// killed from outside, many times over, must not fail innocent tasks.
+const maxRequeues = 100
+
+// startAttempts bounds the tries to start a replacement worker.
+const startAttempts = 4
 
 const bufSize = 64 << 10
 
@@ -68,7 +86,8 @@ func (p *Pool) startProcess() error {
 	if err != nil {
 		return err
 	}
-	w := &worker{id: id, proc: proc, window: window, budget: p.cfg.maxTasks}
+	w := &worker{id: id, proc: proc, window: window, budget: p.cfg.maxTasks,
+		done: make(chan struct{}), unwatched: make(chan struct{}), poke: make(chan struct{}, 1)}
 	w.bw = bufio.NewWriterSize(proc.Conn, bufSize)
 	w.enc = codec.NewEncoder(w.bw)
 	w.dec = codec.NewDecoder(bufio.NewReaderSize(proc.Conn, bufSize))
@@ -91,16 +110,26 @@ func (p *Pool) startProcess() error {
 	p.cond.Broadcast()
 	p.mu.Unlock()
 	p.log.Debug("mproc: worker started", "worker", id, "pid", proc.Pid)
-	p.wg.Add(2)
+	p.wg.Add(3)
 	go p.send(w)
 	go p.receive(w)
+	go p.watch(w)
 	return nil
 }
 
 // startReplacement starts a worker in place of one that died or retired;
 // p.starting was incremented for it.
 func (p *Pool) startReplacement() {
-	err := p.startProcess()
+	var err error
+	for attempt := range startAttempts {
+		if attempt > 0 {
+			time.Sleep(10 * time.Millisecond << (2 * attempt)) // 40 ms, 160 ms, 640 ms
+		}
+		if err = p.startProcess(); err == nil || errors.Is(err, ErrClosed) {
+			break
+		}
+		p.log.Warn("mproc: cannot start a replacement worker", "attempt", attempt+1, "err", err)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.starting--
@@ -113,7 +142,8 @@ func (p *Pool) startReplacement() {
 
 // init sends the Init message and waits for the initializer's outcome.
 func (w *worker) init(cfg config) error {
-	m := &wire.Msg{Kind: wire.KindInit, ID: uint64(w.id), Init: cfg.initRun, Fn: cfg.initFn, Args: cfg.initArg}
+	m := &wire.Msg{Kind: wire.KindInit, ID: uint64(w.id), Init: cfg.initRun, Fn: cfg.initFn, Args: cfg.initArg,
+		Setup: &wire.Setup{Heartbeat: int64(max(cfg.heartbeat, 0) / 4), MemoryLimit: cfg.memoryLimit}}
 	if err := w.enc.Encode(m); err != nil {
 		return err
 	}
@@ -148,7 +178,7 @@ func (w *worker) exitError(index int, reason string) *WorkerExitError {
 func (p *Pool) send(w *worker) {
 	defer p.wg.Done()
 	for {
-		jobs, cancels, stop := p.take(w)
+		jobs, ids, cancels, stop := p.take(w)
 		if stop {
 			w.proc.Conn.CloseWrite() // the worker exits on EOF
 			return
@@ -159,8 +189,14 @@ func (p *Pool) send(w *worker) {
 				return
 			}
 		}
-		for _, j := range jobs {
-			err := w.enc.Encode(&wire.Msg{Kind: wire.KindTask, ID: j.id, Run: j.c.run, Fn: j.c.fn, Args: j.args})
+		for i, j := range jobs {
+			if j.c.timeout > 0 {
+				select {
+				case w.poke <- struct{}{}:
+				default:
+				}
+			}
+			err := w.enc.Encode(&wire.Msg{Kind: wire.KindTask, ID: ids[i], Run: j.c.run, Fn: j.c.fn, Args: j.args})
 			var ue *codec.UnsupportedError
 			if errors.As(err, &ue) {
 				// Nothing was written; the task never reaches the worker.
@@ -197,18 +233,20 @@ func (p *Pool) unsend(w *worker, j *job) {
 // its exit.
 func (p *Pool) receive(w *worker) {
 	defer p.wg.Done()
-	reason := ""
+	reason, fatal := "", false // fatal: the worker said it cannot go on
 	for {
 		var m *wire.Msg
 		if err := w.dec.Decode(&m); err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, os.ErrClosed) && reason == "" {
-				reason = "reading its results: " + err.Error()
+			// A worker that died cut its stream short; a live one that
+			// sent what cannot be read is killed for it.
+			if !peerGone(err) && reason == "" && !w.proc.Exited() {
+				reason = "bad data on its control socket: " + err.Error()
 				w.proc.Kill()
 			}
 			break
 		}
 		if m.Kind == wire.KindFatal {
-			reason = m.Text
+			reason, fatal = m.Text, true
 			continue
 		}
 		p.mu.Lock()
@@ -229,22 +267,48 @@ func (p *Pool) receive(w *worker) {
 			j.c.deliver(j, m.Out, taskErrors(j, m.Fails, w.id, w.proc.Pid))
 		}
 	}
-	p.died(w, reason)
+	p.died(w, reason, fatal)
+}
+
+// outOfMemory reports whether a worker's last words say an allocation
+// failed: the Go runtime's "fatal error: out of memory", the race
+// detector's or C code's ENOMEM, a thread that could not get its stack.
+func outOfMemory(proc *spawn.Proc) bool {
+	for _, s := range []string{"out of memory", "failed to allocate", "cannot allocate memory", "pthread_create failed"} {
+		if proc.StderrContains(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// peerGone reports a read error that means the worker's end closed.
+func peerGone(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, os.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET)
 }
 
 // died handles the end of a worker process: the task it was running fails
 // with a WorkerExitError, the tasks it had not run go back to the queue,
 // and a replacement starts.
-func (p *Pool) died(w *worker, reason string) {
+func (p *Pool) died(w *worker, reason string, fatal bool) {
 	exit := w.proc.Wait()
+	close(w.done)
+	<-w.unwatched // the watchdog reads the slot: it must be done before it goes
 	runningID, item, running := w.proc.Slot.Running()
 	w.proc.Release()
+
+	p.mu.Lock()
+	if reason == "" {
+		reason = w.killReason
+	}
+	if p.cfg.memoryLimit > 0 && outOfMemory(w.proc) {
+		reason = fmt.Sprintf("worker exceeded its memory limit of %d MiB", p.cfg.memoryLimit>>20)
+	}
 	exitErr := func(index int) *WorkerExitError {
 		return &WorkerExitError{Worker: w.id, Pid: w.proc.Pid, Index: index, Code: exit.Code, Signal: exit.Signal,
 			Reason: reason, Stderr: w.proc.Stderr()}
 	}
-
-	p.mu.Lock()
 	delete(p.workers, w)
 	wasLive := !w.stopping
 	if wasLive {
@@ -266,17 +330,35 @@ func (p *Pool) died(w *worker, reason string) {
 		case p.terminated:
 			failed = append(failed, failure{j, ErrClosed})
 		case running && j.id == runningID:
-			failed = append(failed, failure{j.sub(item, item+1), exitErr(j.start + item)})
+			one := j.sub(item, item+1)
+			switch to := w.timedOut; {
+			case to != nil && to.id == j.id:
+				failed = append(failed, failure{one, &TimeoutError{Index: j.start + item, Worker: w.id, Pid: w.proc.Pid,
+					Elapsed: to.elapsed, Limit: to.limit}})
+			case one.attempts < j.c.retries:
+				one.attempts++
+				retried.Add(1)
+				p.retryLater(one)
+			default:
+				failed = append(failed, failure{one, exitErr(j.start + item)})
+			}
 			if item > 0 {
 				again = append(again, j.sub(0, item))
 			}
 			if item+1 < j.n {
 				again = append(again, j.sub(item+1, j.n))
 			}
-		case !running && reason != "" && len(failed) == 0:
+		case !p.cfg.respawn:
+			// A Process: its one task dies with it, started or not.
+			failed = append(failed, failure{j, exitErr(j.start)})
+		case !running && fatal && len(failed) == 0:
 			// The worker gave up on the stream before starting this task.
 			failed = append(failed, failure{j, exitErr(j.start)})
+		case running || j != jobs[0]:
+			again = append(again, j) // innocent: the worker died elsewhere
 		default:
+			// The worker died between tasks, before starting this one: it
+			// may be what kills workers.
 			if j.requeues++; j.requeues > maxRequeues {
 				failed = append(failed, failure{j, exitErr(-1)})
 			} else {
@@ -304,5 +386,61 @@ func (p *Pool) died(w *worker, reason string) {
 	p.mu.Unlock()
 	for _, f := range failed {
 		f.j.failAll(f.err)
+	}
+}
+
+// watch kills worker w when the task it runs passes its timeout, or when
+// the worker misses its heartbeats. It reads the worker's slot: no message
+// is needed, and a stopped worker cannot hide.
+func (p *Pool) watch(w *worker) {
+	defer p.wg.Done()
+	defer close(w.unwatched)
+	hb := p.cfg.heartbeat
+	beats, lastBeat := w.proc.Slot.Beats(), time.Now()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		next := time.Hour
+		if hb > 0 {
+			next = hb / 4
+		}
+		kill := false
+		p.mu.Lock()
+		id, at, started := w.proc.Slot.Started()
+		for _, j := range w.inflight {
+			if j.c.timeout <= 0 {
+				continue
+			}
+			next = min(next, max(j.c.timeout/10, time.Millisecond))
+			if !started || j.id != id || w.timedOut != nil {
+				continue
+			}
+			elapsed := time.Duration(spawn.Now() - at)
+			if elapsed >= j.c.timeout {
+				w.timedOut = &timedOut{id: id, elapsed: elapsed, limit: j.c.timeout}
+				kill = true
+			} else {
+				next = min(next, j.c.timeout-elapsed)
+			}
+		}
+		if hb > 0 && w.timedOut == nil && w.killReason == "" {
+			if b := w.proc.Slot.Beats(); b != beats {
+				beats, lastBeat = b, time.Now()
+			} else if since := time.Since(lastBeat); since >= hb {
+				w.killReason = fmt.Sprintf("no heartbeat for %v: the worker is stopped or hung", since.Round(time.Millisecond))
+				kill = true
+			}
+		}
+		p.mu.Unlock()
+		if kill {
+			w.proc.Kill()
+		}
+		timer.Reset(next)
+		select {
+		case <-w.done:
+			return
+		case <-w.poke:
+		case <-timer.C:
+		}
 	}
 }

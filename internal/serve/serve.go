@@ -83,6 +83,10 @@ func (w *worker) init() bool {
 		w.fatal(fmt.Sprintf("first message is kind %d, not init", m.Kind))
 		return false
 	}
+	if err := setup(m.Setup, w.slot); err != nil {
+		w.send(&wire.Msg{Kind: wire.KindInitFailed, Fails: []wire.Failure{Fail(-1, fmt.Errorf("worker setup: %w", err))}})
+		return false
+	}
 	if m.Init != nil {
 		var err error
 		f, ok := Protect(func() { err = m.Init.Init(context.Background(), m.Fn, m.Args) })

@@ -24,7 +24,17 @@ const (
 	offStarted  = 0  // ID of the task the worker started last
 	offItem     = 8  // index within that task of the item being run
 	offFinished = 16 // ID of the task the worker finished last
+	offStartNs  = 24 // CLOCK_MONOTONIC time the last task started, in ns
+	offBeats    = 32 // heartbeats so far
 )
+
+// Now returns the CLOCK_MONOTONIC time in nanoseconds, the clock a worker
+// stamps its tasks with; it is the same clock in every process.
+func Now() int64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}
 
 func newSlot() (*Slot, *os.File, error) {
 	fd, err := unix.MemfdCreate("mproc-slot", unix.MFD_CLOEXEC)
@@ -59,8 +69,26 @@ func (s *Slot) word(off int) *atomic.Uint64 {
 // Start records that the task with the given ID is starting.
 func (s *Slot) Start(id uint64) {
 	s.word(offItem).Store(0)
+	s.word(offStartNs).Store(uint64(Now()))
 	s.word(offStarted).Store(id)
 }
+
+// Started returns the ID of the task the worker started last and when (see
+// Now), unless it has finished it.
+func (s *Slot) Started() (id uint64, at int64, ok bool) {
+	id = s.word(offStarted).Load()
+	at = int64(s.word(offStartNs).Load())
+	if id == 0 || id == s.word(offFinished).Load() {
+		return 0, 0, false
+	}
+	return id, at, true
+}
+
+// Beat records a heartbeat.
+func (s *Slot) Beat() { s.word(offBeats).Add(1) }
+
+// Beats returns the number of heartbeats so far.
+func (s *Slot) Beats() uint64 { return s.word(offBeats).Load() }
 
 // Item returns the word that holds the index of the item being run, for a
 // task runner to update as it goes.

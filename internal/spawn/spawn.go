@@ -1,6 +1,7 @@
 package spawn
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -243,8 +244,24 @@ func (p *Proc) Wait() Exit {
 	return p.exit
 }
 
-// Stderr returns the last few KiB the worker wrote to its stderr.
+// Exited reports whether the worker has exited, without reaping it.
+func (p *Proc) Exited() bool {
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_PID, p.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	return err != nil || info.Signo != 0
+}
+
+// Stderr returns the end of what the worker wrote to its stderr, a few
+// KiB, with the first lines of a crash report if one began earlier.
 func (p *Proc) Stderr() string { return p.tail.String() }
+
+// StderrContains reports whether the last 64 KiB the worker wrote to its
+// stderr contain s.
+func (p *Proc) StderrContains(s string) bool {
+	p.tail.mu.Lock()
+	defer p.tail.mu.Unlock()
+	return bytes.Contains(p.tail.buf, []byte(s))
+}
 
 // Release unmaps the worker's slot. Call it after Wait, once nothing reads
 // the slot any more.

@@ -54,6 +54,8 @@ func child(mode string) int {
 				return 0 // parent closed: exit quietly
 			}
 			switch strings.TrimSpace(line) {
+			case "beat":
+				c.Slot.Beat()
 			case "crash":
 				c.Slot.Start(7)
 				c.Slot.Item().Store(3)
@@ -89,6 +91,16 @@ func TestStartEchoAndKill(t *testing.T) {
 	if _, _, ok := p.Slot.Running(); ok {
 		t.Error("slot says a task is running in an idle worker")
 	}
+	if _, _, ok := p.Slot.Started(); ok {
+		t.Error("slot says a task started in an idle worker")
+	}
+	if p.Exited() {
+		t.Error("Exited() = true for a running worker")
+	}
+	p.Conn.Write([]byte("beat\n"))
+	if line, err := bufio.NewReader(p.Conn).ReadString('\n'); err != nil || p.Slot.Beats() != 1 {
+		t.Errorf("after a beat: %q, %v, Beats() = %d; want 1", line, err, p.Slot.Beats())
+	}
 	if err := p.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -121,12 +133,22 @@ func TestSlotNamesRunningTask(t *testing.T) {
 	}
 	p.Conn.Write([]byte("crash\n"))
 	exit := p.Wait()
+	if !p.Exited() {
+		t.Error("Exited() = false after Wait")
+	}
 	if exit.Code != 9 {
 		t.Errorf("exit = %s, want exit status 9", exit)
 	}
 	id, item, ok := p.Slot.Running()
 	if !ok || id != 7 || item != 3 {
 		t.Errorf("Running() = %d, %d, %v; want 7, 3, true", id, item, ok)
+	}
+	id, at, ok := p.Slot.Started()
+	if now := Now(); !ok || id != 7 || at <= 0 || at > now {
+		t.Errorf("Started() = %d, %d, %v; want 7 and a time before %d", id, at, ok, now)
+	}
+	if !p.StderrContains("about to die") || p.StderrContains("not written") {
+		t.Error("StderrContains is wrong")
 	}
 	if !strings.Contains(p.Stderr(), "about to die") {
 		t.Errorf("stderr tail %q lacks the worker's last words", p.Stderr())

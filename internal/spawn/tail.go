@@ -16,7 +16,7 @@ const (
 
 // crashMarkers start the first line of a Go crash report or a signal report.
 var crashMarkers = [][]byte{
-	[]byte("fatal error: "), []byte("panic: "), []byte("SIG"), []byte("unexpected signal"), []byte("runtime: "),
+	[]byte("fatal error: "), []byte("panic: "), []byte("SIG"), []byte("unexpected signal"), []byte("runtime: "), []byte("runtime/cgo: "),
 }
 
 // A tail keeps the last tailSize bytes written to it.

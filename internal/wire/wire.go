@@ -28,12 +28,19 @@ type Msg struct {
 	Kind  Kind
 	ID    uint64      // Task, Cancel, Result: the task; Init: the worker's ID
 	Init  Initializer // Init
+	Setup *Setup      // Init
 	Run   Runner      // Task
 	Fn    any         // Init, Task: the user's function
 	Args  any         // Init: the initializer's argument; Task: the inputs ([]In)
 	Out   any         // Result: the outputs ([]Out), zero values where an item failed
 	Fails []Failure
 	Text  string // Fatal
+}
+
+// Setup is how a worker is to run, sent with Init.
+type Setup struct {
+	Heartbeat   int64 // beat in the slot at least this often, in ns; 0 for never
+	MemoryLimit int64 // bytes; 0 for none
 }
 
 // A Runner runs fn over the inputs args inside a worker and returns the

@@ -1,0 +1,7 @@
+package mproc
+
+// Counters for the chaos tests.
+var (
+	Duplicates = &duplicates
+	Retried    = &retried
+)
