@@ -106,8 +106,25 @@ func compileDec(ti *typeInfo) decFn {
 		return func(d *decoder, p unsafe.Pointer) error {
 			for i := range fields {
 				f := &fields[i]
-				if err := f.info.dec(d, unsafe.Add(p, f.offset)); err != nil {
-					return err
+				q := unsafe.Add(p, f.offset)
+				// The commonest field kinds inline; the others through their plan.
+				switch f.info.kind {
+				case kInt, kInt64:
+					v, err := d.r.varint("int")
+					if err != nil {
+						return err
+					}
+					*(*int64)(q) = v
+				case kString:
+					n, err := d.r.length("string length", 1)
+					if err != nil {
+						return err
+					}
+					*(*string)(q) = d.string(n)
+				default:
+					if err := f.info.dec(d, q); err != nil {
+						return err
+					}
 				}
 			}
 			return nil
