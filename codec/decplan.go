@@ -108,14 +108,14 @@ func compileDec(ti *typeInfo) decFn {
 				f := &fields[i]
 				q := unsafe.Add(p, f.offset)
 				// The commonest field kinds inline; the others through their plan.
-				switch f.info.kind {
-				case kInt, kInt64:
+				switch k := f.info.kind; {
+				case k == kInt64 || k == kInt && f.info.size == 8:
 					v, err := d.r.varint("int")
 					if err != nil {
 						return err
 					}
 					*(*int64)(q) = v
-				case kString:
+				case k == kString:
 					n, err := d.r.length("string length", 1)
 					if err != nil {
 						return err
