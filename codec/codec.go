@@ -12,7 +12,9 @@ var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
 // new Encoder would write it. Decode it with Unmarshal, or with a Decoder.
 //
 // If v, or anything it reaches, cannot be sent, Marshal returns an
-// *UnsupportedError for the first such part (Check lists them all).
+// *UnsupportedError for the first such part (Check lists them all). A value
+// nested more than DefaultMaxDepth levels deep is a *DepthError; send it
+// with an Encoder made with a larger MaxDepth.
 func Marshal(v any) ([]byte, error) {
 	e := encoderPool.Get().(*encoder)
 	defer func() {

@@ -290,3 +290,31 @@ func TestStreamErrorsAreSticky(t *testing.T) {
 		t.Fatalf("after malformed input: %v, want the same error", err2)
 	}
 }
+
+type Pair[K comparable, V any] struct {
+	Key K
+	Val V
+}
+
+func TestGenericTypes(t *testing.T) {
+	in := []any{Pair[string, int]{"a", 1}, Pair[int, []string]{2, []string{"x"}}}
+	got := roundTrip(t, in)
+	if p, ok := got[0].(Pair[string, int]); !ok || p.Key != "a" {
+		t.Fatalf("got %#v", got[0])
+	}
+	if p, ok := got[1].(Pair[int, []string]); !ok || p.Val[0] != "x" {
+		t.Fatalf("got %#v", got[1])
+	}
+	// In Strict mode, by registered name.
+	Register(Pair[string, int]{})
+	data, _ := Marshal(in[0])
+	var out any
+	if err := NewDecoder(bytes.NewReader(data), Strict()).Decode(&out); err != nil || out.(Pair[string, int]).Val != 1 {
+		t.Fatalf("Strict: %#v, %v", out, err)
+	}
+	data, _ = Marshal(in[1])
+	err := NewDecoder(bytes.NewReader(data), Strict()).Decode(&out)
+	if err == nil || !strings.Contains(err.Error(), "codec.Pair[int,[]string]") {
+		t.Fatalf("Strict, unregistered instantiation: %v", err)
+	}
+}
