@@ -113,3 +113,12 @@ func TestFuncRefusals(t *testing.T) {
 		})
 	}
 }
+
+// A decoded function can be sent on again (a worker passing it along).
+func TestResendDecodedFunc(t *testing.T) {
+	f := roundTrip(t, square)
+	g := roundTrip(t, f)
+	if g(3) != 9 {
+		t.Fatalf("the function sent twice returns %d for 3, want 9", g(3))
+	}
+}
