@@ -122,6 +122,12 @@ func (c *checker) walk(v reflect.Value, path string, depth int) {
 		if pr, bad := funcProblem(ti.t, funcInfo(v)); bad {
 			c.add(path, []Problem{pr})
 		}
+	case kType:
+		if !v.IsNil() {
+			if pr, bad := typeProblem(v.Interface().(reflect.Type)); bad {
+				c.add(path, []Problem{pr})
+			}
+		}
 	case kHook:
 		state, err := v.Addr().Interface().(Marshaler).MarshalCodec()
 		if err != nil || state == nil {
@@ -184,6 +190,16 @@ func funcProblem(t reflect.Type, fi funcRef) (Problem, bool) {
 	return pr, true
 }
 
+// typeProblem reports whether a reflect.Type cannot travel by reference.
+func typeProblem(t reflect.Type) (Problem, bool) {
+	if _, ok := typeRefOf(t); ok {
+		return Problem{}, false
+	}
+	return Problem{Type: "reflect.Type",
+		Reason: fmt.Sprintf("type %s was built at run time (reflect.StructOf, FuncOf...) or comes from a plugin: it has no position in the binary to travel by", t),
+		Fix:    "send a reflect.Type of a type the program declares, or describe the type with data"}, true
+}
+
 // methodExpr turns "T.M" or "(*T).M" into the method expression to write.
 func methodExpr(m string) string {
 	if strings.HasPrefix(m, "(") {
@@ -202,7 +218,7 @@ func isDynamic(ti *typeInfo, visiting map[*typeInfo]bool) bool {
 		return true
 	}
 	switch ti.kind {
-	case kInterface, kFunc, kHook:
+	case kInterface, kFunc, kHook, kType:
 		return true
 	}
 	if visiting[ti] {

@@ -158,6 +158,19 @@ func compileDec(ti *typeInfo) decFn {
 			*(**time.Location)(p) = loc
 			return err
 		}
+	case kType:
+		return func(d *decoder, p unsafe.Pointer) error {
+			t, err := d.readType()
+			if err != nil {
+				return err
+			}
+			if t == nil {
+				*(*unsafe.Pointer)(p) = nil
+			} else {
+				*(*unsafe.Pointer)(p) = typePointer(t)
+			}
+			return nil
+		}
 	case kBinary, kGob, kText:
 		return decUnmarshaler(ti)
 	case kHook:
@@ -173,6 +186,43 @@ func compileDec(ti *typeInfo) decFn {
 	return func(d *decoder, _ unsafe.Pointer) error {
 		return fmt.Errorf("codec: cannot decode into %s", ti.t)
 	}
+}
+
+// readType reads a reflect.Type sent by reference: its position in the
+// binary (used unless Strict), its name and its package path (for the
+// registry).
+func (d *decoder) readType() (reflect.Type, error) {
+	at := d.r.offset()
+	b, err := d.r.byte1("reflect.Type")
+	if err != nil || b == 0 {
+		return nil, err
+	}
+	var ref typeRef
+	if ref.Offset, err = d.r.varint("type position"); err != nil {
+		return nil, err
+	}
+	if ref.Hash, err = d.r.fixed32("type hash"); err != nil {
+		return nil, err
+	}
+	name, err := d.r.str("type name")
+	if err != nil {
+		return nil, err
+	}
+	pkg, err := d.r.str("package path")
+	if err != nil {
+		return nil, err
+	}
+	if d.opts.strict {
+		if t := registeredType(pkg, name); t != nil && pkg != "" {
+			return t, nil
+		}
+		return nil, fmt.Errorf("codec: reflect.Type %s at byte %d: in Strict mode only registered named types resolve: codec.Register it in both programs", name, at)
+	}
+	t, err := typeAt(ref, name)
+	if err != nil {
+		return nil, &DecodeError{Offset: at, Msg: err.Error()}
+	}
+	return t, nil
 }
 
 // callUser calls a type's own decoding method, turning a panic on bad

@@ -314,6 +314,28 @@ func (ds *disasm) value(w *wireType, label string) error {
 		off, err := r.varint("location offset")
 		show("%q (offset %ds), by name", name, off)
 		return err
+	case kType:
+		b, err := r.byte1("reflect.Type")
+		if err != nil || b == 0 {
+			show("nil")
+			return err
+		}
+		off, err := r.varint("type position")
+		if err != nil {
+			return err
+		}
+		if _, err := r.fixed32("type hash"); err != nil {
+			return err
+		}
+		name, err := r.str("type name")
+		if err != nil {
+			return err
+		}
+		if _, err := r.str("package path"); err != nil {
+			return err
+		}
+		show("%s, by reference: name and position %+#x in the binary", name, off)
+		return nil
 	case kBinary, kGob, kText:
 		n, err := r.length("marshaled length", 1)
 		if err != nil {

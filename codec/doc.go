@@ -24,7 +24,8 @@
 // nothing) travel as a name and a position in the binary, verified on
 // arrival, never code; the worker runs the same executable and already
 // has the code, and everything it calls. Named types travel the same way
-// inside interface values. A pointer to a package-level error variable
+// inside interface values, and so do reflect.Type values (except types
+// built at run time). A pointer to a package-level error variable
 // (io.EOF, your ErrNotFound) travels as a reference to that variable, so
 // errors.Is keeps matching; concrete error types keep errors.As working
 // because they are ordinary values here.
@@ -38,7 +39,7 @@
 //
 // Never: channels, unsafe.Pointer, sync types (Mutex, RWMutex, WaitGroup,
 // Once, Cond, Map, Pool, atomic.Value, atomic.Pointer), reflect.Value,
-// reflect.Type and *runtime.Func (descriptors in this process), open files and sockets (*os.File, net.Conn...), func literals that
+// *runtime.Func (a descriptor in this process), open files and sockets (*os.File, net.Conn...), func literals that
 // capture variables and method values, and anything containing them. They
 // are refused with an *UnsupportedError naming the path from the root
 // (.Cfg.Log.out), the type, the reason and the fix; Check lists every such

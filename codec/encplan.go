@@ -139,6 +139,29 @@ func compileEnc(ti *typeInfo) encFn {
 			e.buf = appendVarint(e.buf, int64(off))
 			return nil
 		}
+	case kType:
+		return func(e *encoder, p unsafe.Pointer) error {
+			if *(*unsafe.Pointer)(p) == nil {
+				e.buf = append(e.buf, 0)
+				return nil
+			}
+			t := reflect.NewAt(ti.t, p).Elem().Interface().(reflect.Type)
+			ref, ok := typeRefOf(t)
+			if !ok {
+				pr, _ := typeProblem(t)
+				return pr.err()
+			}
+			e.buf = append(e.buf, 1)
+			e.buf = appendVarint(e.buf, ref.Offset)
+			e.buf = binary.LittleEndian.AppendUint32(e.buf, ref.Hash)
+			e.buf = appendString(e.buf, t.String())
+			pkg := ""
+			if t.Name() != "" {
+				pkg = t.PkgPath()
+			}
+			e.buf = appendString(e.buf, pkg)
+			return nil
+		}
 	case kBinary, kGob, kText:
 		return encMarshaler(ti)
 	case kHook:

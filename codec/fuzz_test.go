@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -54,6 +55,7 @@ func fuzzSeeds() []any {
 		big.NewInt(-12345), time.Second, struct{}{}, []struct{}{{}, {}}, (*Point)(nil),
 		[]any{(*Point)(nil), Shape(nil)}, &stateful{Keep: "hook"}, textOnly{"a", "b"},
 		map[any]any{1: "x", "y": Point{}}, [][]string{{"a"}, nil}, describe[int],
+		[]reflect.Type{reflect.TypeFor[Point](), nil}, time.UTC,
 	}
 }
 

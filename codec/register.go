@@ -97,5 +97,6 @@ func init() {
 		errors.Join(sentinel),
 		time.Time{},
 		time.Duration(0),
+		reflect.TypeFor[int](), // *reflect.rtype, the dynamic type of every reflect.Type
 	)
 }

@@ -58,6 +58,12 @@ func (d *decoder) build(w *wireType, depth int) (reflect.Type, error) {
 	if depth > maxResolveDepth {
 		return nil, fmt.Errorf("codec: stream type #%d %s nests unnamed types too deeply", w.id, w.name)
 	}
+	switch w.kind {
+	case kType:
+		return rtypeType, nil
+	case kLocation:
+		return locationType, nil
+	}
 	if w.pkg != "" || w.kind.basic() || w.kind == kInterface || w.kind >= kTime {
 		// A named type: by position, or by registered name.
 		if !d.opts.strict && w.hasRef {

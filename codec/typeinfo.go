@@ -85,6 +85,7 @@ func infoOf(t reflect.Type) *typeInfo {
 var (
 	timeType            = reflect.TypeFor[time.Time]()
 	locationType        = reflect.TypeFor[*time.Location]()
+	rtypeType           = reflect.TypeOf(reflect.TypeFor[int]()) // *reflect.rtype, behind every reflect.Type
 	errorType           = reflect.TypeFor[error]()
 	anyType             = reflect.TypeFor[any]()
 	marshalerType       = reflect.TypeFor[Marshaler]()
@@ -194,6 +195,8 @@ func customKind(t reflect.Type) wireKind {
 		return kTime
 	case locationType:
 		return kLocation
+	case rtypeType:
+		return kType
 	}
 	if t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface {
 		return 0

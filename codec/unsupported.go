@@ -35,8 +35,6 @@ func leafProblem(t reflect.Type) (reason, fix string, bad bool) {
 		switch name {
 		case "Value":
 			return "a reflect.Value holds a pointer into this process's memory", "send v.Interface() instead", true
-		case "rtype":
-			return "a reflect.Type is a descriptor in this process's memory, not data", "send a value of the type (interface values carry their type), or the type's name", true
 		}
 	case "internal/abi":
 		return "it is a runtime type descriptor of this process, not data", "send a value of the type (interface values carry their type)", true

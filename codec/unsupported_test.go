@@ -63,7 +63,8 @@ func TestRefusals(t *testing.T) {
 		{"net.Conn field", struct{ C net.Conn }{}, ".C", "net.Conn", []string{"socket"}},
 		{"reflect.Value", []reflect.Value{reflect.ValueOf(1)}, "[0]", "reflect.Value", []string{"v.Interface()"}},
 		{"top level channel", make(chan struct{}), "", "chan struct {}", []string{"channel"}},
-		{"reflect.Type", struct{ T reflect.Type }{reflect.TypeFor[int]()}, ".T.(*reflect.rtype)", "reflect.rtype", []string{"descriptor"}},
+		{"reflect.Type built at run time", struct{ T reflect.Type }{reflect.StructOf([]reflect.StructField{{Name: "A", Type: reflect.TypeFor[int]()}})},
+			".T.(*reflect.rtype)", "reflect.Type", []string{"built at run time", "struct { A int }"}},
 		{"runtime.Func", []any{runtime.FuncForPC(reflect.ValueOf(square).Pointer())}, "[0].(*runtime.Func)", "runtime.Func", []string{"travel by reference"}},
 	}
 	for _, tc := range tests {

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -242,4 +243,36 @@ func TestRegisterRefusesClosures(t *testing.T) {
 		}
 	}()
 	Register(func() int { return n })
+}
+
+func TestRoundTripReflectType(t *testing.T) {
+	type holder struct {
+		T     reflect.Type
+		Types []reflect.Type
+		Nil   reflect.Type
+	}
+	in := holder{T: reflect.TypeFor[Point](), Types: []reflect.Type{reflect.TypeFor[map[string][]int](), reflect.TypeFor[*Circle](), reflect.TypeFor[error]()}}
+	got := roundTrip(t, in)
+	if got.T != in.T || got.Nil != nil {
+		t.Fatalf("T = %v, Nil = %v", got.T, got.Nil)
+	}
+	for i := range in.Types {
+		if got.Types[i] != in.Types[i] {
+			t.Errorf("Types[%d] = %v, want %v (the same descriptor)", i, got.Types[i], in.Types[i])
+		}
+	}
+	if reflect.New(got.T).Elem().Interface().(Point) != (Point{}) {
+		t.Error("a decoded type does not work")
+	}
+	// Strict mode resolves registered named types only.
+	data, _ := Marshal(reflect.TypeFor[Point]())
+	var out reflect.Type
+	err := NewDecoder(bytes.NewReader(data), Strict()).Decode(&out)
+	if err == nil || !strings.Contains(err.Error(), "codec.Point") || !strings.Contains(err.Error(), "Register") {
+		t.Fatalf("unregistered type in Strict mode: %v", err)
+	}
+	Register(Point{})
+	if err := NewDecoder(bytes.NewReader(data), Strict()).Decode(&out); err != nil || out != reflect.TypeFor[Point]() {
+		t.Fatalf("registered type in Strict mode: %v, %v", out, err)
+	}
 }

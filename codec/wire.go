@@ -55,6 +55,7 @@ const (
 	kText     // encoding.TextMarshaler bytes
 	kHook     // Marshaler state, an interface value
 	kLocation // *time.Location: by name
+	kType     // reflect.Type: by reference
 	kLast
 )
 
@@ -64,7 +65,7 @@ var kindNames = [...]string{
 	kUintptr: "uintptr", kFloat32: "float32", kFloat64: "float64", kComplex64: "complex64",
 	kComplex128: "complex128", kString: "string", kArray: "array", kSlice: "slice", kMap: "map",
 	kPtr: "pointer", kStruct: "struct", kInterface: "interface", kFunc: "func", kTime: "time",
-	kBinary: "binary", kGob: "gob", kText: "text", kHook: "hook", kLocation: "location",
+	kBinary: "binary", kGob: "gob", kText: "text", kHook: "hook", kLocation: "location", kType: "reflect.Type",
 }
 
 func (k wireKind) String() string {
