@@ -58,9 +58,12 @@
 // The first value of each type compiles an encoding and a decoding plan,
 // kept for the life of the process; later values run the plan with no
 // reflection on the hot path. On a stream, each type and function is
-// described once, in the first message that needs it. Decoding a small
-// struct allocates nothing beyond the result's own strings, slices and maps.
-// Identity tracking costs a map lookup per pointer and per map.
+// described once, in the first message that needs it. Decoding allocates
+// nothing beyond the result's own memory; the strings of a message up to
+// 4 KiB share one allocation, a copy of the message, which they keep alive
+// together. Slices of numbers are copied with one memmove each, without
+// zeroing first. Identity tracking costs a comparison per pointer and map
+// for the first few of a message, a map lookup after that.
 //
 // Nesting is limited (MaxDepth, default 10000 levels of pointers,
 // interfaces, slices and maps): past it Encode and Decode return a
