@@ -45,6 +45,7 @@ func (e *encoder) reset() {
 	if cap(e.buf) > 1<<16 {
 		e.buf = nil
 	}
+	clear(e.spans) // they point into the caller's memory
 	e.spans = e.spans[:0]
 	clear(e.words)
 	e.lastType, e.lastInfo = nil, nil

@@ -97,6 +97,7 @@ func (enc *Encoder) Encode(v any) error {
 	if cap(frame) <= 1<<16 {
 		enc.frame = frame
 	}
+	clear(e.spans) // they point into v's memory
 	e.spans = e.spans[:0]
 	return nil
 }
