@@ -1,7 +1,6 @@
 package mproc
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +23,7 @@ type worker struct {
 	window int // tasks in flight at most
 
 	enc *codec.Encoder
-	bw  *bufio.Writer
+	fw  *wire.FrameWriter
 	dec *codec.Decoder
 
 	inflight []*job   // sent and not answered, in the order sent
@@ -58,8 +57,6 @@ const maxRequeues = 100
 // startAttempts bounds the tries to start a replacement worker.
 const startAttempts = 4
 
-const bufSize = 64 << 10
-
 func (p *Pool) spawnConfig(id int) spawn.Config {
 	cfg := spawn.Config{Env: p.cfg.env, Dir: p.cfg.dir, StartTimeout: p.cfg.startTimeout,
 		Stdout: p.cfg.stdout, Stderr: p.cfg.stderr}
@@ -88,9 +85,9 @@ func (p *Pool) startProcess() error {
 	}
 	w := &worker{id: id, proc: proc, window: window, budget: p.cfg.maxTasks,
 		done: make(chan struct{}), unwatched: make(chan struct{}), poke: make(chan struct{}, 1)}
-	w.bw = bufio.NewWriterSize(proc.Conn, bufSize)
-	w.enc = codec.NewEncoder(w.bw)
-	w.dec = codec.NewDecoder(bufio.NewReaderSize(proc.Conn, bufSize))
+	w.fw = wire.NewFrameWriter(proc.Conn)
+	w.enc = codec.NewEncoder(w.fw)
+	w.dec = codec.NewDecoder(wire.NewFrameReader(proc.Conn))
 	if err := w.init(p.cfg); err != nil {
 		proc.Kill()
 		proc.Wait()
@@ -147,7 +144,7 @@ func (w *worker) init(cfg config) error {
 	if err := w.enc.Encode(m); err != nil {
 		return err
 	}
-	if err := w.bw.Flush(); err != nil {
+	if err := w.fw.Flush(); err != nil {
 		return w.exitError(-1, "sending init: "+err.Error())
 	}
 	var r *wire.Msg
@@ -209,7 +206,7 @@ func (p *Pool) send(w *worker) {
 				return
 			}
 		}
-		if err := w.bw.Flush(); err != nil {
+		if err := w.fw.Flush(); err != nil {
 			w.proc.Kill()
 			return
 		}

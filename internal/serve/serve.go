@@ -5,7 +5,6 @@
 package serve
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -20,22 +19,18 @@ import (
 	"github.com/mproc-go/mproc/internal/wire"
 )
 
-// bufSize is the size of the socket buffers: big enough that a burst of
-// small results goes out in one write.
-const bufSize = 64 << 10
-
 // Run serves the parent on c until the parent closes the connection or
 // goes away, then exits the process. It never returns.
 func Run(c *spawn.Child) {
 	w := &worker{
 		slot:    c.Slot,
-		dec:     codec.NewDecoder(bufio.NewReaderSize(c.Conn, bufSize)),
-		bw:      bufio.NewWriterSize(c.Conn, bufSize),
+		dec:     codec.NewDecoder(wire.NewFrameReader(c.Conn)),
+		fw:      wire.NewFrameWriter(c.Conn),
 		tasks:   make(chan task, 1024),
 		flush:   make(chan struct{}, 1),
 		running: make(map[uint64]context.CancelFunc),
 	}
-	w.enc = codec.NewEncoder(w.bw)
+	w.enc = codec.NewEncoder(w.fw)
 	if !w.init() {
 		os.Exit(1)
 	}
@@ -51,13 +46,13 @@ type worker struct {
 	slot *spawn.Slot
 	dec  *codec.Decoder
 	enc  *codec.Encoder
-	bw   *bufio.Writer
+	fw   *wire.FrameWriter
 
 	tasks chan task     // decoded tasks, in arrival order
 	flush chan struct{} // asks the flusher to flush
 
-	wmu       sync.Mutex // guards enc, bw and unflushed once tasks run
-	unflushed int        // results written to bw and not flushed
+	wmu       sync.Mutex // guards enc, fw and unflushed once tasks run
+	unflushed int        // results written to fw and not flushed
 
 	mu      sync.Mutex
 	running map[uint64]context.CancelFunc // queued or running tasks
@@ -115,7 +110,7 @@ func (w *worker) send(m *wire.Msg) error {
 	if err := w.encode(m); err != nil {
 		return err
 	}
-	return w.bw.Flush()
+	return w.fw.Flush()
 }
 
 // read decodes messages until the connection ends. The parent closes it
@@ -206,7 +201,7 @@ func (w *worker) flushLocked() {
 	if w.unflushed == 0 {
 		return
 	}
-	if err := w.bw.Flush(); err != nil {
+	if err := w.fw.Flush(); err != nil {
 		os.Exit(3)
 	}
 	w.unflushed = 0
@@ -217,7 +212,7 @@ func (w *worker) die(reason string) {
 	fmt.Fprintln(os.Stderr, "mproc worker:", reason)
 	w.wmu.Lock()
 	w.encode(&wire.Msg{Kind: wire.KindFatal, Text: reason})
-	w.bw.Flush()
+	w.fw.Flush()
 	os.Exit(3)
 }
 
