@@ -3,6 +3,7 @@ package mproc_test
 import (
 	"bufio"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,9 +55,16 @@ func TestForgotMain(t *testing.T) {
 	}
 }
 
-// When the parent dies, even by SIGKILL, its workers exit within a second:
-// they watch their control socket for EOF.
+// When the parent dies, by SIGKILL or by the default action of SIGINT or
+// SIGTERM, its workers exit within a second (they watch their control
+// socket for EOF) and print nothing.
 func TestParentDeath(t *testing.T) {
+	for _, sig := range []unix.Signal{unix.SIGKILL, unix.SIGINT, unix.SIGTERM} {
+		t.Run(unix.SignalName(sig), func(t *testing.T) { testParentDeath(t, sig) })
+	}
+}
+
+func testParentDeath(t *testing.T, sig unix.Signal) {
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -79,11 +87,19 @@ func TestParentDeath(t *testing.T) {
 	defer cmd.Process.Kill()
 
 	var pidfds []int
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() && sc.Text() != "ready" {
-		pid, err := strconv.Atoi(sc.Text())
+	r := bufio.NewReader(stdout)
+	for {
+		line, err := r.ReadString('\n')
 		if err != nil {
-			t.Fatalf("parent said %q", sc.Text())
+			t.Fatalf("reading the parent: %v", err)
+		}
+		line = strings.TrimSpace(line)
+		if line == "ready" {
+			break
+		}
+		pid, err := strconv.Atoi(line)
+		if err != nil {
+			t.Fatalf("parent said %q", line)
 		}
 		fd, err := unix.PidfdOpen(pid, 0)
 		if err != nil {
@@ -95,17 +111,15 @@ func TestParentDeath(t *testing.T) {
 	if len(pidfds) != 2 {
 		t.Fatalf("parent reported %d workers, want 2", len(pidfds))
 	}
-	if err := cmd.Process.Kill(); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Wait()
 	deadline := time.Now().Add(time.Second)
 	for _, fd := range pidfds {
 		// A pidfd becomes readable when its process exits.
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		for {
-			left := time.Until(deadline)
-			n, err := unix.Poll(fds, int(max(left.Milliseconds(), 0)))
+			n, err := unix.Poll(fds, int(max(time.Until(deadline).Milliseconds(), 0)))
 			if err == unix.EINTR {
 				continue
 			}
@@ -117,5 +131,12 @@ func TestParentDeath(t *testing.T) {
 			}
 			break
 		}
+	}
+	// The workers shared the parent's stdout; all of them are gone, so the
+	// pipe ends here, and nothing came after "ready".
+	stdout.(*os.File).SetReadDeadline(time.Now().Add(10 * time.Second))
+	rest, err := io.ReadAll(r)
+	if err != nil || len(rest) > 0 {
+		t.Errorf("after the signal the processes printed %q (%v)", rest, err)
 	}
 }

@@ -2,6 +2,7 @@ package mproc_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -74,6 +75,8 @@ func parentMode() {
 	for _, pid := range pool.Pids() {
 		fmt.Println(pid)
 	}
+	// Keep one worker busy with a task that never ends.
+	mproc.Submit(context.Background(), pool, hang, 2)
 	fmt.Println("ready")
 	os.Stdin.Read(make([]byte, 1)) // the test holds stdin open and kills this process
 	os.Exit(2)
