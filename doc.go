@@ -52,8 +52,19 @@
 // worker's other tasks elsewhere. A pool is never left broken: the next
 // call works.
 //
+// Timeout bounds a task: past it the worker is killed and the task fails
+// with a *TimeoutError (errors.Is(err, ErrTimeout)). Retries runs a task
+// whose worker died again on a fresh one, for tasks that may run twice.
+// Workers beat a heartbeat into memory shared with the parent; one that
+// stops (SIGSTOP, a wedged runtime) is killed after Heartbeat. MemoryLimit
+// caps each worker's memory; the one that exceeds it dies alone, and the
+// error says so. MaxTasksPerWorker recycles workers. Each result reaches
+// the caller once, also when workers die with results in flight.
+//
 // Workers exit on their own when the parent dies, even by SIGKILL: each
-// watches its control socket for the end of the stream.
+// watches its control socket for the end of the stream. They run in a
+// process group of their own, so the terminal's Ctrl-C reaches only the
+// parent, which decides how they stop.
 //
 // # Processes
 //

@@ -63,6 +63,8 @@ func Initializer[A any](fn func(ctx context.Context, arg A) error, arg A) Option
 // MaxTasksPerWorker retires a worker after it ran n tasks (a chunk counts
 // as one) and starts a fresh one, to bound what a leaky library can
 // accumulate. Zero, the default, keeps workers for the pool's lifetime.
+// The retiring worker finishes the tasks it holds while its replacement
+// starts, so recycling never stalls a call. InProcess pools ignore it.
 func MaxTasksPerWorker(n int) Option { return func(c *config) { c.maxTasks = n } }
 
 // Env sets the workers' environment, in the form of os.Environ; the default

@@ -122,6 +122,13 @@ func (p *Pool) startReplacement() {
 		if attempt > 0 {
 			time.Sleep(10 * time.Millisecond << (2 * attempt)) // 40 ms, 160 ms, 640 ms
 		}
+		p.mu.Lock()
+		closing := p.closing
+		p.mu.Unlock()
+		if closing {
+			err = ErrClosed
+			break
+		}
 		if err = p.startProcess(); err == nil || errors.Is(err, ErrClosed) {
 			break
 		}
