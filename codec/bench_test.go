@@ -74,6 +74,49 @@ func BenchmarkGobRoundTrip(b *testing.B) {
 	}
 }
 
+// BenchmarkSmallStructPointer is BenchmarkSmallStruct encoding &v, which
+// spares the boxing of v in an interface on every call.
+func BenchmarkSmallStructPointer(b *testing.B) {
+	var buf bytes.Buffer
+	enc := NewEncoder(&buf)
+	dec := NewDecoder(&buf)
+	in := newSmall()
+	var out small
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := enc.Encode(&in); err != nil {
+			b.Fatal(err)
+		}
+		if err := dec.Decode(&out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if out != in {
+		b.Fatalf("round trip: %+v", out)
+	}
+}
+
+// BenchmarkGobRoundTripPointer is BenchmarkGobRoundTrip encoding &v.
+func BenchmarkGobRoundTripPointer(b *testing.B) {
+	var buf bytes.Buffer
+	enc := gob.NewEncoder(&buf)
+	dec := gob.NewDecoder(&buf)
+	in := newSmall()
+	var out small
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := enc.Encode(&in); err != nil {
+			b.Fatal(err)
+		}
+		if err := dec.Decode(&out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if !out.Created.Equal(in.Created) || out.Name != in.Name {
+		b.Fatalf("round trip: %+v", out)
+	}
+}
+
 // BenchmarkSmallStructDecode measures decoding alone, to count the
 // allocations beyond the result's own (its two strings... the result's
 // strings are Name, Email and Addr.Street: three allocations).

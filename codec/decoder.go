@@ -43,9 +43,10 @@ func NewDecoder(r io.Reader, opts ...Option) *Decoder {
 }
 
 // Decode reads the next message into the value ptr points to. ptr must be
-// a non-nil pointer; the stream's value must have ptr's element type, or
-// ptr must point to an interface the value's type implements. At the end of
-// the stream Decode returns io.EOF.
+// a non-nil pointer; the stream's value must have ptr's element type (or
+// be one pointer away from it: Encode(&v) decodes into &v, Encode(v) into
+// a **T), or ptr must point to an interface the value's type implements.
+// At the end of the stream Decode returns io.EOF.
 //
 // A value that does not fit ptr is an error that leaves the stream usable
 // (the message is consumed, its type definitions kept); malformed input is
@@ -272,7 +273,12 @@ func (d *decoder) decodeTop(ti *typeInfo, p unsafe.Pointer) error {
 	if w == nil {
 		return &DecodeError{Offset: at, Msg: fmt.Sprintf("value of undefined type #%d", id)}
 	}
-	if !d.matches(w, ti) {
+	if w.indirect == ti || !d.matches(w, ti) {
+		if !global {
+			if ok, err := d.decodeIndirect(w, ti, p); ok {
+				return err
+			}
+		}
 		return fmt.Errorf("codec: cannot decode a %s (stream type #%d) into a %s", w.name, id, ti.t)
 	}
 	var off int64
@@ -292,6 +298,42 @@ func (d *decoder) decodeTop(ti *typeInfo, p unsafe.Pointer) error {
 		reflect.NewAt(ti.t, p).Elem().Set(reflect.ValueOf(g))
 	}
 	return nil
+}
+
+// decodeIndirect decodes a top-level value one pointer away from the
+// destination's type, as encoding/gob does: Encode(&v) then Decode(&v), or
+// Encode(v) then Decode(&p) with p a pointer. It reports whether it applied.
+func (d *decoder) decodeIndirect(w *wireType, ti *typeInfo, p unsafe.Pointer) (bool, error) {
+	switch {
+	case w.indirect == ti || w.kind == kPtr && d.matches(d.types.lookup(w.elem), ti):
+		// A pointer to a T, into a T: the destination is the object.
+		if w.indirect != ti {
+			w.indirect, w.indirectPtr = ti, infoOf(reflect.PointerTo(ti.t))
+		}
+		ptrTi := w.indirectPtr
+		at := d.r.offset()
+		h, err := d.r.uvarint("pointer")
+		switch {
+		case err != nil:
+			return true, err
+		case h == refNil:
+			return true, fmt.Errorf("codec: cannot decode a nil %s into a %s", w.name, ti.t)
+		case h != refNew:
+			return true, &DecodeError{Offset: at, Msg: "back-reference before any object"}
+		}
+		d.memo = append(d.memo, memoObj{p, 0, ptrTi})
+		d.depth++
+		return true, ti.dec(d, p)
+	case ti.kind == kPtr && d.matches(w, ti.elem):
+		// A T into a pointer to a T: a new object.
+		obj := reflect.New(ti.elem.t).UnsafePointer()
+		if err := ti.elem.dec(d, obj); err != nil {
+			return true, err
+		}
+		*(*unsafe.Pointer)(p) = obj
+		return true, nil
+	}
+	return false, nil
 }
 
 // maxShared is the largest message whose strings share one allocation.

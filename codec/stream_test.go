@@ -318,3 +318,28 @@ func TestGenericTypes(t *testing.T) {
 		t.Fatalf("Strict, unregistered instantiation: %v", err)
 	}
 }
+
+func TestDecodeOnePointerAway(t *testing.T) {
+	in := &node{Name: "top"}
+	in.Next = in // the top-level pointer is the destination itself
+	var buf bytes.Buffer
+	enc := NewEncoder(&buf)
+	for _, v := range []any{in, node{Name: "value"}, (*node)(nil)} {
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dec := NewDecoder(&buf)
+	var n node
+	if err := dec.Decode(&n); err != nil || n.Name != "top" || n.Next != &n {
+		t.Fatalf("Encode(&v), Decode(&v): %+v, %v", n, err)
+	}
+	var p *node
+	if err := dec.Decode(&p); err != nil || p == nil || p.Name != "value" {
+		t.Fatalf("Encode(v), Decode(&ptr): %+v, %v", p, err)
+	}
+	err := dec.Decode(&n)
+	if err == nil || !strings.Contains(err.Error(), "nil *codec.node") {
+		t.Fatalf("a nil pointer into a value: %v", err)
+	}
+}

@@ -31,7 +31,10 @@ type wireType struct {
 	buildErr  error
 	matched   map[*typeInfo]bool
 	lastMatch *typeInfo
-	implOK    map[reflect.Type]bool
+	// indirect is the local type T this pointer type last decoded into
+	// as a T itself (see decodeIndirect), indirectPtr is *T's info.
+	indirect, indirectPtr *typeInfo
+	implOK                map[reflect.Type]bool
 }
 
 type wireField struct {
