@@ -75,7 +75,7 @@ func (r *Report) WriteSVG(w io.Writer) error {
 			y := top + j*(barHeight+2)
 			ratio, ok := met.Ratio(s.cell(met))
 			if !ok {
-				fmt.Fprintf(&b, `<text x="%.1f" y="%d" fill="#999" font-size="9">n/a</text>`+"\n", x(1)+4, y+barHeight-1)
+				fmt.Fprintf(&b, `<text x="%.1f" y="%d" fill="#999" font-size="9">%s</text>`+"\n", x(1)+4, y+barHeight-1, esc(gap(met, s.cell(met))))
 				continue
 			}
 			x0, x1 := x(1), x(math.Min(math.Max(ratio, lo), hi))
@@ -115,4 +115,21 @@ func esc(s string) string {
 	var b bytes.Buffer
 	xml.EscapeText(&b, []byte(s))
 	return b.String()
+}
+
+// gap names why a ratio is missing: the cell without figure, mproc's or the
+// contender's.
+func gap(m Metric, c Cell) string {
+	for _, cell := range []Cell{c, m.Mproc} {
+		switch {
+		case cell.OK():
+			continue
+		case cell.Status == Unavailable:
+			return "mproc: not built yet"
+		case cell.Status == NotApplicable:
+			return "n/a"
+		}
+		return string(cell.Status)
+	}
+	return "n/a"
 }

@@ -251,7 +251,7 @@ func TestWriteSVG(t *testing.T) {
 		}
 	}
 	all := strings.Join(texts, "|")
-	for _, want := range []string{"round trip", "graph & cycles", "27.3x", "3.64x", "0.727x", "n/a", "Test CPU <1>"} {
+	for _, want := range []string{"round trip", "graph & cycles", "27.3x", "3.64x", "0.727x", "mproc: not built yet", "Test CPU <1>"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("chart text lacks %q: %s", want, all)
 		}
@@ -260,5 +260,39 @@ func TestWriteSVG(t *testing.T) {
 	// the second has no ratio at all (mproc not built).
 	if rects != 1+3+3 {
 		t.Errorf("chart has %d rects, want 7", rects)
+	}
+}
+
+func TestGapNamesTheMissingCell(t *testing.T) {
+	ok := Measured("", []float64{1})
+	for _, tc := range []struct {
+		mproc, other Cell
+		want         string
+	}{
+		{ok, Missing(Unsupported, "gob", "x"), "unsupported"},
+		{ok, Missing(NotApplicable, "pickle", "x"), "n/a"},
+		{ok, Missing(Failed, "json", "x"), "failed"},
+		{Missing(Unavailable, "", "x"), ok, "mproc: not built yet"},
+	} {
+		if got := gap(Metric{Mproc: tc.mproc}, tc.other); got != tc.want {
+			t.Errorf("gap = %q, want %q", got, tc.want)
+		}
+	}
+}
+
+func TestTableFlagsAFigureAboveTheFloor(t *testing.T) {
+	r := sample()
+	r.Metrics[0].Floor = Measured("ping-pong", []float64{20e-6}) // mproc at 11µs beats it
+	var b bytes.Buffer
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "round trip: mproc measured 1.82x above the floor") {
+		t.Errorf("table does not flag mproc above the floor:\n%s", b.String())
+	}
+	b.Reset()
+	sample().WriteTable(&b)
+	if strings.Contains(b.String(), "above the floor") {
+		t.Errorf("table flags a row below the floor:\n%s", b.String())
 	}
 }

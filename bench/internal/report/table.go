@@ -62,6 +62,10 @@ func (r *Report) notes() []string {
 		for _, n := range m.Notes {
 			out = append(out, m.Title+": "+n)
 		}
+		if ratio, ok := m.Ratio(m.Floor); ok && ratio > 1.05 {
+			out = append(out, fmt.Sprintf("%s: mproc measured %s above the floor, which no program can beat: the load on the machine changed during the run; trust this row only from a quiet machine",
+				m.Title, FormatRatio(ratio, true)))
+		}
 		for _, col := range []struct {
 			name string
 			c    Cell
