@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/big"
+	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDis(t *testing.T) {
@@ -78,5 +82,68 @@ func TestDisMalformed(t *testing.T) {
 	}
 	if !strings.Contains(sb.String(), "header") {
 		t.Fatalf("Dis did not list what came before the error:\n%s", sb.String())
+	}
+}
+
+func TestDisKinds(t *testing.T) {
+	type kinds struct {
+		B     bool
+		I8    int8
+		U8    uint8
+		F32   float32
+		C     complex128
+		When  time.Time
+		Loc   *time.Location
+		Big   *big.Int
+		Text  textOnly
+		Addr  netip.Addr
+		Type  reflect.Type
+		Arr   [2]float64
+		Nil   []float64
+		Bytes []byte
+		Many  map[int]bool
+		Fn    func()
+	}
+	many := map[int]bool{}
+	for i := range 20 {
+		many[i] = true
+	}
+	v := kinds{B: true, I8: -3, U8: 200, F32: 1.5, C: complex(1, -2),
+		When: time.Date(2026, 11, 22, 3, 0, 0, 5, time.UTC), Loc: time.UTC, Big: big.NewInt(12345),
+		Text: textOnly{"a", "b"}, Addr: netip.MustParseAddr("10.0.0.1"), Type: reflect.TypeFor[Point](),
+		Arr: [2]float64{1, 2}, Bytes: []byte("hi"), Many: many}
+	data, err := Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	if err := Dis(&sb, data); err != nil {
+		t.Fatal(err)
+	}
+	out := sb.String()
+	for _, want := range []string{
+		".B                   bool  true",
+		".I8                  int8  -3",
+		".U8                  uint8  200",
+		".F32                 float32  1.5 (bits 0x3fc00000)",
+		".C                   complex128  (1-2i)",
+		".When                time.Time  2026-11-22T03:00:00.000000005Z",
+		`.Loc                 *time.Location  "UTC" (offset 0s), by name`,
+		"bytes by its GobEncode",
+		`text "a|b", by its MarshalText`,
+		"bytes by its MarshalBinary",
+		".Type                reflect.Type  holding #", "*reflect.rtype  codec.Point, by reference: name and position",
+		".Arr                 [2]float64  2 elements, 16 bytes copied raw (by value)",
+		".Nil                 []float64  nil",
+		`.Bytes               []uint8  2 elements, 2 bytes copied raw (by value) "hi"`,
+		"4 more entries",
+		".Fn                  func()  nil",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("listing lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(out)
 	}
 }

@@ -141,6 +141,21 @@ func TestCheckListsEveryProblem(t *testing.T) {
 	if ps := Check(struct{ A []int }{}); ps != nil {
 		t.Fatalf("Check of a sendable value = %v", ps)
 	}
+	// Keys that are not strings, and Problem's String form.
+	ps = Check(map[int]any{7: make(chan int)})
+	if len(ps) != 1 || ps[0].Path != "[7].(chan int)" {
+		t.Fatalf("Check of a map with int keys = %v", ps)
+	}
+	if s := ps[0].String(); !strings.HasPrefix(s, "[7].(chan int): chan int: a channel") || !strings.Contains(s, "; fix: ") {
+		t.Fatalf("Problem.String = %q", s)
+	}
+	// A method value on a value receiver suggests the pointer method
+	// expression form too.
+	var c counter
+	ps = Check([]func() int{c.Get})
+	if len(ps) != 1 || !strings.Contains(ps[0].Fix, "(*counter).Get") {
+		t.Fatalf("Check of a value-receiver method value = %v", ps)
+	}
 }
 
 func TestRefusedEncodeLeavesStreamUsable(t *testing.T) {

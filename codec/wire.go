@@ -3,7 +3,6 @@ package codec
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
 )
 
 // magic opens every stream; formatVersion follows it.
@@ -234,12 +233,4 @@ func appendVarint(b []byte, v int64) []byte {
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
-}
-
-func appendFloat64(b []byte, f float64) []byte {
-	return binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
-}
-
-func appendFloat32(b []byte, f float32) []byte {
-	return binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
 }
