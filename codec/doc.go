@@ -96,7 +96,9 @@
 // byte, other integers varints, floats their IEEE bits, strings and
 // marshaled bytes a length and bytes, structs their fields in order,
 // arrays their elements; a time.Time is its Unix seconds (8 bytes) and
-// nanoseconds (4 bytes), its location's name and its zone offset. Slices of fixed-size numbers start with a bulk
+// nanoseconds (4 bytes), its location's name and its zone offset; a
+// *time.Location is 0 (nil) or 1, its name and offset; a reflect.Type is 0
+// (nil) or 1, its position, hash, name and package path. Slices of fixed-size numbers start with a bulk
 // header: 0 nil, 1 "buffer #k, outside the stream" (followed by k and the
 // element count; reserved for moving large buffers out of band, through
 // shared memory, in a later version: this decoder refuses it), 2+n for n
