@@ -37,7 +37,9 @@ func leafProblem(t reflect.Type) (reason, fix string, bad bool) {
 			return "a reflect.Value holds a pointer into this process's memory", "send v.Interface() instead", true
 		}
 	case "internal/abi":
-		return "it is a runtime type descriptor of this process, not data", "send a value of the type (interface values carry their type)", true
+		if name == "ITab" || strings.HasSuffix(name, "Type") {
+			return "it is a runtime type descriptor of this process, not data", "send a value of the type (interface values carry their type), or its name", true
+		}
 	case "runtime":
 		if name == "Func" {
 			return "a *runtime.Func points into this process's function tables", "send the function itself: func values travel by reference", true

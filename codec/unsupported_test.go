@@ -190,3 +190,43 @@ func TestRefusedEncodeLeavesStreamUsable(t *testing.T) {
 		t.Fatalf("decoded %v %v", p, s)
 	}
 }
+
+// Run-time panics reach the pool as values: the plain ones travel, one
+// holding type descriptors is refused with its path.
+func TestRuntimePanicValues(t *testing.T) {
+	catch := func(f func()) (r any) {
+		defer func() { r = recover() }()
+		f()
+		return nil
+	}
+	var s []int
+	var m map[string]int
+	var x any = 1
+	for _, tc := range []struct {
+		name string
+		v    any
+		path string // "" when it must travel
+	}{
+		{"index out of range", catch(func() { _ = s[3] }), ""},
+		{"nil map", catch(func() { m["a"] = 1 }), ""},
+		{"type assertion", catch(func() { _ = x.(string) }), "._interface"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := Marshal(tc.v)
+			if tc.path != "" {
+				var ue *UnsupportedError
+				if !errors.As(err, &ue) || ue.Path != tc.path {
+					t.Fatalf("Marshal: %v, want a refusal at %s", err, tc.path)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out error
+			if err := Unmarshal(data, &out); err != nil || out.Error() != tc.v.(error).Error() {
+				t.Fatalf("got %v, %v; want %v", out, err, tc.v)
+			}
+		})
+	}
+}
