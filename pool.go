@@ -139,6 +139,24 @@ func (p *Pool) dropAbandoned() {
 	}
 }
 
+// sendable returns how many queued jobs w's sender may take now, 0 when it
+// must wait; p.mu is held. Whatever can make it positive must wake the
+// senders (p.cond.Broadcast).
+func (p *Pool) sendable(w *worker) int {
+	if w.stopping {
+		return 0
+	}
+	room := w.window - len(w.inflight)
+	if w.budget > 0 {
+		room = min(room, w.budget)
+	}
+	// A busy worker is refilled in batches, one write for many tasks.
+	if room < w.batch() && len(w.inflight) >= w.batch() {
+		return 0
+	}
+	return max(0, min(room, p.share(w)))
+}
+
 // take waits until worker w may send jobs or cancellations, and returns
 // them with the task IDs given to the jobs (a job's id field may change
 // once the lock is released: a job goes back to the queue if w dies);
@@ -149,13 +167,7 @@ func (p *Pool) take(w *worker) (jobs []*job, ids []uint64, cancels []uint64, sto
 	for {
 		cancels, w.cancels = w.cancels, nil
 		p.dropAbandoned()
-		room := w.window - len(w.inflight)
-		if w.budget > 0 {
-			room = min(room, w.budget)
-		}
-		// A busy worker is refilled in batches, one write for many tasks.
-		batched := room >= w.batch() || len(w.inflight) < w.batch()
-		if k := min(room, p.share(w)); !w.stopping && k > 0 && batched {
+		if k := p.sendable(w); k > 0 {
 			jobs = make([]*job, k)
 			copy(jobs, p.queue)
 			clear(p.queue[:k])

@@ -263,7 +263,10 @@ func (p *Pool) receive(w *worker) {
 		j := w.inflight[0]
 		w.inflight[0] = nil
 		w.inflight = w.inflight[1:]
-		if n := len(w.inflight); n == w.window-w.batch() || n == w.batch()-1 || w.stopping && n == 0 {
+		// Wake the sender when it may send again (its share of the queue
+		// depends on every worker's load, so a fixed threshold can miss
+		// the moment), or when a stopping worker has drained.
+		if p.sendable(w) > 0 || w.stopping && len(w.inflight) == 0 {
 			p.cond.Broadcast()
 		}
 		p.mu.Unlock()
