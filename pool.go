@@ -121,6 +121,7 @@ func (p *Pool) retryLater(j *job) {
 		if !terminated && j.c.ctx.Err() == nil {
 			p.requeue([]*job{j})
 		}
+		p.ensureWorkers()
 		p.noWorkersLeft()
 		p.cond.Broadcast()
 		p.mu.Unlock()
@@ -226,7 +227,21 @@ func (p *Pool) share(w *worker) int {
 // done, and starts its replacement; p.mu is held.
 func (p *Pool) retire(w *worker) {
 	p.retireLocked(w)
-	if !p.closing && p.cfg.respawn {
+	p.ensureWorkers()
+}
+
+// ensureWorkers starts replacements until the pool has its number of
+// workers running or starting, or one while it closes with tasks left;
+// p.mu is held.
+func (p *Pool) ensureWorkers() {
+	if !p.cfg.respawn || p.cfg.inProcess || !p.needsWorkers() {
+		return
+	}
+	target := p.cfg.workers
+	if p.closing {
+		target = 1
+	}
+	for p.live+p.starting < target {
 		p.starting++
 		p.wg.Add(1)
 		go func() {
@@ -262,6 +277,13 @@ func (p *Pool) abandon(c *call) {
 	if signalled {
 		p.cond.Broadcast()
 	}
+}
+
+// needsWorkers reports whether the pool still needs its workers: it is
+// open, or closing with tasks left (a worker that died while the pool
+// closed leaves its tasks to a replacement); p.mu is held.
+func (p *Pool) needsWorkers() bool {
+	return !p.terminated && (!p.closing || len(p.queue) > 0 || p.retrying > 0)
 }
 
 // noWorkersLeft fails every queued job when no worker runs and none is

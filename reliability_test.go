@@ -72,6 +72,20 @@ func TestRetries(t *testing.T) {
 	}
 }
 
+// Close waits for the tasks it was given, also when a worker dies during
+// Close and the task must run again on a replacement.
+func TestCloseWaitsThroughARetry(t *testing.T) {
+	p, err := mproc.NewPool(mproc.Workers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := mproc.Submit(t.Context(), p, dieOnce, t.TempDir(), mproc.Retries(1))
+	p.Close()
+	if v, err := f.Wait(t.Context()); err != nil || v != "second run" {
+		t.Errorf("Wait after Close = %q, %v; want the second run's result", v, err)
+	}
+}
+
 func TestHeartbeat(t *testing.T) {
 	p := newPool(t, mproc.Workers(1), mproc.Heartbeat(300*time.Millisecond))
 	path := fifo(t)

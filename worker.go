@@ -95,7 +95,7 @@ func (p *Pool) startProcess() error {
 		return err
 	}
 	p.mu.Lock()
-	if p.closing {
+	if !p.needsWorkers() {
 		p.mu.Unlock()
 		proc.Conn.Close() // the worker exits on EOF
 		proc.Wait()
@@ -123,9 +123,9 @@ func (p *Pool) startReplacement() {
 			time.Sleep(10 * time.Millisecond << (2 * attempt)) // 40 ms, 160 ms, 640 ms
 		}
 		p.mu.Lock()
-		closing := p.closing
+		needed := p.needsWorkers()
 		p.mu.Unlock()
-		if closing {
+		if !needed {
 			err = ErrClosed
 			break
 		}
@@ -317,11 +317,7 @@ func (p *Pool) died(w *worker, reason string, fatal bool) {
 			Reason: reason, Stderr: w.proc.Stderr()}
 	}
 	delete(p.workers, w)
-	wasLive := !w.stopping
-	if wasLive {
-		w.stopping = true
-		p.live--
-	}
+	p.retireLocked(w)
 	jobs := w.inflight
 	w.inflight = nil
 	type failure struct {
@@ -379,15 +375,8 @@ func (p *Pool) died(w *worker, reason string, fatal bool) {
 	} else {
 		p.log.Debug("mproc: worker stopped", "worker", w.id, "pid", w.proc.Pid)
 	}
-	if wasLive && !p.closing && p.cfg.respawn {
-		p.starting++
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			p.startReplacement()
-		}()
-	}
 	p.requeue(again)
+	p.ensureWorkers()
 	p.noWorkersLeft()
 	p.cond.Broadcast()
 	p.mu.Unlock()
