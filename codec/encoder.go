@@ -194,7 +194,7 @@ func (e *encoder) begin(bulk int) {
 		clear(e.memoAlt)
 	}
 	if e.nmemo > 0 {
-		e.memoFew = [len(e.memoFew)]memoKey{} // drop the references
+		clear(e.memoFew[:min(e.nmemo, uint64(len(e.memoFew)))]) // drop the references
 		e.nmemo = 0
 	}
 	e.depth = 0
