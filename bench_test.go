@@ -118,3 +118,11 @@ func BenchmarkBytesRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMainInParent measures mproc.Main where it returns: the parent.
+func BenchmarkMainInParent(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		mproc.Main()
+	}
+}

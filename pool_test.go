@@ -306,3 +306,9 @@ func TestRoundTripFindsUnsendable(t *testing.T) {
 		t.Fatalf("err = %v, want *codec.UnsupportedError for the chan in the result", err)
 	}
 }
+
+func TestMainInParentAllocatesNothing(t *testing.T) {
+	if n := testing.AllocsPerRun(100, mproc.Main); n != 0 {
+		t.Errorf("mproc.Main allocates %v times per call in the parent, want 0", n)
+	}
+}
