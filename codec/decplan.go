@@ -429,7 +429,7 @@ func decSlice(ti *typeInfo) decFn {
 			s = reflect.MakeSlice(ti.t, 0, 1).UnsafePointer()
 		}
 		*(*sliceHeader)(p) = sliceHeader{s, n, n}
-		if ti.memo {
+		if ti.memo && n > 0 { // as the encoder: an empty slice takes no memo id
 			d.memo = append(d.memo, memoObj{s, n, ti})
 		}
 		if d.depth++; d.depth > d.opts.maxDepth {

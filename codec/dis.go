@@ -428,16 +428,20 @@ func (ds *disasm) ref(w *wireType, label string, body func() error) error {
 		ds.line(at, label, w.name+"  nil")
 		return nil
 	case h > refNew:
-		k := h - refNew - 1
-		if k >= uint64(ds.nmemo) {
-			return &DecodeError{Offset: at, Msg: fmt.Sprintf("back-reference to object #%d, but only %d objects precede it", k, ds.nmemo)}
-		}
-		ds.line(at, label, fmt.Sprintf("%s  =&%d, the object listed above (shared, sent once)", w.name, k))
-		return nil
+		return ds.backRef(at, label, w, h)
 	}
 	ds.line(at, label, fmt.Sprintf("%s  &%d", w.name, ds.nmemo))
 	ds.nmemo++
 	return body()
+}
+
+func (ds *disasm) backRef(at int, label string, w *wireType, h uint64) error {
+	k := h - refNew - 1
+	if k >= uint64(ds.nmemo) {
+		return &DecodeError{Offset: at, Msg: fmt.Sprintf("back-reference to object #%d, but only %d objects precede it", k, ds.nmemo)}
+	}
+	ds.line(at, label, fmt.Sprintf("%s  =&%d, the object listed above (shared, sent once)", w.name, k))
+	return nil
 }
 
 func (ds *disasm) mapEntries(w *wireType) error {
@@ -504,7 +508,27 @@ func (ds *disasm) slice(w *wireType, label string) error {
 		return nil
 	}
 	if ds.mayCycle(w, map[*wireType]bool{}) {
-		return ds.ref(w, label, func() error { return ds.sliceElems(elem) })
+		h, err := r.uvarint("slice header")
+		switch {
+		case err != nil:
+			return err
+		case h == refNil:
+			ds.line(at, label, w.name+"  nil")
+			return nil
+		case h > refNew:
+			return ds.backRef(at, label, w, h)
+		}
+		n, err := ds.sliceLen(elem)
+		if err != nil {
+			return err
+		}
+		if n == 0 { // an empty slice takes no memo id
+			ds.line(at, label, w.name+"  empty")
+			return nil
+		}
+		ds.line(at, label, fmt.Sprintf("%s  &%d", w.name, ds.nmemo))
+		ds.nmemo++
+		return ds.elements(elem, uint64(n))
 	}
 	h, err := r.uvarint("slice header")
 	if err != nil {
@@ -522,15 +546,19 @@ func (ds *disasm) slice(w *wireType, label string) error {
 }
 
 func (ds *disasm) sliceElems(elem *wireType) error {
-	minSize := 1
-	if ds.zeroSize(elem, 0) {
-		minSize = 0
-	}
-	n, err := ds.r.length("slice length", minSize)
+	n, err := ds.sliceLen(elem)
 	if err != nil {
 		return err
 	}
 	return ds.elements(elem, uint64(n))
+}
+
+func (ds *disasm) sliceLen(elem *wireType) (int, error) {
+	minSize := 1
+	if ds.zeroSize(elem, 0) {
+		minSize = 0
+	}
+	return ds.r.length("slice length", minSize)
 }
 
 func (ds *disasm) elements(elem *wireType, n uint64) error {

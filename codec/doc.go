@@ -105,7 +105,8 @@
 // elements inline as raw little-endian bytes. Pointers, maps and slices
 // that may hold references start with a reference header: 0 nil, 1 a new
 // object (it takes the next memo id, before its contents, so cycles can
-// refer to it) followed by its contents, 2+k a back-reference to memo id k.
+// refer to it; an empty slice takes none) followed by its contents, 2+k a
+// back-reference to memo id k.
 // Other slices start with 0 (nil) or 1, then a length. An interface value
 // is a type id (0 for nil) then the value; id 1 marks a reference to a
 // package-level variable: the type id, the variable's position, then the

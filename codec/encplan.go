@@ -289,6 +289,8 @@ func encSlice(ti *typeInfo) encFn {
 			e.buf = append(e.buf, refNil)
 			return nil
 		}
+		// Empty slices may all share one address: they take no memo id and
+		// are never back-referenced.
 		if h.len > 0 && e.seen(memoKey{h.data, ti, h.len}) {
 			return nil
 		}

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -161,6 +162,32 @@ func TestRoundTripManyObjects(t *testing.T) {
 		}
 		if a.X == &a.P.X {
 			t.Fatal("interior pointer kept its target; the doc says copy")
+		}
+	}
+}
+
+// An empty slice that could hold references takes no memo id on either
+// side; the ids of the objects after it must agree.
+func TestEmptyReferenceSliceKeepsIDsInStep(t *testing.T) {
+	p := &Point{1, 2}
+	type v struct {
+		E    []any
+		N    []*Point
+		P, Q *Point
+	}
+	in := v{E: []any{}, N: []*Point{}, P: p, Q: p}
+	got := roundTrip(t, in)
+	if got.P != got.Q || got.E == nil || len(got.E) != 0 || got.N == nil {
+		t.Fatalf("got %+v", got)
+	}
+	data, _ := Marshal(in)
+	var sb strings.Builder
+	if err := Dis(&sb, data); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[]interface {}  empty", ".P                   *codec.Point  &0", "=&0, the object listed above"} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("listing lacks %q:\n%s", want, sb.String())
 		}
 	}
 }
