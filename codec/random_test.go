@@ -17,7 +17,17 @@ func randomValue(r *rand.Rand, depth int, shared *[]*box) any {
 	if depth > 4 {
 		return r.IntN(100)
 	}
-	switch r.IntN(12) {
+	switch r.IntN(17) {
+	case 12:
+		return (*box)(nil)
+	case 13:
+		return [2]any{randomValue(r, depth+1, shared), randomValue(r, depth+1, shared)}
+	case 14:
+		return map[any]any{Point{r.IntN(3), 0}: randomValue(r, depth+1, shared), r.IntN(3): nil}
+	case 15:
+		return innerPub{Note: "n", n: r.IntN(50)}
+	case 16:
+		return ErrSentinel
 	case 0:
 		return nil
 	case 1:
