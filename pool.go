@@ -45,7 +45,8 @@ var duplicates, retried atomic.Int64
 const window = 64
 
 // NewPool starts a pool and waits until every worker ran its initializer
-// and is ready, about 2 ms for process workers on Linux. It fails if a
+// and is ready: a few milliseconds for process workers, started in
+// parallel (each is a fork and exec of this binary). It fails if a
 // worker cannot start or its initializer fails; no worker is left behind
 // then.
 func NewPool(opts ...Option) (*Pool, error) {
