@@ -333,3 +333,30 @@ func TestLogger(t *testing.T) {
 		}
 	}
 }
+
+func TestTerminateInterruptsMap(t *testing.T) {
+	p, err := mproc.NewPool(mproc.Workers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := fifo(t)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := mproc.Map(t.Context(), p, waitCancel, []string{path, path})
+		errc <- err
+	}()
+	next := lines(t, path)
+	if got := next(); got != "started" {
+		t.Fatalf("task said %q", got)
+	}
+	pid := p.Pids()[0]
+	p.Terminate()
+	if err := <-errc; !errors.Is(err, mproc.ErrClosed) {
+		t.Errorf("Map = %v, want ErrClosed", err)
+	}
+	if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
+		t.Errorf("worker %d still exists after Terminate: %v", pid, err)
+	}
+	p.Terminate()
+	p.Close()
+}
