@@ -86,3 +86,18 @@ func TestSubmitWorkerDeath(t *testing.T) {
 		t.Fatalf("err = %v, want *WorkerExitError killed by SIGKILL at index 0", err)
 	}
 }
+
+// A task the worker cannot load fails with an error that says so; the
+// worker is replaced and the pool goes on.
+func TestUnloadableTask(t *testing.T) {
+	p := newPool(t, mproc.Workers(1))
+	_, err := mproc.Submit(t.Context(), p, useUnloadable, unloadable{7}).Wait(t.Context())
+	var we *mproc.WorkerExitError
+	if !errors.As(err, &we) || we.Index != 0 || !strings.Contains(err.Error(), "reading a task") ||
+		!strings.Contains(err.Error(), "unloadable 7 cannot be rebuilt here") {
+		t.Fatalf("err = %v, want a WorkerExitError saying the task could not be read", err)
+	}
+	if v, err := mproc.Submit(t.Context(), p, square, 4).Wait(t.Context()); err != nil || v != 16 {
+		t.Errorf("after: %v, %v", v, err)
+	}
+}

@@ -221,3 +221,15 @@ func corrupt(_ context.Context, _ int) (int, error) {
 	}
 	select {}
 }
+
+// unloadable is an argument that a worker cannot decode, like a task whose
+// function or type the worker cannot resolve.
+type unloadable struct{ N int }
+
+func (u unloadable) MarshalCodec() (any, error) { return u.N, nil }
+
+func (u *unloadable) UnmarshalCodec(state any) error {
+	return fmt.Errorf("unloadable %v cannot be rebuilt here", state)
+}
+
+func useUnloadable(_ context.Context, u unloadable) (int, error) { return u.N, nil }
