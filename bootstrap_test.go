@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mproc-go/mproc"
 	"golang.org/x/sys/unix"
 )
 
@@ -65,17 +67,62 @@ func TestParentDeath(t *testing.T) {
 }
 
 func testParentDeath(t *testing.T, sig unix.Signal) {
+	cmd, out, r, pidfds := startParent(t, "1", 2)
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, pidfds)
+	// Nothing came after "ready".
+	if rest := readRest(t, out, r); rest != "" {
+		t.Errorf("after the signal the processes printed %q", rest)
+	}
+}
+
+// With ShutdownOnSignal, a first SIGINT fails the queued task and lets the
+// running one go on; a second kills the workers at once and ends the
+// program by SIGINT.
+func TestShutdownOnSignal(t *testing.T) {
+	cmd, out, r, pidfds := startParent(t, "signals", 1)
+	if err := cmd.Process.Signal(unix.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	out.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := r.ReadString('\n')
+	if err != nil || line != "queued task: "+mproc.ErrClosed.Error()+"\n" {
+		t.Fatalf("after one SIGINT the parent said %q (%v), want the queued task failed with ErrClosed", line, err)
+	}
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, cmd.Process.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil || info.Signo != 0 {
+		t.Fatalf("the parent ended after one SIGINT (%v)", err)
+	}
+	if err := cmd.Process.Signal(unix.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, pidfds)
+	if rest := readRest(t, out, r); rest != "" {
+		t.Errorf("after the signals the processes printed %q", rest)
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT {
+		t.Errorf("parent ended with %v, want killed by SIGINT", err)
+	}
+}
+
+// startParent runs this test binary as a parent process in the given mode
+// and reads the pids of its workers, as pidfds.
+func startParent(t *testing.T, mode string, workers int) (cmd *exec.Cmd, out *os.File, r *bufio.Reader, pidfds []int) {
+	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), parentModeEnv+"=1")
+	cmd = exec.Command(self, "-test.run=^$")
+	cmd.Env = append(os.Environ(), parentModeEnv+"="+mode)
 	stdin, err := cmd.StdinPipe() // held open: the parent waits on it
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stdin.Close()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -83,11 +130,16 @@ func testParentDeath(t *testing.T, sig unix.Signal) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Wait()
-	defer cmd.Process.Kill()
-
-	var pidfds []int
-	r := bufio.NewReader(stdout)
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+		for _, fd := range pidfds {
+			unix.Close(fd)
+		}
+	})
+	out = stdout.(*os.File)
+	r = bufio.NewReader(out)
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
@@ -105,18 +157,20 @@ func testParentDeath(t *testing.T, sig unix.Signal) {
 		if err != nil {
 			t.Fatalf("pidfd_open(%d): %v", pid, err)
 		}
-		defer unix.Close(fd)
 		pidfds = append(pidfds, fd)
 	}
-	if len(pidfds) != 2 {
-		t.Fatalf("parent reported %d workers, want 2", len(pidfds))
+	if len(pidfds) != workers {
+		t.Fatalf("parent reported %d workers, want %d", len(pidfds), workers)
 	}
-	if err := cmd.Process.Signal(sig); err != nil {
-		t.Fatal(err)
-	}
+	return cmd, out, r, pidfds
+}
+
+// waitGone waits until every process behind pidfds has exited, at most a
+// second: a pidfd becomes readable when its process exits.
+func waitGone(t *testing.T, pidfds []int) {
+	t.Helper()
 	deadline := time.Now().Add(time.Second)
 	for _, fd := range pidfds {
-		// A pidfd becomes readable when its process exits.
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		for {
 			n, err := unix.Poll(fds, int(max(time.Until(deadline).Milliseconds(), 0)))
@@ -132,11 +186,16 @@ func testParentDeath(t *testing.T, sig unix.Signal) {
 			break
 		}
 	}
-	// The workers shared the parent's stdout; all of them are gone, so the
-	// pipe ends here, and nothing came after "ready".
-	stdout.(*os.File).SetReadDeadline(time.Now().Add(10 * time.Second))
+}
+
+// readRest reads what is left on the parent's stdout, which the workers
+// shared: it ends once all of them are gone.
+func readRest(t *testing.T, out *os.File, r *bufio.Reader) string {
+	t.Helper()
+	out.SetReadDeadline(time.Now().Add(10 * time.Second))
 	rest, err := io.ReadAll(r)
-	if err != nil || len(rest) > 0 {
-		t.Errorf("after the signal the processes printed %q (%v)", rest, err)
+	if err != nil {
+		t.Fatalf("reading the rest of the parent's output: %v", err)
 	}
+	return string(rest)
 }

@@ -64,7 +64,7 @@
 // Workers exit on their own when the parent dies, even by SIGKILL: each
 // watches its control socket for the end of the stream. They run in a
 // process group of their own, so the terminal's Ctrl-C reaches only the
-// parent, which decides how they stop.
+// parent, which decides how they stop (see ShutdownOnSignal).
 //
 // # Processes
 //

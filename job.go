@@ -38,8 +38,9 @@ type job struct {
 	n     int
 	args  any // []In of length n
 
-	requeues int // times sent back to the queue by a worker's death
-	attempts int // times run again after its worker died running it
+	dropped  bool // failed by drain before it started, its result unwanted; guarded by Pool.mu
+	requeues int  // times sent back to the queue by a worker's death
+	attempts int  // times run again after its worker died running it
 }
 
 // sub returns the job for inputs lo to hi of j.

@@ -66,8 +66,17 @@ func children() []int {
 const parentModeEnv = "MPROC_TEST_PARENT"
 
 // parentMode starts a pool, prints its workers' pids and waits to be killed.
+//
+// In mode "signals" the pool has one worker and handles signals: it runs a
+// task that never ends with another queued behind it, and reports when the
+// queued one fails.
 func parentMode() {
-	pool, err := mproc.NewPool(mproc.Workers(2))
+	signals := os.Getenv(parentModeEnv) == "signals"
+	opts := []mproc.Option{mproc.Workers(2)}
+	if signals {
+		opts = []mproc.Option{mproc.Workers(1), mproc.ShutdownOnSignal()}
+	}
+	pool, err := mproc.NewPool(opts...)
 	if err != nil {
 		fmt.Println("error:", err)
 		os.Exit(1)
@@ -76,8 +85,14 @@ func parentMode() {
 		fmt.Println(pid)
 	}
 	// Keep one worker busy with a task that never ends.
-	mproc.Submit(context.Background(), pool, hang, 2)
+	ctx := context.Background()
+	mproc.Submit(ctx, pool, hang, 2)
+	queued := mproc.Submit(ctx, pool, square, 3)
 	fmt.Println("ready")
+	if signals {
+		_, err := queued.Wait(ctx)
+		fmt.Println("queued task:", err)
+	}
 	os.Stdin.Read(make([]byte, 1)) // the test holds stdin open and kills this process
 	os.Exit(2)
 }

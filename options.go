@@ -32,6 +32,7 @@ type config struct {
 	timeout      time.Duration
 	heartbeat    time.Duration
 	memoryLimit  int64
+	signals      bool
 }
 
 func newConfig(opts []Option) config {

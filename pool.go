@@ -34,6 +34,8 @@ type Pool struct {
 	nextWorker atomic.Int64
 	wg         sync.WaitGroup // worker and starter goroutines
 	closeOnce  sync.Once
+	finished   chan struct{} // closed when Close or Terminate has stopped every worker
+	finishOnce sync.Once
 }
 
 // Counters the tests read (export_test.go): results delivered twice (a bug
@@ -50,7 +52,7 @@ const window = 64
 // worker cannot start or its initializer fails; no worker is left behind
 // then.
 func NewPool(opts ...Option) (*Pool, error) {
-	p := &Pool{cfg: newConfig(opts), workers: make(map[*worker]struct{})}
+	p := &Pool{cfg: newConfig(opts), workers: make(map[*worker]struct{}), finished: make(chan struct{})}
 	p.cond.L = &p.mu
 	p.log = p.cfg.logger
 	if p.cfg.inProcess {
@@ -73,6 +75,9 @@ func NewPool(opts ...Option) (*Pool, error) {
 	if err != nil {
 		p.Terminate()
 		return nil, firstError(err)
+	}
+	if p.cfg.signals {
+		p.handleSignals()
 	}
 	return p, nil
 }
@@ -315,6 +320,7 @@ func (p *Pool) Close() error {
 		p.mu.Unlock()
 	})
 	p.wg.Wait()
+	p.finishOnce.Do(func() { close(p.finished) })
 	return nil
 }
 
@@ -338,6 +344,7 @@ func (p *Pool) Terminate() error {
 	}
 	p.closeOnce.Do(func() {})
 	p.wg.Wait()
+	p.finishOnce.Do(func() { close(p.finished) })
 	return nil
 }
 

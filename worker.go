@@ -269,8 +269,9 @@ func (p *Pool) receive(w *worker) {
 		if p.sendable(w) > 0 || w.stopping && len(w.inflight) == 0 {
 			p.cond.Broadcast()
 		}
+		dropped := j.dropped
 		p.mu.Unlock()
-		if j.c.ctx.Err() == nil {
+		if !dropped && j.c.ctx.Err() == nil {
 			j.c.deliver(j, m.Out, taskErrors(j, m.Fails, w.id, w.proc.Pid))
 		}
 	}
@@ -302,6 +303,9 @@ func (p *Pool) died(w *worker, reason string, fatal bool) {
 	exit := w.proc.Wait()
 	close(w.done)
 	<-w.unwatched // the watchdog reads the slot: it must be done before it goes
+	p.mu.Lock()
+	delete(p.workers, w) // and so does drain, through p.workers
+	p.mu.Unlock()
 	runningID, item, running := w.proc.Slot.Running()
 	w.proc.Release()
 
@@ -328,8 +332,8 @@ func (p *Pool) died(w *worker, reason string, fatal bool) {
 	var again []*job
 	for _, j := range jobs {
 		switch {
-		case j.c.ctx.Err() != nil:
-			// Nobody waits for it.
+		case j.c.ctx.Err() != nil, j.dropped:
+			// Nobody waits for it, or it was answered already.
 		case p.terminated:
 			failed = append(failed, failure{j, ErrClosed})
 		case running && j.id == runningID:
