@@ -27,12 +27,13 @@ func Start[In, Out any](ctx context.Context, fn func(context.Context, In) (Out, 
 	if err != nil {
 		return nil, err
 	}
-	pr := &Process[Out]{pool: pool, fut: Submit(ctx, pool, fn, arg)}
+	pr := &Process[Out]{pool: pool}
 	pool.mu.Lock()
 	for w := range pool.workers {
-		pr.w = w
+		pr.w = w // the only one, never replaced; taken before fn can end it
 	}
 	pool.mu.Unlock()
+	pr.fut = Submit(ctx, pool, fn, arg)
 	return pr, nil
 }
 
