@@ -3,8 +3,11 @@ package mproc
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mproc-go/mproc/codec"
 )
 
 // ErrTimeout is matched by errors.Is for a task that ran past its timeout
@@ -49,20 +52,42 @@ func (e *TaskError) Unwrap() error { return e.Err }
 type WorkerExitError struct {
 	Worker int    // ID of the worker
 	Pid    int    // its process ID
-	Index  int    // index of the input it was running, -1 if none
+	Index  int    // index of the input it was running (see Lost), -1 if none
 	Code   int    // exit status, -1 when killed by a signal
 	Signal string // name of the signal that killed it, such as "SIGKILL"
 	Reason string // what the worker or the pool said, when it said something
 	Stderr string // the last lines the worker wrote to its stderr
+
+	// Lost reports an input that had run to the end, but whose result died
+	// with the worker before it reached the pool: Index is that input, and
+	// Running the input the worker was running when it died (-1 if it was
+	// between tasks). Without Retries such an input is not run again.
+	Lost    bool
+	Running int
+
+	runningOther bool // with Lost: Running is an input of another call
 }
 
 func (e *WorkerExitError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "mproc: worker %d (pid %d) ", e.Worker, e.Pid)
-	if e.Index >= 0 {
-		fmt.Fprintf(&b, "died running task %d: ", e.Index)
+	if e.Lost {
+		fmt.Fprintf(&b, "mproc: task %d ran but its result was lost when worker %d (pid %d) died ", e.Index, e.Worker, e.Pid)
+		switch {
+		case e.Running < 0:
+			b.WriteString("between tasks: ")
+		case e.runningOther:
+			fmt.Fprintf(&b, "running input %d of another call: ", e.Running)
+		default:
+			fmt.Fprintf(&b, "running input %d: ", e.Running)
+		}
+		b.WriteString("it is not run again without Retries; how the worker ended: ")
 	} else {
-		b.WriteString("died: ")
+		fmt.Fprintf(&b, "mproc: worker %d (pid %d) ", e.Worker, e.Pid)
+		if e.Index >= 0 {
+			fmt.Fprintf(&b, "died running task %d: ", e.Index)
+		} else {
+			b.WriteString("died: ")
+		}
 	}
 	switch {
 	case e.Signal != "":
@@ -114,3 +139,104 @@ func (e *InitError) Error() string {
 }
 
 func (e *InitError) Unwrap() error { return e.Err }
+
+// The codec reports where a value cannot be sent by its path from what it
+// encoded: a task message (.Fn, .Args), or the box an up-front check or the
+// in-process RoundTrip backend wraps a value in (.V). The caller knows
+// neither: these rewrite the path as the function, fn, or the input in the
+// caller's slice, args[i], followed by the rest of the path.
+
+// userPath returns err with its path rewritten by rewrite, as a new
+// *codec.UnsupportedError, when err is one and rewrite recognises its path;
+// otherwise err.
+func userPath(err error, rewrite func(path string) (string, bool)) error {
+	var ue *codec.UnsupportedError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	path, ok := rewrite(ue.Path)
+	if !ok {
+		return err
+	}
+	return &codec.UnsupportedError{Path: path, Type: ue.Type, Reason: ue.Reason, Fix: ue.Fix}
+}
+
+// sendError rewrites the path of an error from sending job j: a task
+// message, or in-process the function and the inputs boxed apart.
+func (j *job) sendError(err error) error {
+	return userPath(err, func(path string) (string, bool) {
+		switch {
+		case strings.HasPrefix(path, ".Fn."):
+			return fnPath(".Fn.", path)
+		case strings.HasPrefix(path, ".Args."):
+			return argsPath(".Args.", path, j.start)
+		case strings.HasPrefix(path, ".V."):
+			// Which box failed: the function's, the inputs', or neither
+			// (an output on its way back).
+			if samePath(boxed{j.c.fn}, path) {
+				return fnPath(".V.", path)
+			}
+			if samePath(boxed{j.args}, path) {
+				return argsPath(".V.", path, j.start)
+			}
+		}
+		return "", false
+	})
+}
+
+// samePath reports whether encoding v fails at path.
+func samePath(v any, path string) bool {
+	var ue *codec.UnsupportedError
+	_, err := codec.Marshal(v)
+	return errors.As(err, &ue) && ue.Path == path
+}
+
+// fnPath turns field.(T)rest into fn followed by rest.
+func fnPath(field, path string) (string, bool) {
+	rest, ok := afterAssertion(field, path)
+	return "fn" + rest, ok
+}
+
+// argsPath turns field.([]In)[k]rest into args[start+k] followed by rest.
+func argsPath(field, path string, start int) (string, bool) {
+	rest, ok := afterAssertion(field, path)
+	if !ok || !strings.HasPrefix(rest, "[") {
+		return "", false
+	}
+	end := strings.IndexByte(rest, ']')
+	if end < 0 {
+		return "", false
+	}
+	k, err := strconv.Atoi(rest[1:end])
+	if err != nil {
+		return "", false
+	}
+	return fmt.Sprintf("args[%d]%s", start+k, rest[end+1:]), true
+}
+
+// afterAssertion returns what follows field.(T) at the start of path, T
+// being a type that may hold parentheses itself (a func type).
+func afterAssertion(field, path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, field)
+	if !ok {
+		return "", false
+	}
+	if rest == "" {
+		return "", true
+	}
+	if !strings.HasPrefix(rest, "(") {
+		return "", false
+	}
+	depth := 0
+	for i, r := range rest {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			if depth--; depth == 0 {
+				return rest[i+1:], true
+			}
+		}
+	}
+	return "", false
+}

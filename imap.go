@@ -96,7 +96,7 @@ func imap[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In
 				}
 				if !checked {
 					checked = true
-					if err := p.check(f, chunk[0]); err != nil {
+					if err := p.check(f, chunk[:1]); err != nil {
 						yield(zero, err)
 						return
 					}

@@ -50,11 +50,22 @@ func (j *job) sub(lo, hi int) *job {
 
 func sliceArgs[In any](args any, lo, hi int) any { return args.([]In)[lo:hi] }
 
-// failAll delivers err for every input of j.
+// failAll delivers err for every input of j. An error from sending j is
+// told in the caller's terms (see sendError).
 func (j *job) failAll(err error) {
+	err = j.sendError(err)
 	errs := make([]indexedError, j.n)
 	for i := range errs {
 		errs[i] = indexedError{j.start + i, err}
+	}
+	j.c.deliver(j, nil, errs)
+}
+
+// failEach delivers errOf(index) for every input of j.
+func (j *job) failEach(errOf func(index int) error) {
+	errs := make([]indexedError, j.n)
+	for i := range errs {
+		errs[i] = indexedError{j.start + i, errOf(j.start + i)}
 	}
 	j.c.deliver(j, nil, errs)
 }

@@ -34,7 +34,7 @@ func Map[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In)
 	if len(in) == 0 {
 		return out, nil
 	}
-	if err := p.check(f, in[0]); err != nil {
+	if err := p.check(f, in[:1]); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -134,18 +134,32 @@ func autoChunk(n, workers int) int {
 
 // check reports a function or a first input that the codec cannot send,
 // before anything runs; an in-process pool without RoundTrip sends nothing.
+// first is the []In holding the first input.
 func (p *Pool) check(fn, first any) error {
 	if p.cfg.inProcess && !p.cfg.roundTrip {
 		return nil
 	}
-	return checkSendable(fn, first)
-}
-
-// checkSendable reports a function or input the codec cannot send.
-func checkSendable(fn, first any) error {
-	if _, err := codec.Marshal(boxed{fn}); err != nil {
+	if err := checkFn(fn); err != nil {
 		return err
 	}
 	_, err := codec.Marshal(boxed{first})
-	return err
+	return userPath(err, func(path string) (string, bool) { return argsPath(".V.", path, 0) })
+}
+
+// checkSendable reports a function or input the codec cannot send.
+func checkSendable(fn, arg any) error {
+	if err := checkFn(fn); err != nil {
+		return err
+	}
+	_, err := codec.Marshal(boxed{arg})
+	return userPath(err, func(path string) (string, bool) {
+		rest, ok := afterAssertion(".V.", path)
+		return "args[0]" + rest, ok
+	})
+}
+
+// checkFn reports a function the codec cannot send.
+func checkFn(fn any) error {
+	_, err := codec.Marshal(boxed{fn})
+	return userPath(err, func(path string) (string, bool) { return fnPath(".V.", path) })
 }

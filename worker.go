@@ -298,7 +298,9 @@ func peerGone(err error) bool {
 
 // died handles the end of a worker process: the task it was running fails
 // with a WorkerExitError, the tasks it had not run go back to the queue,
-// and a replacement starts.
+// and a replacement starts. Tasks it ran whose results died with it fail
+// too (WorkerExitError.Lost) unless their call has Retries: a task runs
+// twice only when the caller said it may.
 func (p *Pool) died(w *worker, reason string, fatal bool) {
 	exit := w.proc.Wait()
 	close(w.done)
@@ -307,6 +309,7 @@ func (p *Pool) died(w *worker, reason string, fatal bool) {
 	delete(p.workers, w) // and so does drain, through p.workers
 	p.mu.Unlock()
 	runningID, item, running := w.proc.Slot.Running()
+	finishedID := w.proc.Slot.Finished()
 	w.proc.Release()
 
 	p.mu.Lock()
@@ -325,49 +328,89 @@ func (p *Pool) died(w *worker, reason string, fatal bool) {
 	jobs := w.inflight
 	w.inflight = nil
 	type failure struct {
-		j   *job
-		err error
+		j    *job
+		err  error
+		each func(index int) error // when the inputs of j fail apart
 	}
 	var failed []failure
 	var again []*job
-	for _, j := range jobs {
+	// The worker runs its tasks in the order sent, which is the order of
+	// jobs and of their IDs: those up to finishedID ran to the end, and
+	// their results died with it. The task it was running, if any, is the
+	// first after them; its items before item ran too.
+	var runningJob *job
+	firstUnrun := -1
+	for i, j := range jobs {
+		if running && j.id == runningID {
+			runningJob = j
+		}
+		if firstUnrun < 0 && j.id > finishedID && !(running && j.id == runningID) {
+			firstUnrun = i
+		}
+	}
+	// lost fails inputs that ran but whose results were lost, unless the
+	// call allows them to run again.
+	lost := func(j *job) {
+		if j.c.retries > 0 {
+			again = append(again, j)
+			return
+		}
+		lostReason := reason
+		if to := w.timedOut; to != nil && lostReason == "" {
+			lostReason = fmt.Sprintf("killed for a task that ran past its timeout of %v", to.limit)
+		}
+		failed = append(failed, failure{j: j, each: func(index int) error {
+			e := &WorkerExitError{Worker: w.id, Pid: w.proc.Pid, Index: index, Code: exit.Code, Signal: exit.Signal,
+				Reason: lostReason, Stderr: w.proc.Stderr(), Lost: true, Running: -1}
+			if runningJob != nil {
+				e.Running = runningJob.start + item
+				e.runningOther = runningJob.c != j.c
+			}
+			return e
+		}})
+	}
+	blamed := false // a worker that gave up on its stream blames its first unrun task
+	for i, j := range jobs {
 		switch {
 		case j.c.ctx.Err() != nil, j.dropped:
 			// Nobody waits for it, or it was answered already.
 		case p.terminated:
-			failed = append(failed, failure{j, ErrClosed})
+			failed = append(failed, failure{j: j, err: ErrClosed})
+		case j.id <= finishedID:
+			lost(j)
 		case running && j.id == runningID:
 			one := j.sub(item, item+1)
 			switch to := w.timedOut; {
 			case to != nil && to.id == j.id:
-				failed = append(failed, failure{one, &TimeoutError{Index: j.start + item, Worker: w.id, Pid: w.proc.Pid,
+				failed = append(failed, failure{j: one, err: &TimeoutError{Index: j.start + item, Worker: w.id, Pid: w.proc.Pid,
 					Elapsed: to.elapsed, Limit: to.limit}})
 			case one.attempts < j.c.retries:
 				one.attempts++
 				retried.Add(1)
 				p.retryLater(one)
 			default:
-				failed = append(failed, failure{one, exitErr(j.start + item)})
+				failed = append(failed, failure{j: one, err: exitErr(j.start + item)})
 			}
 			if item > 0 {
-				again = append(again, j.sub(0, item))
+				lost(j.sub(0, item)) // they ran
 			}
 			if item+1 < j.n {
-				again = append(again, j.sub(item+1, j.n))
+				again = append(again, j.sub(item+1, j.n)) // they never started
 			}
 		case !p.cfg.respawn:
 			// A Process: its one task dies with it, started or not.
-			failed = append(failed, failure{j, exitErr(j.start)})
-		case !running && fatal && len(failed) == 0:
+			failed = append(failed, failure{j: j, err: exitErr(j.start)})
+		case !running && fatal && !blamed:
 			// The worker gave up on the stream before starting this task.
-			failed = append(failed, failure{j, exitErr(j.start)})
-		case running || j != jobs[0]:
+			blamed = true
+			failed = append(failed, failure{j: j, err: exitErr(j.start)})
+		case running || i != firstUnrun:
 			again = append(again, j) // innocent: the worker died elsewhere
 		default:
 			// The worker died between tasks, before starting this one: it
 			// may be what kills workers.
 			if j.requeues++; j.requeues > maxRequeues {
-				failed = append(failed, failure{j, exitErr(-1)})
+				failed = append(failed, failure{j: j, err: exitErr(-1)})
 			} else {
 				again = append(again, j)
 			}
@@ -384,8 +427,17 @@ func (p *Pool) died(w *worker, reason string, fatal bool) {
 	p.noWorkersLeft()
 	p.cond.Broadcast()
 	p.mu.Unlock()
+	// The cause first: a call that stops at its first error reports the
+	// input that killed the worker rather than one whose result was lost.
 	for _, f := range failed {
-		f.j.failAll(f.err)
+		if f.each == nil {
+			f.j.failAll(f.err)
+		}
+	}
+	for _, f := range failed {
+		if f.each != nil {
+			f.j.failEach(f.each)
+		}
 	}
 }
 
