@@ -392,13 +392,21 @@ func (d *decoder) decodeDynamic(it reflect.Type, p unsafe.Pointer) error {
 	if err != nil {
 		return err
 	}
-	if w.implOK == nil {
-		w.implOK = map[reflect.Type]bool{}
+	// The answer is cached on the stream's own wire types only: the
+	// predeclared ones are shared by every decoder of the process.
+	shared := id < firstUserID
+	impl, known := false, false
+	if !shared {
+		impl, known = w.implOK[it]
 	}
-	impl, known := w.implOK[it]
 	if !known {
 		impl = ct.Implements(it) && ct.Kind() != reflect.Interface
-		w.implOK[it] = impl
+		if !shared {
+			if w.implOK == nil {
+				w.implOK = map[reflect.Type]bool{}
+			}
+			w.implOK[it] = impl
+		}
 	}
 	if !impl {
 		return fmt.Errorf("codec: cannot decode a %s (stream type #%d, at byte %d) into a %s: it does not implement it", ct, id, at, it)
