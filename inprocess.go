@@ -25,7 +25,7 @@ func (p *Pool) startInProcess() error {
 				return err
 			}
 		}
-		f, ok := serve.Protect(func() { err = p.cfg.initRun.Init(context.Background(), fn, arg) })
+		f, ok := serve.ProtectInit(func() { err = p.cfg.initRun.Init(context.Background(), fn, arg) })
 		if !ok || err != nil {
 			if ok {
 				f = serve.Fail(-1, err)
@@ -40,27 +40,45 @@ func (p *Pool) startInProcess() error {
 	p.live++
 	p.mu.Unlock()
 	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			jobs, _, _, stop := p.take(w)
-			if stop {
-				p.mu.Lock()
-				delete(p.workers, w)
-				p.mu.Unlock()
-				return
-			}
-			for _, j := range jobs {
-				p.runHere(w, j)
-			}
-		}
-	}()
+	go p.serveHere(w, nil)
 	return nil
 }
 
-// runHere runs job j on this goroutine.
-func (p *Pool) runHere(w *worker, j *job) {
-	out, fails, err := p.runLocal(j)
+// serveHere runs jobs, then those the pool gives w, one at a time on this
+// goroutine until the pool stops. A task that calls runtime.Goexit ends the
+// goroutine: a fresh one then takes over (see runHere), which is why
+// nothing here is deferred.
+func (p *Pool) serveHere(w *worker, jobs []*job) {
+	for {
+		for len(jobs) > 0 {
+			j := jobs[0]
+			jobs = jobs[1:]
+			p.runHere(w, j, jobs)
+		}
+		var stop bool
+		if jobs, _, _, stop = p.take(w); stop {
+			p.mu.Lock()
+			delete(p.workers, w)
+			p.mu.Unlock()
+			p.wg.Done()
+			return
+		}
+	}
+}
+
+// runHere runs job j on this goroutine; rest are the jobs to run after it.
+// If a task of j calls runtime.Goexit, runHere does not return: a fresh
+// goroutine finishes j and goes on serving with rest.
+func (p *Pool) runHere(w *worker, j *job, rest []*job) {
+	out, fails, err := p.runLocal(j, func(out any, fails []wire.Failure, err error) {
+		p.doneHere(w, j, out, fails, err)
+		p.serveHere(w, rest)
+	})
+	p.doneHere(w, j, out, fails, err)
+}
+
+// doneHere delivers the outcome of job j.
+func (p *Pool) doneHere(w *worker, j *job, out any, fails []wire.Failure, err error) {
 	p.mu.Lock()
 	w.inflight = w.inflight[:0]
 	p.cond.Broadcast()
@@ -75,7 +93,10 @@ func (p *Pool) runHere(w *worker, j *job) {
 	j.c.deliver(j, out, taskErrors(j, fails, w.id, 0))
 }
 
-func (p *Pool) runLocal(j *job) (out any, fails []wire.Failure, err error) {
+// runLocal runs job j and returns its outcome, unless a task calls
+// runtime.Goexit: then it passes the outcome to resume on a fresh
+// goroutine instead (see wire.Runner).
+func (p *Pool) runLocal(j *job, resume func(any, []wire.Failure, error)) (out any, fails []wire.Failure, err error) {
 	fn, args := j.c.fn, j.args
 	if p.cfg.roundTrip {
 		if fn, err = roundTrip(fn); err != nil {
@@ -86,19 +107,29 @@ func (p *Pool) runLocal(j *job) (out any, fails []wire.Failure, err error) {
 		}
 	}
 	var item atomic.Uint64
-	ctx := j.c.ctx
+	ctx, cancel := j.c.ctx, context.CancelFunc(nil)
 	if j.c.timeout > 0 {
-		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, j.c.timeout)
-		defer cancel()
 	}
 	start := time.Now()
-	out, fails = j.c.run.Run(ctx, fn, args, &item)
+	out, fails = j.c.run.Run(ctx, fn, args, &item, func(out any, fails []wire.Failure) {
+		resume(p.afterRun(j, ctx, cancel, start, &item, out, fails))
+	})
+	return p.afterRun(j, ctx, cancel, start, &item, out, fails)
+}
+
+// afterRun turns what a job's Runner returned into runLocal's outcome.
+func (p *Pool) afterRun(j *job, ctx context.Context, cancel context.CancelFunc, start time.Time, item *atomic.Uint64,
+	out any, fails []wire.Failure) (any, []wire.Failure, error) {
+	if cancel != nil {
+		defer cancel()
+	}
 	if j.c.timeout > 0 && ctx.Err() == context.DeadlineExceeded && j.c.ctx.Err() == nil {
 		// Goroutines cannot be killed: the task ran until it saw its context.
 		return nil, nil, &TimeoutError{Index: j.start + int(item.Load()), Elapsed: time.Since(start), Limit: j.c.timeout}
 	}
 	if p.cfg.roundTrip {
+		var err error
 		if out, err = roundTrip(out); err != nil {
 			return nil, nil, err
 		}

@@ -12,43 +12,79 @@ import (
 // It is empty: what travels is its type, by reference.
 type runCtx[In, Out any] struct{}
 
-func (runCtx[In, Out]) Run(ctx context.Context, fn, args any, item *atomic.Uint64) (any, []wire.Failure) {
+func (runCtx[In, Out]) Run(ctx context.Context, fn, args any, item *atomic.Uint64, resume func(any, []wire.Failure)) (any, []wire.Failure) {
 	f, _ := fn.(func(context.Context, In) (Out, error))
-	return runEach(ctx, args.([]In), item, func(in In) (Out, error) { return f(ctx, in) })
+	return runEach(ctx, args.([]In), item, resume, func(in In) (Out, error) { return f(ctx, in) })
 }
 
 // runPlain is the wire.Runner for a func(In) Out given to Plain.
 type runPlain[In, Out any] struct{}
 
-func (runPlain[In, Out]) Run(ctx context.Context, fn, args any, item *atomic.Uint64) (any, []wire.Failure) {
+func (runPlain[In, Out]) Run(ctx context.Context, fn, args any, item *atomic.Uint64, resume func(any, []wire.Failure)) (any, []wire.Failure) {
 	f, _ := fn.(func(In) Out)
-	return runEach(ctx, args.([]In), item, func(in In) (Out, error) { return f(in), nil })
+	return runEach(ctx, args.([]In), item, resume, func(in In) (Out, error) { return f(in), nil })
 }
 
 // runEach calls f on each input, recording progress in item, recovering
-// panics, and failing the inputs left when ctx is cancelled.
-func runEach[In, Out any](ctx context.Context, in []In, item *atomic.Uint64, f func(In) (Out, error)) (any, []wire.Failure) {
-	out := make([]Out, len(in))
-	var fails []wire.Failure
-	for i := range in {
-		if err := ctx.Err(); err != nil {
-			for ; i < len(in); i++ {
-				fails = append(fails, serve.Fail(i, err))
+// panics, and failing the inputs left when ctx is cancelled. An input that
+// calls runtime.Goexit fails, and the rest of the inputs run on a fresh
+// goroutine, which passes the outcome to resume (see wire.Runner).
+func runEach[In, Out any](ctx context.Context, in []In, item *atomic.Uint64, resume func(any, []wire.Failure), f func(In) (Out, error)) (any, []wire.Failure) {
+	s := &eachRun[In, Out]{ctx: ctx, in: in, out: make([]Out, len(in)), item: item, f: f, resume: resume}
+	s.loop()
+	return s.out, s.fails
+}
+
+// eachRun is the state of a runEach, which a fresh goroutine takes over
+// when an input calls runtime.Goexit.
+type eachRun[In, Out any] struct {
+	ctx    context.Context
+	in     []In
+	out    []Out
+	fails  []wire.Failure
+	i      int // the input running
+	item   *atomic.Uint64
+	f      func(In) (Out, error)
+	resume func(any, []wire.Failure)
+}
+
+// loop runs the inputs from s.i on. It returns normally unless an input
+// called runtime.Goexit; then its deferred call fails that input and hands
+// the rest over to a fresh goroutine, as this one is ending.
+func (s *eachRun[In, Out]) loop() {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		// Protect recovers every panic, so only runtime.Goexit gets here.
+		s.fails = append(s.fails, serve.GoexitFailure(s.i, "task"))
+		s.i++
+		go func() {
+			s.loop()
+			s.resume(s.out, s.fails)
+		}()
+	}()
+	for ; s.i < len(s.in); s.i++ {
+		i := s.i
+		if err := s.ctx.Err(); err != nil {
+			for ; i < len(s.in); i++ {
+				s.fails = append(s.fails, serve.Fail(i, err))
 			}
 			break
 		}
-		item.Store(uint64(i))
+		s.item.Store(uint64(i))
 		var err error
-		fail, ok := serve.Protect(func() { out[i], err = f(in[i]) })
+		fail, ok := serve.Protect(func() { s.out[i], err = s.f(s.in[i]) })
 		switch {
 		case !ok:
 			fail.Item = i
-			fails = append(fails, fail)
+			s.fails = append(s.fails, fail)
 		case err != nil:
-			fails = append(fails, serve.Fail(i, err))
+			s.fails = append(s.fails, serve.Fail(i, err))
 		}
 	}
-	return out, fails
+	returned = true
 }
 
 // runInit is the wire.Initializer for an initializer with an argument of

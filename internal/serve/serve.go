@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -23,6 +24,7 @@ import (
 // goes away, then exits the process. It never returns.
 func Run(c *spawn.Child) {
 	w := &worker{
+		conn:    c.Conn,
 		slot:    c.Slot,
 		dec:     codec.NewDecoder(wire.NewFrameReader(c.Conn)),
 		fw:      wire.NewFrameWriter(c.Conn),
@@ -43,6 +45,7 @@ func Run(c *spawn.Child) {
 const maxUnflushed = 32
 
 type worker struct {
+	conn *net.UnixConn
 	slot *spawn.Slot
 	dec  *codec.Decoder
 	enc  *codec.Encoder
@@ -83,8 +86,12 @@ func (w *worker) init() bool {
 		return false
 	}
 	if m.Init != nil {
+		// The initializer may never return: meanwhile, exit as soon as the
+		// parent goes away or gives up on this worker.
+		stop := exitOnHangup(w.conn)
 		var err error
-		f, ok := Protect(func() { err = m.Init.Init(context.Background(), m.Fn, m.Args) })
+		f, ok := ProtectInit(func() { err = m.Init.Init(context.Background(), m.Fn, m.Args) })
+		stop()
 		if !ok {
 			w.send(&wire.Msg{Kind: wire.KindInitFailed, Fails: []wire.Failure{f}})
 			return false
@@ -148,21 +155,36 @@ func (w *worker) read() {
 // execute runs tasks one at a time, recording each in the slot.
 func (w *worker) execute() {
 	for t := range w.tasks {
-		ctx := t.ctx
-		res := &wire.Msg{Kind: wire.KindResult, ID: t.ID}
-		if ctx.Err() != nil {
-			res.Fails = []wire.Failure{Fail(-1, ctx.Err())}
-		} else {
-			w.slot.Start(t.ID)
-			res.Out, res.Fails = t.Run.Run(ctx, t.Fn, t.Args, w.slot.Item())
-			w.slot.Finish(t.ID)
-		}
-		w.mu.Lock()
-		w.running[t.ID]()
-		delete(w.running, t.ID)
-		w.mu.Unlock()
-		w.reply(res)
+		w.run(t)
 	}
+}
+
+// run runs one task and replies. When one of its inputs calls
+// runtime.Goexit, which ends this goroutine, Run goes on with the task on a
+// fresh goroutine and calls the resume function there, which replies and
+// takes the loop over.
+func (w *worker) run(t task) {
+	if err := t.ctx.Err(); err != nil {
+		w.done(t, nil, []wire.Failure{Fail(-1, err)})
+		return
+	}
+	w.slot.Start(t.ID)
+	out, fails := t.Run.Run(t.ctx, t.Fn, t.Args, w.slot.Item(), func(out any, fails []wire.Failure) {
+		w.slot.Finish(t.ID)
+		w.done(t, out, fails)
+		w.execute()
+	})
+	w.slot.Finish(t.ID)
+	w.done(t, out, fails)
+}
+
+// done forgets task t and sends its result.
+func (w *worker) done(t task, out any, fails []wire.Failure) {
+	w.mu.Lock()
+	w.running[t.ID]()
+	delete(w.running, t.ID)
+	w.mu.Unlock()
+	w.reply(&wire.Msg{Kind: wire.KindResult, ID: t.ID, Out: out, Fails: fails})
 }
 
 // reply sends a result. An idle worker flushes at once, so that a lone
@@ -252,13 +274,39 @@ func Fail(item int, err error) wire.Failure {
 }
 
 // Protect runs f and turns a panic into a Failure with the worker's stack.
+// It cannot stop runtime.Goexit, which ends the calling goroutine after
+// the deferred calls ran: callers detect that themselves (see runEach).
 func Protect(f func()) (fail wire.Failure, ok bool) {
 	defer func() {
 		if !ok {
 			v := recover()
+			if v == nil { // runtime.Goexit: this goroutine is ending anyway
+				return
+			}
 			fail = wire.Failure{Item: -1, Type: fmt.Sprintf("%T", v), Msg: fmt.Sprint(v), Stack: string(debug.Stack())}
 		}
 	}()
 	f()
 	return wire.Failure{}, true
+}
+
+// ProtectInit runs an initializer f on a fresh goroutine and waits for it,
+// so that a call to runtime.Goexit in f ends that goroutine and not the
+// caller's; it reports a panic as Protect does, and a Goexit as a Failure.
+func ProtectInit(f func()) (fail wire.Failure, ok bool) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fail = GoexitFailure(-1, "initializer") // unless f returns or panics
+		fail, ok = Protect(f)
+	}()
+	<-done
+	return fail, ok
+}
+
+// GoexitFailure is the failure of the input item whose function, a task's
+// or the initializer (what), called runtime.Goexit.
+func GoexitFailure(item int, what string) wire.Failure {
+	return wire.Failure{Item: item, Type: "runtime.Goexit",
+		Msg: "the " + what + " called runtime.Goexit, which ends the goroutine running it (t.FailNow and t.SkipNow do this); return an error instead"}
 }

@@ -52,8 +52,15 @@ type Setup struct {
 // calls its method through this interface without knowing In and Out. (A
 // generic function instantiated inside generic code would not do: its
 // value is a closure over the type arguments, which cannot travel.)
+//
+// An input whose function calls runtime.Goexit ends the goroutine running
+// Run, which nothing can stop: Run then never returns. It fails that
+// input instead, runs the inputs left on a fresh goroutine, and calls
+// resume there with the outputs and failures it would have returned. The
+// caller must thus do after Run only what resume does too, and defer
+// nothing around Run that must not run when its goroutine ends.
 type Runner interface {
-	Run(ctx context.Context, fn, args any, item *atomic.Uint64) (out any, fails []Failure)
+	Run(ctx context.Context, fn, args any, item *atomic.Uint64, resume func(out any, fails []Failure)) (out any, fails []Failure)
 }
 
 // An Initializer runs a pool's initializer fn with its argument inside a
