@@ -55,8 +55,14 @@ func Workers(n int) Option { return func(c *config) { c.workers = n } }
 // Initializer runs fn(ctx, arg) once in each worker before its first task,
 // like the initializer and initargs of Python's Pool: it may set package
 // variables of the worker, open files, warm caches. fn travels by
-// reference and arg by value, as a task's function and input do. An error
-// or a panic fails NewPool with an *InitError carrying the worker's message.
+// reference and arg by value, as a task's function and input do. An error,
+// a panic or a call to runtime.Goexit in fn fails NewPool with an
+// *InitError carrying the worker's message.
+//
+// NewPool waits for every worker's initializer with no time limit
+// (StartTimeout bounds only the start of the process) and fn's ctx is never
+// cancelled, so an fn that may block must bound itself. A worker whose
+// initializer is still running exits as soon as its parent process dies.
 func Initializer[A any](fn func(ctx context.Context, arg A) error, arg A) Option {
 	return func(c *config) { c.initRun, c.initFn, c.initArg = runInit[A]{}, fn, arg }
 }
