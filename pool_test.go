@@ -199,6 +199,7 @@ func TestSubmit(t *testing.T) {
 }
 
 func TestInitializer(t *testing.T) {
+	initialized = "" // TestInProcess sets it in this process; -count=N runs it before
 	p := newPool(t, mproc.Workers(2), mproc.Initializer(setInit, "warm"))
 	out, err := mproc.Map(t.Context(), p, readInit, inputs(8), mproc.ChunkSize(1))
 	if err != nil {
