@@ -246,6 +246,7 @@ func TestRegisterRefusesClosures(t *testing.T) {
 }
 
 func TestRoundTripReflectType(t *testing.T) {
+	isolateRegistry(t)
 	type holder struct {
 		T     reflect.Type
 		Types []reflect.Type
