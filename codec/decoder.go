@@ -122,24 +122,32 @@ func (dec *Decoder) readUvarint() (uint64, error) {
 }
 
 // readBody reads n bytes, growing the buffer as data arrives rather than
-// trusting n up front.
+// trusting n up front: a new buffer is never more than twice the bytes
+// received (or 1 MiB). A large buffer is kept for the next message while
+// messages keep using a good part of it; the decoded values never alias it.
 func (dec *Decoder) readBody(n int) ([]byte, error) {
 	const chunk = 1 << 20
 	buf := dec.buf[:0]
+	if cap(buf) < min(n, chunk) {
+		buf = make([]byte, 0, min(n, chunk))
+	}
 	for len(buf) < n {
-		want := min(n-len(buf), max(chunk, len(buf)))
-		if cap(buf)-len(buf) < want {
-			buf = append(buf[:cap(buf)], make([]byte, want-(cap(buf)-len(buf)))...)[:len(buf)]
+		if len(buf) == cap(buf) {
+			nb := make([]byte, len(buf), min(n, 2*len(buf)))
+			copy(nb, buf)
+			buf = nb
 		}
-		m, err := io.ReadFull(dec.r, buf[len(buf):len(buf)+want])
+		m, err := io.ReadFull(dec.r, buf[len(buf):min(n, cap(buf))])
 		buf = buf[:len(buf)+m]
 		dec.offset += m
 		if err != nil {
 			return nil, err
 		}
 	}
-	if cap(buf) <= 1<<20 {
+	if cap(buf) <= chunk || n >= cap(buf)/4 {
 		dec.buf = buf
+	} else {
+		dec.buf = nil
 	}
 	return buf, nil
 }
