@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mproc-go/mproc"
-	"github.com/mproc-go/mproc/bench/internal/stats"
+	"github.com/mproc-go/mproc/bench/internal/benchtest"
 	"github.com/mproc-go/mproc/bench/internal/workload"
 )
 
@@ -18,42 +18,23 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func positive(t *testing.T, name string, trial stats.Trial, err error, runs int) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	samples, errs := stats.Interleave(runs, trial)
-	if errs[0] != nil {
-		t.Fatalf("%s: %v", name, errs[0])
-	}
-	if len(samples[0]) != runs {
-		t.Fatalf("%s: %d samples, want %d", name, len(samples[0]), runs)
-	}
-	for _, s := range samples[0] {
-		if !(s > 0) {
-			t.Errorf("%s: sample %v is not positive", name, s)
-		}
-	}
-}
-
 func TestPoolTrials(t *testing.T) {
 	tr, err := Start(2)
-	positive(t, "Start", tr, err, 2)
+	benchtest.Positive(t, "Start", tr, err, 2)
 	tr, err = RoundTrip(20)
-	positive(t, "RoundTrip", tr, err, 2)
+	benchtest.Positive(t, "RoundTrip", tr, err, 2)
 	tr, err = Map(1001, 2, 1)
-	positive(t, "Map chunk 1", tr, err, 2)
+	benchtest.Positive(t, "Map chunk 1", tr, err, 2)
 	tr, err = Map(1001, 2, 0)
-	positive(t, "Map automatic", tr, err, 2)
+	benchtest.Positive(t, "Map automatic", tr, err, 2)
 	tr, err = Bulk(1 << 20)
-	positive(t, "Bulk", tr, err, 2)
+	benchtest.Positive(t, "Bulk", tr, err, 2)
 	tr, err = Speedup(2, 2)
-	positive(t, "Speedup", tr, err, 1)
+	benchtest.Positive(t, "Speedup", tr, err, 1)
 	tr, err = InProcessRoundTrip(20)
-	positive(t, "InProcessRoundTrip", tr, err, 2)
+	benchtest.Positive(t, "InProcessRoundTrip", tr, err, 2)
 	tr, err = InProcessMap(1001, 2)
-	positive(t, "InProcessMap", tr, err, 2)
+	benchtest.Positive(t, "InProcessMap", tr, err, 2)
 }
 
 func TestCodecShapes(t *testing.T) {

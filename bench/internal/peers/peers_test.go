@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mproc-go/mproc/bench/internal/benchtest"
 	"github.com/mproc-go/mproc/bench/internal/child"
-	"github.com/mproc-go/mproc/bench/internal/stats"
 	"github.com/mproc-go/mproc/bench/internal/workload"
 )
 
@@ -71,40 +71,18 @@ func TestJSONRefusesTheGraph(t *testing.T) {
 	}
 }
 
-func positive(t *testing.T, name string, trial stats.Trial, err error, runs int) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	samples, errs := stats.Interleave(runs, trial)
-	if errs[0] != nil {
-		t.Fatalf("%s: %v", name, errs[0])
-	}
-	if len(samples[0]) != runs {
-		t.Fatalf("%s: %d samples, want %d", name, len(samples[0]), runs)
-	}
-	for _, s := range samples[0] {
-		if !(s > 0) {
-			t.Errorf("%s: sample %v is not positive", name, s)
-		}
-	}
-	if child.Live() != 0 {
-		t.Errorf("%s left %d children running", name, child.Live())
-	}
-}
-
 func TestRPC(t *testing.T) {
-	positive(t, "RPCStart", RPCStart(2), nil, 2)
+	benchtest.Positive(t, "RPCStart", RPCStart(2), nil, 2)
 	tr, err := RPCRoundTrip(20)
-	positive(t, "RPCRoundTrip", tr, err, 2)
+	benchtest.Positive(t, "RPCRoundTrip", tr, err, 2)
 	tr, err = RPCMap(1001, 2, 1)
-	positive(t, "RPCMap chunk 1", tr, err, 2)
+	benchtest.Positive(t, "RPCMap chunk 1", tr, err, 2)
 	tr, err = RPCMap(1001, 2, 100)
-	positive(t, "RPCMap chunk 100", tr, err, 2)
+	benchtest.Positive(t, "RPCMap chunk 100", tr, err, 2)
 	tr, err = RPCBulk(1 << 20)
-	positive(t, "RPCBulk", tr, err, 2)
+	benchtest.Positive(t, "RPCBulk", tr, err, 2)
 	tr, err = RPCSpeedup(2, 2)
-	positive(t, "RPCSpeedup", tr, err, 1)
+	benchtest.Positive(t, "RPCSpeedup", tr, err, 1)
 }
 
 func TestService(t *testing.T) {
