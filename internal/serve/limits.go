@@ -3,19 +3,21 @@ package serve
 import (
 	"bufio"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/mproc-go/mproc/internal/cgroup"
 	"github.com/mproc-go/mproc/internal/spawn"
 	"github.com/mproc-go/mproc/internal/wire"
 	"golang.org/x/sys/unix"
 )
 
 // setup applies what the parent asked for in Init: heartbeats and a
-// memory limit.
+// memory limit. It runs before the initializer and any task.
 func setup(s *wire.Setup, slot *spawn.Slot) error {
 	if s == nil {
 		return nil
@@ -33,6 +35,32 @@ func setup(s *wire.Setup, slot *spawn.Slot) error {
 		return limitMemory(s.MemoryLimit)
 	}
 	return nil
+}
+
+// joinCgroup moves this worker into a memory cgroup of its own, named
+// after its pid, with a hard limit of n bytes on what it makes resident
+// from now on: unlike RLIMIT_DATA it counts shared mappings, page cache
+// and the processes the task starts, and the kernel's OOM killer enforces
+// it. The parent finds the group by the worker's pid, tells from it that
+// the worker was OOM-killed, and removes it. Where no memory cgroup is
+// writable (a read-only cgroup file system, cgroup v2 without "memory"
+// delegated to children) the worker does without, silently: RLIMIT_DATA
+// and the soft limit still apply.
+//
+// setup does not call it yet: until the pool asks exceededMemory when a
+// worker dies, a worker the kernel OOM-kills would be reported as a bare
+// SIGKILL instead of "worker exceeded its memory limit".
+func joinCgroup(n int64) {
+	pid := os.Getpid()
+	g, err := cgroup.New(pid, n)
+	if err == nil {
+		if err = g.Add(pid); err != nil {
+			g.Remove()
+		}
+	}
+	if err != nil {
+		slog.Debug("mproc: no memory cgroup for the worker; its memory limit is RLIMIT_DATA only", "pid", pid, "err", err)
+	}
 }
 
 // limitMemory sets Go's soft memory limit to n bytes and a hard limit on

@@ -1,0 +1,153 @@
+package mproc
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/mproc-go/mproc/internal/cgroup"
+	"golang.org/x/sys/unix"
+)
+
+const testLimit = 64 << 20
+
+// touchShared maps mib MiB of shared anonymous memory and writes to every
+// page: resident memory that RLIMIT_DATA does not count (it counts private
+// writable mappings) but a memory cgroup does.
+func touchShared(_ context.Context, mib int) (int, error) {
+	b, err := unix.Mmap(-1, 0, mib<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Munmap(b)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	return mib, nil
+}
+
+// exitSeven ends the worker with status 7.
+func exitSeven(context.Context, int) (int, error) {
+	os.Exit(7)
+	return 0, nil
+}
+
+// groupUsable reports whether workers here get a memory cgroup, by
+// making and removing one for a pid that cannot exist.
+func groupUsable(t *testing.T) bool {
+	t.Helper()
+	g, err := cgroup.New(1<<30, testLimit)
+	if err != nil {
+		if !errors.Is(err, cgroup.ErrUnavailable) {
+			t.Fatalf("cgroup.New = %v, want ErrUnavailable as its only failure", err)
+		}
+		t.Logf("no writable memory cgroup here (%v): workers fall back to RLIMIT_DATA and the soft limit", err)
+		return false
+	}
+	if err := g.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// groupGone fails the test if the worker pid's cgroup is still there.
+func groupGone(t *testing.T, pid int) {
+	t.Helper()
+	if g, err := cgroup.Lookup(pid); err == nil {
+		t.Errorf("the memory cgroup %s of worker %d is left behind", g.Dir(), pid)
+	} else if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, cgroup.ErrUnavailable) {
+		t.Errorf("cgroup.Lookup(%d) = %v", pid, err)
+	}
+}
+
+// joinAndTouchShared puts the worker in its memory cgroup as the worker's
+// setup does (serve.joinCgroup), then runs touchShared.
+func joinAndTouchShared(ctx context.Context, mib int) (int, error) {
+	if g, err := cgroup.New(os.Getpid(), testLimit); err == nil {
+		if err := g.Add(os.Getpid()); err != nil {
+			return 0, err
+		}
+	}
+	return touchShared(ctx, mib)
+}
+
+// TestMemoryCgroupOOMKill: a task that makes shared memory resident past
+// the limit is killed by the kernel in the worker's cgroup — RLIMIT_DATA
+// alone would let it run — and exceededMemory says so; releaseLimits
+// removes the group.
+func TestMemoryCgroupOOMKill(t *testing.T) {
+	usable := groupUsable(t)
+	pr, err := Start(t.Context(), joinAndTouchShared, 4*testLimit>>20, MemoryLimit(testLimit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := pr.Pid()
+	n, err := pr.Wait()
+	defer groupGone(t, pid)
+	defer releaseLimits(pid)
+	if !usable {
+		// The gap the cgroup closes: shared memory is not data segment.
+		if err != nil || n != 4*testLimit>>20 {
+			t.Errorf("without a memory cgroup: %v, %v; want the task to complete", n, err)
+		}
+		return
+	}
+	var we *WorkerExitError
+	if !errors.As(err, &we) || we.Pid != pid || we.Signal != "SIGKILL" || we.Index != 0 {
+		t.Fatalf("err = %v, want a WorkerExitError for task 0: the kernel's SIGKILL", err)
+	}
+	// Once died() asks exceededMemory, the message says it and the group
+	// is gone by now; until then, ask it here.
+	const want = "worker exceeded its memory limit of 64 MiB"
+	if !strings.Contains(err.Error(), want) && !exceededMemory(pr.w.proc, testLimit) {
+		t.Errorf("err = %v and exceededMemory = false; want %q", err, want)
+	}
+}
+
+// TestExceededMemoryOtherDeaths: a worker under a memory limit that dies
+// of something else is not said to have exceeded it.
+func TestExceededMemoryOtherDeaths(t *testing.T) {
+	t.Run("exit", func(t *testing.T) {
+		pr, err := Start(t.Context(), exitSeven, 0, MemoryLimit(testLimit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = pr.Wait()
+		var we *WorkerExitError
+		if !errors.As(err, &we) || we.Code != 7 || strings.Contains(err.Error(), "memory") {
+			t.Fatalf("err = %v, want exit status 7 and no word of memory", err)
+		}
+		if exceededMemory(pr.w.proc, testLimit) {
+			t.Error("exceededMemory = true for a worker that exited")
+		}
+		releaseLimits(pr.Pid())
+		groupGone(t, pr.Pid())
+	})
+	t.Run("SIGKILL", func(t *testing.T) {
+		pr, err := Start(context.Background(), blockForever, 0, MemoryLimit(testLimit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pr.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_, err = pr.Wait()
+		var we *WorkerExitError
+		if !errors.As(err, &we) || we.Signal != "SIGKILL" || strings.Contains(err.Error(), "memory") {
+			t.Fatalf("err = %v, want SIGKILL and no word of memory", err)
+		}
+		if exceededMemory(pr.w.proc, testLimit) {
+			t.Error("exceededMemory = true for a worker killed by someone else")
+		}
+		releaseLimits(pr.Pid())
+		groupGone(t, pr.Pid())
+	})
+}
+
+// blockForever waits for its context to end.
+func blockForever(ctx context.Context, _ int) (int, error) {
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
