@@ -27,10 +27,14 @@ func Marshal(v any) ([]byte, error) {
 		return nil, explain(err, v)
 	}
 	n := e.messageLen()
-	out := make([]byte, 0, len(magic)+2+len(fingerprint())+binary.MaxVarintLen64+n)
+	out := make([]byte, 0, len(magic)+2+len(fingerprint())+binary.MaxVarintLen64+n+e.outsideLen())
 	out = appendHeader(out)
 	out = binary.AppendUvarint(out, uint64(n))
-	return e.appendMessage(out), nil
+	out = e.appendMessage(out)
+	for _, b := range e.outside {
+		out = append(out, b...)
+	}
+	return out, nil
 }
 
 // reset drops the stream state so a pooled encoder starts a new stream,
@@ -47,6 +51,8 @@ func (e *encoder) reset() {
 	}
 	clear(e.spans) // they point into the caller's memory
 	e.spans = e.spans[:0]
+	clear(e.outside)
+	e.outside = e.outside[:0]
 	clear(e.words)
 	e.lastType, e.lastInfo = nil, nil
 }
@@ -85,8 +91,19 @@ func Unmarshal(data []byte, ptr any) error {
 	if err != nil {
 		return err
 	}
-	if n != uint64(r.remaining()) {
+	if n > uint64(r.remaining()) {
 		return &DecodeError{Offset: at, Msg: fmt.Sprintf("message length %d, but %d bytes follow (Unmarshal takes exactly one message)", n, r.remaining())}
 	}
-	return d.decodeMessage(data[r.pos:], r.pos, ptr)
+	end := r.pos + int(n)
+	d.mem, d.limit = data[end:], len(data)-end
+	if err := d.decodeMessage(data[r.pos:end], r.pos, ptr); err != nil {
+		return err
+	}
+	if d.next < len(d.bufs) {
+		return &DecodeError{Offset: end, Msg: fmt.Sprintf("the message has %d out-of-band buffers, its value refers to %d", len(d.bufs), d.next)}
+	}
+	if len(d.mem) > 0 {
+		return &DecodeError{Offset: at, Msg: fmt.Sprintf("message length %d, then %d bytes past the message and its buffers (Unmarshal takes exactly one message)", n, len(d.mem))}
+	}
+	return nil
 }

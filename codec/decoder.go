@@ -86,12 +86,65 @@ func (dec *Decoder) Decode(ptr any) error {
 		dec.err = dec.streamErr(dec.offset, fmt.Sprintf("message of %d bytes", n), err)
 		return dec.err
 	}
-	err = dec.d.decodeMessage(body, dec.offset-len(body), ptr)
+	d := &dec.d
+	d.src, d.limit = dec, dec.d.opts.maxMessage-int(n)
+	err = d.decodeMessage(body, dec.offset-len(body), ptr)
+	d.src = nil
 	if err != nil && (errors.As(err, new(*DecodeError)) || errors.As(err, new(*FingerprintError))) {
 		dec.err = err
+		return err
+	}
+	if d.next < len(d.bufs) {
+		if err == nil {
+			dec.err = &DecodeError{Offset: dec.offset, Msg: fmt.Sprintf("the message has %d out-of-band buffers, its value refers to %d", len(d.bufs), d.next)}
+			return dec.err
+		}
+		// The value did not fit ptr: skip the buffers it did not reach.
+		for _, size := range d.bufs[d.next:] {
+			at := dec.offset
+			m, serr := io.CopyN(io.Discard, dec.r, int64(size))
+			dec.offset += int(m)
+			if serr != nil {
+				dec.err = dec.streamErr(at, fmt.Sprintf("out-of-band buffer of %d bytes", size), serr)
+				return dec.err
+			}
+		}
 	}
 	return err
 }
+
+// readBuffer reads the next out-of-band buffer, of size bytes, from the
+// stream into a new slice. Out of Strict mode the stream comes from this
+// build and the slice is made at its full size, so the bytes land where
+// the value keeps them with no copy in between; in Strict mode it grows as
+// bytes arrive, as a message body does.
+func (dec *Decoder) readBuffer(size int) ([]byte, error) {
+	var b []byte
+	if !dec.d.opts.strict || size <= growChunk {
+		b = make([]byte, size)
+		m, err := io.ReadFull(dec.r, b)
+		dec.offset += m
+		return b, err
+	}
+	for len(b) < size {
+		if len(b) == cap(b) {
+			nb := make([]byte, len(b), min(size, max(2*len(b), growChunk)))
+			copy(nb, b)
+			b = nb
+		}
+		m, err := io.ReadFull(dec.r, b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		dec.offset += m
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// growChunk is the most a Decoder allocates for a message or a buffer in
+// Strict mode before any of its bytes have arrived.
+const growChunk = 1 << 20
 
 func (dec *Decoder) streamErr(at int, what string, err error) error {
 	if err == io.EOF {
@@ -126,7 +179,7 @@ func (dec *Decoder) readUvarint() (uint64, error) {
 // received (or 1 MiB). A large buffer is kept for the next message while
 // messages keep using a good part of it; the decoded values never alias it.
 func (dec *Decoder) readBody(n int) ([]byte, error) {
-	const chunk = 1 << 20
+	const chunk = growChunk
 	buf := dec.buf[:0]
 	if cap(buf) < min(n, chunk) {
 		buf = make([]byte, 0, min(n, chunk))
@@ -204,6 +257,15 @@ type decoder struct {
 	strs     string       // copy of a small message, the strings' storage
 	lastDest reflect.Type // the last destination type and its info
 	lastInfo *typeInfo
+
+	// The message's out-of-band buffers: their sizes, how many the value
+	// has taken, and where they come from: the stream of src, or mem (the
+	// bytes after the body, for Unmarshal). limit bounds their total.
+	bufs  []int
+	next  int
+	src   *Decoder
+	mem   []byte
+	limit int
 }
 
 type memoObj struct {
@@ -230,7 +292,8 @@ func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
 	d.strs = ""
 	d.memo = d.memo[:0]
 	d.depth = 0
-	if err := d.types.readDefs(&d.r); err != nil {
+	d.next = 0
+	if err := d.types.readDefs(&d.r, &d.bufs, d.limit); err != nil {
 		return err
 	}
 	pt := reflect.TypeOf(ptr)
@@ -342,6 +405,43 @@ func (d *decoder) decodeIndirect(w *wireType, ti *typeInfo, p unsafe.Pointer) (b
 		return true, nil
 	}
 	return false, nil
+}
+
+// outside reads the rest of a reference to an out-of-band buffer, whose
+// header is at offset at: its number, which must be the next, and the
+// count of elements of elemSize bytes it holds, which must fill it. It
+// returns the buffer's bytes, in a new slice.
+func (d *decoder) outside(at int, elemSize uintptr, what reflect.Type) ([]byte, int, error) {
+	k, err := d.r.uvarint("buffer number")
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := d.r.uvarint("buffer length")
+	if err != nil {
+		return nil, 0, err
+	}
+	if k != uint64(d.next) || k >= uint64(len(d.bufs)) {
+		return nil, 0, &DecodeError{Offset: at, Msg: fmt.Sprintf("%s in out-of-band buffer #%d, expected #%d of the %d the message has", what, k, d.next, len(d.bufs))}
+	}
+	size := d.bufs[k]
+	if elemSize == 0 || n != uint64(size)/uint64(elemSize) || size%int(elemSize) != 0 {
+		return nil, 0, &DecodeError{Offset: at, Msg: fmt.Sprintf("%s of %d elements of %d bytes in out-of-band buffer #%d of %d bytes", what, n, elemSize, k, size)}
+	}
+	d.next++
+	if d.src == nil {
+		if size > len(d.mem) {
+			return nil, 0, &DecodeError{Offset: at, Msg: fmt.Sprintf("out-of-band buffer #%d of %d bytes runs past the end of the data", k, size)}
+		}
+		b := append(make([]byte, 0, 0), d.mem[:size]...)
+		d.mem = d.mem[size:]
+		return b, int(n), nil
+	}
+	from := d.src.offset
+	b, err := d.src.readBuffer(size)
+	if err != nil {
+		return nil, 0, d.src.streamErr(from, fmt.Sprintf("out-of-band buffer #%d of %d bytes", k, size), err)
+	}
+	return b, int(n), nil
 }
 
 // maxShared is the largest message whose strings share one allocation.

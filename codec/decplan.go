@@ -379,8 +379,12 @@ func decSlice(ti *typeInfo) decFn {
 				*(*sliceHeader)(p) = sliceHeader{}
 				return nil
 			case h == bulkOutside:
-				k, _ := d.r.uvarint("buffer number")
-				return &DecodeError{Offset: at, Msg: fmt.Sprintf("%s is buffer #%d, outside the stream, and this decoder has no out-of-band buffers", ti.t, k)}
+				b, n, err := d.outside(at, size, ti.t)
+				if err != nil {
+					return err
+				}
+				*(*sliceHeader)(p) = sliceHeader{unsafe.Pointer(unsafe.SliceData(b)), n, n}
+				return nil
 			}
 			n, err := d.r.checkLength(at, "slice length", h-bulkInline, int(size))
 			if err != nil {

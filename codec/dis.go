@@ -39,8 +39,18 @@ type disasm struct {
 	tt     typeTable
 	nmemo  int
 	depth  int
-	budget int // items left to list: bounds the work on hostile input
-	quiet  int // > 0 while walking elements not listed
+	budget int   // items left to list: bounds the work on hostile input
+	quiet  int   // > 0 while walking elements not listed
+	bufs   []int // sizes of the current message's out-of-band buffers
+	next   int   // out-of-band buffers referred to so far in the message
+}
+
+func sum(s []int) int {
+	t := 0
+	for _, x := range s {
+		t += x
+	}
+	return t
 }
 
 func (ds *disasm) line(at int, label, text string) {
@@ -78,8 +88,13 @@ func (ds *disasm) stream() error {
 		if size > uint64(r.remaining()) {
 			return &DecodeError{Offset: at, Msg: fmt.Sprintf("message length %d, but only %d bytes follow", size, r.remaining())}
 		}
-		if err := ds.message(n, at, r.pos+int(size)); err != nil {
+		end := r.pos + int(size)
+		if err := ds.message(n, at, end); err != nil {
 			return err
+		}
+		for k, size := range ds.bufs {
+			ds.line(r.pos, "buffer", fmt.Sprintf("#%d, %s of raw data after message #%d (by value, out of band)", k, plural(size, "byte"), n))
+			r.pos += size
 		}
 	}
 	return nil
@@ -93,19 +108,24 @@ func (ds *disasm) message(n, at, end int) error {
 	r.buf = r.buf[:end]
 	defer func() { r.buf = saved }()
 	ds.nmemo = 0
+	ds.next = 0
 	r.zeroLeft = maxZeroSized
 	start := r.pos
 	firstType, firstFunc := len(ds.tt.types), len(ds.tt.funcs)
-	err := ds.tt.readDefs(r)
+	err := ds.tt.readDefs(r, &ds.bufs, len(saved)-end)
 	defs := r.pos - 1 - start
 	value := end - r.pos + 1
+	outside := ""
+	if total := sum(ds.bufs); total > 0 {
+		outside = fmt.Sprintf(", then %s in %s after it (out of band)", plural(total, "byte"), plural(len(ds.bufs), "buffer"))
+	}
 	if err != nil {
 		ds.line(at, "message", fmt.Sprintf("#%d, %s", n, plural(end-start, "byte")))
 	} else if defs > 0 {
-		ds.line(at, "message", fmt.Sprintf("#%d, %s: %s of definitions (once per stream), %s of value",
-			n, plural(end-start, "byte"), plural(defs, "byte"), plural(value, "byte")))
+		ds.line(at, "message", fmt.Sprintf("#%d, %s: %s of definitions (once per stream), %s of value%s",
+			n, plural(end-start, "byte"), plural(defs, "byte"), plural(value, "byte"), outside))
 	} else {
-		ds.line(at, "message", fmt.Sprintf("#%d, %s of value (its types were defined earlier in the stream)", n, plural(end-start, "byte")))
+		ds.line(at, "message", fmt.Sprintf("#%d, %s of value (its types were defined earlier in the stream)%s", n, plural(end-start, "byte"), outside))
 	}
 	// List the definitions in stream order, even if reading them failed.
 	types, funcs := ds.tt.types[firstType:], ds.tt.funcs[firstFunc:]
@@ -126,6 +146,9 @@ func (ds *disasm) message(n, at, end int) error {
 	}
 	if r.remaining() != 0 {
 		return r.fail("%d bytes left after the value", r.remaining())
+	}
+	if ds.next < len(ds.bufs) {
+		return r.fail("the message has %d out-of-band buffers, its value refers to %d", len(ds.bufs), ds.next)
 	}
 	return nil
 }
@@ -486,10 +509,23 @@ func (ds *disasm) slice(w *wireType, label string) error {
 			ds.line(at, label, w.name+"  nil")
 			return nil
 		case bulkOutside:
-			k, _ := r.uvarint("buffer number")
+			k, err := r.uvarint("buffer number")
+			if err != nil {
+				return err
+			}
 			n, err := r.uvarint("buffer length")
-			ds.line(at, label, fmt.Sprintf("%s  buffer #%d, %d elements, outside the stream", w.name, k, n))
-			return err
+			if err != nil {
+				return err
+			}
+			if k != uint64(ds.next) || k >= uint64(len(ds.bufs)) {
+				return &DecodeError{Offset: at, Msg: fmt.Sprintf("%s in out-of-band buffer #%d, expected #%d of the %d the message has", w.name, k, ds.next, len(ds.bufs))}
+			}
+			if size := ds.fixedSize(elem); size == 0 || n != uint64(ds.bufs[k])/uint64(size) || ds.bufs[k]%int(size) != 0 {
+				return &DecodeError{Offset: at, Msg: fmt.Sprintf("%s of %d elements of %d bytes in out-of-band buffer #%d of %d bytes", w.name, n, size, k, ds.bufs[k])}
+			}
+			ds.next++
+			ds.line(at, label, fmt.Sprintf("%s  %d elements in out-of-band buffer #%d (by value, %s after the message body)", w.name, n, k, plural(ds.bufs[k], "byte")))
+			return nil
 		}
 		size := ds.fixedSize(elem)
 		n, err := r.checkLength(at, "slice length", h-bulkInline, int(size))

@@ -58,11 +58,15 @@
 // The first value of each type compiles an encoding and a decoding plan,
 // kept for the life of the process; later values run the plan with no
 // reflection on the hot path. On a stream, each type and function is
-// described once, in the first message that needs it. Decoding allocates
-// nothing beyond the result's own memory; the strings of a message up to
-// 4 KiB share one allocation, a copy of the message, which they keep alive
-// together. Slices of numbers are copied with one memmove each, without
-// zeroing first. Identity tracking costs a comparison per pointer and map
+// described once, in the first message that needs it. A slice of numbers
+// of 16 KiB or more is written from the caller's memory and read into its
+// final slice, so a large []byte costs one copy per side; out of Strict
+// mode a Decoder makes that slice at the size the stream announces, and
+// MaxMessageSize bounds it. Decoding allocates nothing beyond the result's
+// own memory; the strings of a message up to 4 KiB share one allocation, a
+// copy of the message, which they keep alive together. Smaller slices of
+// numbers are copied from the body with one memmove each, without zeroing
+// first. Identity tracking costs a comparison per pointer and map
 // for the first few of a message, a map lookup after that.
 //
 // Nesting is limited (MaxDepth, default 10000 levels of pointers,
@@ -77,7 +81,8 @@
 // numbers are little-endian.
 //
 //	stream  = magic "\x89MPC", version (1), fingerprint (string) then { message }
-//	message = length, then body: { definition } 'V' value
+//	message = length, then body: { definition } [table] 'V' value, then { buffer }
+//	table   = 'B' count { size }
 //	string  = length, bytes
 //
 // A definition introduces a type ('T') or a function reference ('F'), with
@@ -85,6 +90,12 @@
 //
 //	'T' id kind name:string flags [pkgpath:string] [position:zigzag hash:uint32LE] parts
 //	'F' id type-id name:string position:zigzag
+//
+// The table lists the sizes in bytes (each at least 1) of the message's
+// out-of-band buffers, which follow the body, outside its length: the raw
+// bytes of the large slices of numbers of the value, in the order the
+// value refers to them. A Decoder reads each straight into the slice it
+// returns, with no copy through the message body.
 //
 // Type ids 2 to 18 are the predeclared basic types (bool, int...string, in
 // reflect.Kind order), 19 is any, 20 is error; defined types start at 32.
@@ -99,9 +110,9 @@
 // nanoseconds (4 bytes), its location's name and its zone offset; a
 // *time.Location is 0 (nil) or 1, its name and offset; a reflect.Type is 0
 // (nil) or 1, its position, hash, name and package path. Slices of fixed-size numbers start with a bulk
-// header: 0 nil, 1 "buffer #k, outside the stream" (followed by k and the
-// element count; reserved for moving large buffers out of band, through
-// shared memory, in a later version: this decoder refuses it), 2+n for n
+// header: 0 nil, 1 for the next out-of-band buffer (followed by its number
+// k, counting from 0 in each message, and the element count, which must
+// fill it; the Encoder sends a slice of 16 KiB or more this way), 2+n for n
 // elements inline as raw little-endian bytes. Pointers, maps and slices
 // that may hold references start with a reference header: 0 nil, 1 a new
 // object (it takes the next memo id, before its contents, so cycles can

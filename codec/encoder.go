@@ -41,9 +41,11 @@ func NewEncoder(w io.Writer, opts ...Option) *Encoder {
 // Writer, though, leaves the stream broken and is returned again by every
 // later call.
 //
-// A message is usually one Write; one holding large strings or slices of
-// numbers (16 KiB or more each) is written in several, the large parts
-// straight from v's memory, so v must not change until Encode returns.
+// A message is usually one Write; one holding large strings, arrays or
+// slices of numbers (16 KiB or more each) is written in several, the large
+// parts straight from v's memory, so v must not change until Encode
+// returns. Such slices travel after the message body, each in one Write,
+// so that a Decoder reads them straight into the slices it returns.
 func (enc *Encoder) Encode(v any) error {
 	if enc.err != nil {
 		return enc.err
@@ -55,7 +57,7 @@ func (enc *Encoder) Encode(v any) error {
 		return explain(err, v)
 	}
 	n := e.messageLen()
-	if enc.header && len(e.defs) == 0 && len(e.spans) == 0 {
+	if enc.header && len(e.defs) == 0 && len(e.spans) == 0 && len(e.outside) == 0 {
 		// The common case on a long-lived stream: the length prefix goes
 		// into the room left before the value, and one Write sends both.
 		var lb [binary.MaxVarintLen64]byte
@@ -73,6 +75,7 @@ func (enc *Encoder) Encode(v any) error {
 	}
 	frame = binary.AppendUvarint(frame, uint64(n))
 	frame = e.appendDefs(frame)
+	frame = e.appendTable(frame)
 	// Small messages go out in one Write; the bulk spans of a large one are
 	// written straight from the caller's memory, without a copy.
 	start := headroom
@@ -93,12 +96,19 @@ func (enc *Encoder) Encode(v any) error {
 	if _, err := enc.w.Write(frame); err != nil {
 		return enc.fail(err)
 	}
+	for _, b := range e.outside {
+		if _, err := enc.w.Write(b); err != nil {
+			return enc.fail(err)
+		}
+	}
 	enc.header = true
 	if cap(frame) <= 1<<16 {
 		enc.frame = frame
 	}
 	clear(e.spans) // they point into v's memory
 	e.spans = e.spans[:0]
+	clear(e.outside)
+	e.outside = e.outside[:0]
 	return nil
 }
 
@@ -132,6 +142,9 @@ type encoder struct {
 	buf   []byte // the value part of the current message
 	spans []span // bulk data left in the caller's memory, spliced in at buf offsets
 	bulk  int    // spans start at this many bytes; 0 copies everything into buf
+	// Slices of numbers of bulk bytes or more, in the caller's memory:
+	// the out-of-band buffers, sent after the body.
+	outside [][]byte
 
 	defs     [][]byte // definitions introduced by the current message, in id order
 	types    map[reflect.Type]uint64
@@ -185,6 +198,7 @@ func (e *encoder) init(o options) {
 func (e *encoder) begin(bulk int) {
 	e.buf = append(e.buf[:0], make([]byte, headroom)...)
 	e.spans = e.spans[:0]
+	e.outside = e.outside[:0]
 	e.bulk = bulk
 	e.defs = e.defs[:0]
 	e.addTypes = e.addTypes[:0]
@@ -212,7 +226,10 @@ func (e *encoder) rollback() {
 	e.nextType -= uint64(len(e.addTypes))
 	e.nextFunc -= uint64(len(e.addFuncs))
 	e.defs = e.defs[:0]
+	clear(e.spans)
 	e.spans = e.spans[:0]
+	clear(e.outside)
+	e.outside = e.outside[:0]
 	e.buf = e.buf[:headroom]
 }
 
@@ -227,7 +244,58 @@ func (e *encoder) messageLen() int {
 	for _, s := range e.spans {
 		n += len(s.data)
 	}
+	if len(e.outside) > 0 {
+		n += 1 + uvarintLen(uint64(len(e.outside)))
+		for _, b := range e.outside {
+			n += uvarintLen(uint64(len(b)))
+		}
+	}
 	return n
+}
+
+// appendTable appends the buffer table, if the message has out-of-band
+// buffers.
+func (e *encoder) appendTable(b []byte) []byte {
+	if len(e.outside) == 0 {
+		return b
+	}
+	b = append(b, tagBuffers)
+	b = binary.AppendUvarint(b, uint64(len(e.outside)))
+	for _, o := range e.outside {
+		b = binary.AppendUvarint(b, uint64(len(o)))
+	}
+	return b
+}
+
+// outsideLen returns the size of the out-of-band buffers.
+func (e *encoder) outsideLen() int {
+	n := 0
+	for _, b := range e.outside {
+		n += len(b)
+	}
+	return n
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
+}
+
+// appendOutside writes a reference to data as the next out-of-band buffer,
+// or, below the bulk limit, appends data.
+func (e *encoder) appendOutside(data []byte, elems int) {
+	if e.bulk > 0 && len(data) >= e.bulk {
+		e.buf = append(e.buf, bulkOutside)
+		e.buf = binary.AppendUvarint(e.buf, uint64(len(e.outside)))
+		e.buf = binary.AppendUvarint(e.buf, uint64(elems))
+		e.outside = append(e.outside, data)
+		return
+	}
+	e.buf = binary.AppendUvarint(e.buf, uint64(elems)+bulkInline)
+	e.buf = append(e.buf, data...)
 }
 
 func (e *encoder) appendDefs(b []byte) []byte {
@@ -237,10 +305,11 @@ func (e *encoder) appendDefs(b []byte) []byte {
 	return b
 }
 
-// appendMessage appends the whole message body (definitions, then value)
-// to b, splicing in the bulk spans.
+// appendMessage appends the whole message body (definitions, buffer table,
+// then value) to b, splicing in the bulk spans.
 func (e *encoder) appendMessage(b []byte) []byte {
 	b = e.appendDefs(b)
+	b = e.appendTable(b)
 	start := headroom
 	for _, s := range e.spans {
 		b = append(b, e.buf[start:s.at]...)

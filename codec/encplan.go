@@ -253,8 +253,7 @@ func encSlice(ti *typeInfo) encFn {
 				e.buf = append(e.buf, bulkNil)
 				return nil
 			}
-			e.buf = binary.AppendUvarint(e.buf, uint64(h.len)+bulkInline)
-			e.appendBulk(unsafe.Slice((*byte)(h.data), uintptr(h.len)*size))
+			e.appendOutside(unsafe.Slice((*byte)(h.data), uintptr(h.len)*size), h.len)
 			return nil
 		}
 	}

@@ -38,7 +38,8 @@ func MaxDepth(n int) Option {
 }
 
 // MaxMessageSize makes a Decoder refuse, before reading it, any message
-// whose length prefix exceeds n bytes.
+// whose length prefix exceeds n bytes, and any whose body and out-of-band
+// buffers (see the package documentation's Format) together exceed n.
 func MaxMessageSize(n int) Option {
 	return func(o *options) {
 		if n > 0 {

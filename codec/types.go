@@ -87,9 +87,13 @@ func (tt *typeTable) lookup(id uint64) *wireType {
 }
 
 // readDefs reads the definitions at the start of a message body and adds
-// them to the table. It stops at the value tag.
-func (tt *typeTable) readDefs(r *reader) error {
+// them to the table, and the sizes of the message's out-of-band buffers
+// into bufs, which must hold no more than limit bytes in all. It stops at
+// the value tag.
+func (tt *typeTable) readDefs(r *reader, bufs *[]int, limit int) error {
 	firstNew := len(tt.types)
+	*bufs = (*bufs)[:0]
+	seenBufs := false
 	for {
 		tag, err := r.byte1("a definition or the value")
 		if err != nil {
@@ -104,6 +108,14 @@ func (tt *typeTable) readDefs(r *reader) error {
 			if err := tt.readFunc(r); err != nil {
 				return err
 			}
+		case tagBuffers:
+			if seenBufs {
+				return &DecodeError{Offset: r.offset() - 1, Msg: "a second buffer table in one message"}
+			}
+			seenBufs = true
+			if err := readBufferTable(r, bufs, limit); err != nil {
+				return err
+			}
 		case tagValue:
 			// Every type referenced by a new definition must now exist.
 			for _, w := range tt.types[firstNew:] {
@@ -115,9 +127,33 @@ func (tt *typeTable) readDefs(r *reader) error {
 			}
 			return nil
 		default:
-			return &DecodeError{Offset: r.offset() - 1, Msg: fmt.Sprintf("unknown item tag 0x%02x, expected a definition ('T', 'F') or the value ('V')", tag)}
+			return &DecodeError{Offset: r.offset() - 1, Msg: fmt.Sprintf("unknown item tag 0x%02x, expected a definition ('T', 'F'), the buffer table ('B') or the value ('V')", tag)}
 		}
 	}
+}
+
+// readBufferTable reads the sizes of a message's out-of-band buffers: a
+// count, then each size in bytes, at least 1 and at most limit in all.
+func readBufferTable(r *reader, bufs *[]int, limit int) error {
+	// Each buffer is referred to from the value by at least 3 bytes.
+	n, err := r.length("buffer count", 3)
+	if err != nil {
+		return err
+	}
+	total := 0
+	for range n {
+		at := r.offset()
+		size, err := r.uvarint("buffer size")
+		if err != nil {
+			return err
+		}
+		if size == 0 || size > uint64(limit-total) {
+			return &DecodeError{Offset: at, Msg: fmt.Sprintf("out-of-band buffer #%d of %d bytes: a buffer takes 1 byte or more, and %d are left for the message's buffers (by the end of the data or MaxMessageSize)", len(*bufs), size, limit-total)}
+		}
+		total += int(size)
+		*bufs = append(*bufs, int(size))
+	}
+	return nil
 }
 
 func (w *wireType) refs() []uint64 {

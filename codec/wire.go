@@ -13,9 +13,10 @@ const (
 
 // Item tags inside a message body.
 const (
-	tagType  = 'T' // a type definition
-	tagFunc  = 'F' // a function reference definition
-	tagValue = 'V' // the value; always last
+	tagType    = 'T' // a type definition
+	tagFunc    = 'F' // a function reference definition
+	tagBuffers = 'B' // the sizes of the buffers that follow the body
+	tagValue   = 'V' // the value; always last
 )
 
 // A wireKind says how values of a type are laid out on the wire. The numbers
@@ -103,7 +104,7 @@ const (
 // Bulk headers for slices of fixed-size numbers.
 const (
 	bulkNil     = 0
-	bulkOutside = 1 // buffer #k, outside the stream (reserved for out-of-band transport)
+	bulkOutside = 1 // buffer #k, after the message body
 	// bulkInline+n: n elements follow in little-endian byte order.
 	bulkInline = 2
 )
