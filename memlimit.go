@@ -1,6 +1,8 @@
 package mproc
 
 import (
+	"sync"
+
 	"github.com/mproc-go/mproc/internal/cgroup"
 	"github.com/mproc-go/mproc/internal/spawn"
 )
@@ -35,16 +37,20 @@ func exceededMemory(proc *spawn.Proc, limit int64) bool {
 	if proc.Wait().Signal != "SIGKILL" {
 		return false
 	}
-	g, err := cgroup.Lookup(proc.Pid)
-	return err == nil && g.OOMKilled()
+	parent, err := parentCgroup()
+	return err == nil && parent.Group(proc.Pid).OOMKilled()
 }
 
+// parentCgroup is the memory cgroup this process is in, under which its
+// workers make theirs; it is looked up once.
+var parentCgroup = sync.OnceValues(cgroup.Self)
+
 // releaseLimits removes the memory cgroup of the worker pid, if it made
-// one, once the worker has been waited for. If a process the worker
-// started is still in it the kernel refuses, and the next worker to start
-// removes it once it is empty.
+// one, once the worker has been waited for: one rmdir. If a process the
+// worker started is still in it the kernel refuses, and the next worker to
+// start removes it once it is empty.
 func releaseLimits(pid int) {
-	if g, err := cgroup.Lookup(pid); err == nil {
-		g.Remove()
+	if parent, err := parentCgroup(); err == nil {
+		parent.Group(pid).Remove()
 	}
 }
