@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"net"
+	"syscall"
 )
 
 // The codec stream on a control socket travels in frames: a magic byte, the
@@ -47,8 +48,38 @@ type FrameWriter struct {
 }
 
 // NewFrameWriter returns a FrameWriter sending frames to w.
+//
+// If w is a socket, NewFrameWriter raises its send buffer to 4 MiB (the
+// kernel caps it at net.core.wmem_max): a Unix stream socket holds no more
+// than that in flight, and with the default of about 200 KiB a large
+// payload crosses in hundreds of rounds of the writer blocking and the
+// reader waking. It is a limit, not memory set aside.
 func NewFrameWriter(w io.Writer) *FrameWriter {
+	raiseSendBuffer(w)
 	return &FrameWriter{w: w, buf: make([]byte, frameHeader, frameHeader+64<<10)}
+}
+
+// sendBuffer is the send buffer NewFrameWriter asks for on a socket.
+const sendBuffer = 4 << 20
+
+// raiseSendBuffer raises the send buffer of w to sendBuffer if w is a
+// socket with a smaller one; it leaves anything else alone.
+func raiseSendBuffer(w io.Writer) {
+	sc, ok := w.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		cur, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF)
+		// Linux reports twice the size asked for: its bookkeeping.
+		if err == nil && cur < 2*sendBuffer {
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, sendBuffer)
+		}
+	})
 }
 
 // directMin is the size from which Write sends a caller's bytes straight

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -86,4 +89,45 @@ func FuzzFrameReader(f *testing.F) {
 			t.Fatalf("%d bytes read as no frame and no error", len(data))
 		}
 	})
+}
+
+func TestFrameWriterRaisesSendBuffer(t *testing.T) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fds[0]), "parent end")
+	defer f.Close()
+	defer syscall.Close(fds[1])
+	if err := syscall.SetsockoptInt(fds[0], syscall.SOL_SOCKET, syscall.SO_SNDBUF, 64<<10); err != nil {
+		t.Fatal(err)
+	}
+	sndbuf := func() int {
+		n, err := syscall.GetsockoptInt(fds[0], syscall.SOL_SOCKET, syscall.SO_SNDBUF)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := sndbuf()
+	NewFrameWriter(f)
+	after := sndbuf()
+	// The kernel doubles what it is asked for, capped at net.core.wmem_max.
+	want := 2 * sendBuffer
+	if b, err := os.ReadFile("/proc/sys/net/core/wmem_max"); err == nil {
+		if max, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			want = 2 * min(sendBuffer, max)
+		}
+	}
+	if after < max(before, want) {
+		t.Errorf("send buffer %d bytes after NewFrameWriter (%d before), want %d", after, before, want)
+	}
+	// Not a socket: left alone, no error.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	NewFrameWriter(w)
 }
