@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"errors"
+	"hash/crc32"
 	"io"
 	"os"
 	"strconv"
@@ -130,4 +131,21 @@ func TestFrameWriterRaisesSendBuffer(t *testing.T) {
 	defer r.Close()
 	defer w.Close()
 	NewFrameWriter(w)
+}
+
+func TestChecksumTables(t *testing.T) {
+	hw := crc32.MakeTable(crc32.Castagnoli)
+	p := make([]byte, 3*hwMin)
+	for i := range p {
+		p[i] = byte(i*31 + i>>7)
+	}
+	for _, n := range []int{0, 1, 7, 64, 1000, hwMin - 1, hwMin, 3 * hwMin} {
+		want := crc32.Checksum(p[:n], hw)
+		if got := crc32.Checksum(p[:n], plainTable); got != want {
+			t.Errorf("plain table, %d bytes: %#08x, want %#08x", n, got, want)
+		}
+		if got := update(update(0, p[:n/3]), p[n/3:n]); got != want {
+			t.Errorf("update in two parts, %d bytes: %#08x, want %#08x", n, got, want)
+		}
+	}
 }
