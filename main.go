@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/mproc-go/mproc/internal/binref"
 	"github.com/mproc-go/mproc/internal/serve"
 	"github.com/mproc-go/mproc/internal/spawn"
 )
@@ -28,5 +29,12 @@ func Main() {
 		fmt.Fprintln(os.Stderr, "mproc worker:", err)
 		os.Exit(2)
 	}
+	// The first messages resolve functions and types by reference, whose
+	// once-per-process set-up costs a few hundred microseconds, most of it
+	// between the first task's arrival and its result. After its hello the
+	// worker mostly waits for the parent (for Init, then for the first
+	// task), so do the set-up meanwhile; not before the hello, which the
+	// parent waits for and which would compete with it for the CPU.
+	go binref.Prepare()
 	serve.Run(c)
 }
