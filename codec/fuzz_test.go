@@ -100,6 +100,7 @@ func FuzzUnmarshal(f *testing.F) {
 		f.Add(false, stripHeader(f, data))
 	}
 	f.Add(true, []byte(magic))
+	f.Add(false, outsideMessage(f))
 	f.Fuzz(func(t *testing.T, raw bool, in []byte) {
 		// Unless raw, in follows this binary's header, which the fuzzer
 		// could not guess: the corpus stays valid across builds.
@@ -117,7 +118,9 @@ func FuzzDecoder(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		data := append(header(fingerprint()), in...)
-		dec := NewDecoder(bytes.NewReader(data))
+		// Out of Strict mode a Decoder makes an out-of-band buffer at the
+		// size the stream announces, up to MaxMessageSize: keep that small.
+		dec := NewDecoder(bytes.NewReader(data), MaxMessageSize(1<<22))
 		for range 64 {
 			var v any
 			if err := dec.Decode(&v); err != nil {
@@ -154,7 +157,7 @@ func fuzzStreams(t testing.TB) [][]byte {
 		}
 		out = append(out, stripHeader(t, buf.Bytes()))
 	}
-	return out
+	return append(out, outsideSeed(t))
 }
 
 // TestUpdateCorpus rewrites the checked-in seed corpus when run with
@@ -200,4 +203,5 @@ func TestUpdateCorpus(t *testing.T) {
 		write("FuzzDecoder", fmt.Sprintf("stream%02d", i), "[]byte("+strconv.Quote(string(stream))+")")
 	}
 	write("FuzzUnmarshal", "raw-magic", "bool(true)", "[]byte("+strconv.Quote(magic)+")")
+	write("FuzzUnmarshal", "outside", "bool(false)", "[]byte("+strconv.Quote(string(outsideMessage(t)))+")")
 }

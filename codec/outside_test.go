@@ -211,18 +211,47 @@ func bytesDef() []byte {
 	return append(d, uv(uint64(kUint8))...)
 }
 
-func TestOutsideBadInput(t *testing.T) {
-	table := func(sizes ...uint64) []byte {
-		b := []byte{tagBuffers}
-		b = append(b, uv(uint64(len(sizes)))...)
-		for _, s := range sizes {
-			b = append(b, uv(s)...)
+// table returns a buffer table of the given sizes.
+func table(sizes ...uint64) []byte {
+	b := []byte{tagBuffers}
+	b = append(b, uv(uint64(len(sizes)))...)
+	for _, s := range sizes {
+		b = append(b, uv(s)...)
+	}
+	return b
+}
+
+// ref returns a value of type #32 (a slice of numbers) that refers to
+// out-of-band buffer k of n elements.
+func ref(k, n uint64) []byte {
+	return append(append([]byte{tagValue, 32, bulkOutside}, uv(k)...), uv(n)...)
+}
+
+// outsideMessage returns, after the header, a message that holds a []byte
+// in an out-of-band buffer, small enough for a fuzzer.
+func outsideMessage(t testing.TB) []byte {
+	return stripHeader(t, append(msg(bytesDef(), table(4), ref(0, 4)), "abcd"...))
+}
+
+// outsideSeed returns outsideMessage and a second message of the stream.
+func outsideSeed(t testing.TB) []byte {
+	first := outsideMessage(t)
+	second := append(table(3), ref(0, 3)...)
+	second = append(append(uv(uint64(len(second))), second...), "xyz"...)
+	return append(first, second...)
+}
+
+func TestOutsideSeed(t *testing.T) {
+	dec := NewDecoder(bytes.NewReader(append(header(fingerprint()), outsideSeed(t)...)))
+	for _, want := range []string{"abcd", "xyz"} {
+		var b []byte
+		if err := dec.Decode(&b); err != nil || string(b) != want {
+			t.Fatalf("decoded %q, %v; want %q", b, err, want)
 		}
-		return b
 	}
-	ref := func(k, n uint64) []byte {
-		return append(append([]byte{tagValue, 32, bulkOutside}, uv(k)...), uv(n)...)
-	}
+}
+
+func TestOutsideBadInput(t *testing.T) {
 	tests := []struct {
 		name string
 		data []byte
