@@ -3,7 +3,6 @@ package binref
 import (
 	"bytes"
 	"crypto/sha256"
-	"debug/elf"
 	"encoding/binary"
 	"encoding/hex"
 	"io"
@@ -30,8 +29,8 @@ func Fingerprint() string {
 }
 
 var fingerprint = sync.OnceValue(func() string {
-	if id := goBuildID(exePath); id != "" {
-		return "go:" + id
+	if e, err := loadExe(); err == nil && e.buildID != "" {
+		return "go:" + e.buildID
 	}
 	sum, err := fileSHA256(exePath)
 	if err != nil {
@@ -40,23 +39,15 @@ var fingerprint = sync.OnceValue(func() string {
 	return "sha256:" + sum
 })
 
-// goBuildID returns the Go build ID from the executable's ELF note: a note
-// of type 4 named "Go", whose descriptor is the ID.
+// goBuildID returns the Go build ID from the ELF note of the executable
+// at path, or "" if it has none: a note of type 4 named "Go", whose
+// descriptor is the ID, in the section .note.go.buildid.
 func goBuildID(path string) string {
-	f, err := elf.Open(path)
+	e, err := readExe(path)
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
-	s := f.Section(".note.go.buildid")
-	if s == nil {
-		return ""
-	}
-	note, err := s.Data()
-	if err != nil {
-		return ""
-	}
-	return parseBuildIDNote(note)
+	return e.buildID
 }
 
 // parseBuildIDNote extracts the ID from the bytes of a Go build ID note:

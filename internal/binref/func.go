@@ -134,19 +134,33 @@ var staticFuncvals = sync.OnceValues(func() (map[uintptr]uintptr, error) {
 	return im.indexFuncvals(), nil
 })
 
+// indexFuncvals scans the funcval sections. The words are read as a
+// slice, with the text bounds in locals, which the compiler turns into a
+// tight loop; the candidates are collected first so that the map is made
+// at its final size, without the rehashing of growth (a PC may be held by
+// several words, so it is a little larger than needed).
+//
+//go:norace
 func (im *image) indexFuncvals() map[uintptr]uintptr {
-	index := make(map[uintptr]uintptr)
+	type candidate struct{ pc, addr uintptr }
+	var found []candidate
+	lo, n := im.text.start, im.text.end-im.text.start
 	for _, s := range im.sections {
-		if !isStaticSection(s.name) {
+		start := alignUp(s.start, wordSize)
+		if !isStaticSection(s.name) || start+wordSize > s.end {
 			continue
 		}
-		for p := alignUp(s.start, wordSize); p+wordSize <= s.end; p += wordSize {
-			if pc := readWord(p); im.text.contains(pc, 1) {
-				if _, dup := index[pc]; !dup {
-					index[pc] = p
-				}
+		words := unsafe.Slice((*uintptr)(at(start)), (s.end-start)/wordSize)
+		for i, pc := range words {
+			if pc-lo < n { // lo <= pc < text.end
+				found = append(found, candidate{pc, start + uintptr(i)*wordSize})
 			}
 		}
+	}
+	// Backwards, so that the first word holding a PC is the one kept.
+	index := make(map[uintptr]uintptr, len(found))
+	for i := len(found) - 1; i >= 0; i-- {
+		index[found[i].pc] = found[i].addr
 	}
 	return index
 }

@@ -1,7 +1,6 @@
 package binref
 
 import (
-	"debug/elf"
 	"errors"
 	"fmt"
 	"sync"
@@ -54,46 +53,50 @@ func (im *image) inImage(addr, size uintptr) bool {
 	return false
 }
 
-// loadImage is the process-wide image, computed on first use: it parses
-// the executable's headers and finds the runtime's module data, in tens of
-// microseconds (BenchmarkReadImage).
+// loadImage is the process-wide image, computed on first use: it reads
+// the executable's section headers and finds the runtime's module data, in
+// tens of microseconds (BenchmarkReadImage).
 var loadImage = sync.OnceValues(func() (*image, error) {
-	return readImage(exePath)
+	e, err := loadExe()
+	return imageOf(exePath, e, err)
 })
 
 // readImage reads the layout of the running executable from path, which
 // must be that executable.
 func readImage(path string) (*image, error) {
-	im, err := readELFImage(path)
+	e, err := readExe(path)
+	return imageOf(path, e, err)
+}
+
+// imageOf returns the layout of the running executable given e, its
+// headers read from path, or the error reading them gave.
+func imageOf(path string, e *exeFile, err error) (*image, error) {
+	var im *image
+	if err == nil {
+		im, err = layoutOf(e)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("binref: reading the layout of the running executable from %s: %w", path, err)
 	}
 	return im, nil
 }
 
-func readELFImage(path string) (*image, error) {
-	f, err := elf.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if f.Class != elf.ELFCLASS64 || f.Data != elf.ELFDATA2LSB {
-		return nil, errors.New("not a 64-bit little-endian ELF executable")
-	}
-	bias, err := loadBias(f)
+// layoutOf computes the layout of the running executable from its headers.
+func layoutOf(e *exeFile) (*image, error) {
+	bias, err := loadBias(e)
 	if err != nil {
 		return nil, err
 	}
 	im := &image{bias: bias}
-	for _, s := range f.Sections {
-		if s.Flags&elf.SHF_ALLOC == 0 || s.Flags&elf.SHF_TLS != 0 || s.Size == 0 {
+	for _, s := range e.sections {
+		if s.flags&shfAlloc == 0 || s.flags&shfTLS != 0 || s.size == 0 {
 			continue
 		}
-		start := uintptr(s.Addr) + bias
+		start := uintptr(s.addr) + bias
 		im.sections = append(im.sections, section{
-			name:     s.Name,
-			writable: s.Flags&elf.SHF_WRITE != 0,
-			span:     span{start, start + uintptr(s.Size)},
+			name:     s.name,
+			writable: s.flags&shfWrite != 0,
+			span:     span{start, start + uintptr(s.size)},
 		})
 	}
 	if len(im.sections) == 0 {
@@ -114,8 +117,8 @@ func readELFImage(path string) (*image, error) {
 // loadBias returns how far the kernel moved the executable from the
 // addresses in its headers: the entry point the kernel reports in the
 // auxiliary vector minus the one written in the ELF header.
-func loadBias(f *elf.File) (uintptr, error) {
-	if f.Type == elf.ET_EXEC {
+func loadBias(e *exeFile) (uintptr, error) {
+	if e.typ == etExec {
 		return 0, nil
 	}
 	auxv, err := unix.Auxv()
@@ -124,7 +127,7 @@ func loadBias(f *elf.File) (uintptr, error) {
 	}
 	for _, kv := range auxv {
 		if kv[0] == atEntry {
-			return kv[1] - uintptr(f.Entry), nil
+			return kv[1] - uintptr(e.entry), nil
 		}
 	}
 	return 0, errors.New("the auxiliary vector has no AT_ENTRY")
