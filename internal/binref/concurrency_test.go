@@ -13,7 +13,7 @@ import (
 func TestConcurrentResolve(t *testing.T) {
 	typesAt.Clear()
 	funcsAt.Clear()
-	validDescriptors.Clear()
+	forgetValidDescriptors()
 	globalsFound.Clear()
 	globalsMissing.Clear()
 

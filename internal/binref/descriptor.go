@@ -3,7 +3,7 @@ package binref
 import (
 	"fmt"
 	"reflect"
-	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -148,14 +148,51 @@ type validator struct {
 	seen map[uintptr]bool
 }
 
-// validDescriptors holds the descriptors of every walk that succeeded: they
-// are immutable, so later walks stop there.
-var validDescriptors sync.Map // address -> struct{}
-
-// remember records the descriptors of a successful walk.
+// remember records the descriptors of a successful walk in the image's
+// set of valid descriptors: they are immutable, so later walks stop there.
 func (v *validator) remember() {
 	for addr := range v.seen {
-		validDescriptors.Store(addr, struct{}{})
+		v.im.valid.add(addr)
+	}
+}
+
+// A descriptorSet is a set of addresses in the type section, one bit per
+// word, safe for concurrent use. A walk's first question about each
+// descriptor is whether an earlier walk checked it; a bit answers that
+// without hashing or allocating, which a sync.Map did not (it was most of
+// the cost of a first TypeAt). The bits cost one byte per 64 bytes of type
+// section.
+type descriptorSet struct {
+	base uintptr
+	bits []atomic.Uint64
+}
+
+func newDescriptorSet(types span) *descriptorSet {
+	words := (types.end - types.start) / wordSize
+	return &descriptorSet{base: types.start, bits: make([]atomic.Uint64, (words+63)/64)}
+}
+
+func (s *descriptorSet) index(addr uintptr) (i uintptr, ok bool) {
+	i = (addr - s.base) / wordSize
+	return i, addr >= s.base && addr%wordSize == 0 && i/64 < uintptr(len(s.bits))
+}
+
+func (s *descriptorSet) has(addr uintptr) bool {
+	i, ok := s.index(addr)
+	return ok && s.bits[i/64].Load()&(1<<(i%64)) != 0
+}
+
+// add records addr; addresses outside the type section are ignored.
+func (s *descriptorSet) add(addr uintptr) {
+	if i, ok := s.index(addr); ok {
+		s.bits[i/64].Or(1 << (i % 64))
+	}
+}
+
+// clear empties the set, for tests and benchmarks.
+func (s *descriptorSet) clear() {
+	for i := range s.bits {
+		s.bits[i].Store(0)
 	}
 }
 
@@ -268,7 +305,7 @@ func (v *validator) check(addr uintptr) string {
 	if v.seen[addr] {
 		return ""
 	}
-	if _, ok := validDescriptors.Load(addr); ok {
+	if v.im.valid.has(addr) {
 		return ""
 	}
 	if len(v.seen) >= maxDescriptors {

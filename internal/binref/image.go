@@ -35,11 +35,12 @@ type section struct {
 // and the load bias the kernel chose (zero unless the binary is PIE).
 type image struct {
 	bias     uintptr
-	sections []section // allocated, non-TLS sections
-	text     span      // the Go text the runtime knows (moduledata text..etext)
-	types    span      // type descriptors and their names (moduledata types..etypes)
-	data     span      // pointer-bearing initialised globals (.data)
-	bss      span      // pointer-bearing zeroed globals (.bss)
+	sections []section      // allocated, non-TLS sections
+	text     span           // the Go text the runtime knows (moduledata text..etext)
+	types    span           // type descriptors and their names (moduledata types..etypes)
+	data     span           // pointer-bearing initialised globals (.data)
+	bss      span           // pointer-bearing zeroed globals (.bss)
+	valid    *descriptorSet // descriptors TypeAt has checked
 }
 
 // inImage reports whether [addr, addr+size) lies in one allocated section
@@ -111,6 +112,7 @@ func layoutOf(e *exeFile) (*image, error) {
 	if err := im.findModuleData(); err != nil {
 		return nil, err
 	}
+	im.valid = newDescriptorSet(im.types)
 	return im, nil
 }
 

@@ -80,7 +80,7 @@ func TypeAt(ref TypeRef, name string) (reflect.Type, error) {
 	if h := readU32(addr + typeHashOff); h != ref.Hash {
 		return nil, typeError(ref, name, fmt.Sprintf("the type hash there is %#x, want %#x", h, ref.Hash))
 	}
-	v := validator{im: im, seen: make(map[uintptr]bool)}
+	v := validator{im: im, seen: make(map[uintptr]bool, 128)}
 	got, ok := v.typeString(addr)
 	if !ok {
 		return nil, typeError(ref, name, "no type descriptor there")
