@@ -262,6 +262,7 @@ type decoder struct {
 	// has taken, and where they come from: the stream of src, or mem (the
 	// bytes after the body, for Unmarshal). limit bounds their total.
 	bufs  []int
+	few   [2]int // bufs' first storage
 	next  int
 	src   *Decoder
 	mem   []byte
@@ -293,6 +294,9 @@ func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
 	d.memo = d.memo[:0]
 	d.depth = 0
 	d.next = 0
+	if d.bufs == nil {
+		d.bufs = d.few[:0]
+	}
 	if err := d.types.readDefs(&d.r, &d.bufs, d.limit); err != nil {
 		return err
 	}
