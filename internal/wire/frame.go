@@ -94,7 +94,6 @@ type FrameWriter struct {
 	buf []byte // header room, then the pending payload
 
 	bufs net.Buffers // scratch for writeDirect
-	hdrs []byte      // frame headers for writeDirect
 }
 
 // NewFrameWriter returns a FrameWriter sending frames to w.
@@ -137,9 +136,6 @@ func raiseSendBuffer(w io.Writer) {
 // from its slice (with writev) instead of copying them into the buffer.
 const directMin = 64 << 10
 
-// directBatch bounds the frames one writev sends.
-const directBatch = 16
-
 // Write buffers p, sending each frame it fills. Large writes are sent
 // straight from p, together with what is buffered, without a copy.
 func (f *FrameWriter) Write(p []byte) (int, error) {
@@ -165,39 +161,26 @@ func (f *FrameWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// writeDirect sends what is buffered and a prefix of p as frames with one
-// writev, p's bytes straight from the caller's memory, and returns how
-// much of p it sent. Each frame but the first is full, and it stops before
-// a remainder too small to be worth sending this way.
+// writeDirect sends what is buffered and a prefix of p as one frame with
+// one writev, p's bytes straight from the caller's memory, and returns how
+// much of p it sent. One frame per writev keeps the checksum just ahead of
+// the kernel's copy: both read p from the cache, and the reader gets the
+// first bytes without waiting for a batch to be summed.
 func (f *FrameWriter) writeDirect(p []byte) (int, error) {
 	payload := f.buf[frameHeader:]
 	k := min(MaxFrame-len(payload), len(p))
 	f.buf[0] = frameMagic
 	binary.LittleEndian.PutUint32(f.buf[1:], uint32(len(payload)+k))
 	binary.LittleEndian.PutUint32(f.buf[5:], update(update(0, payload), p[:k]))
-	bufs := append(f.bufs[:0], f.buf, p[:k])
-	sent := k
-	hdrs := f.hdrs[:0]
-	for i := 1; i < directBatch && len(p)-sent >= directMin; i++ {
-		k = min(MaxFrame, len(p)-sent)
-		chunk := p[sent : sent+k]
-		at := len(hdrs)
-		hdrs = append(hdrs, frameMagic)
-		hdrs = binary.LittleEndian.AppendUint32(hdrs, uint32(k))
-		hdrs = binary.LittleEndian.AppendUint32(hdrs, update(0, chunk))
-		bufs = append(bufs, hdrs[at:len(hdrs):len(hdrs)], chunk)
-		sent += k
-	}
-	f.hdrs = hdrs
-	w := bufs
+	f.bufs = append(f.bufs[:0], f.buf, p[:k])
+	w := f.bufs
 	_, err := w.WriteTo(f.w)
-	clear(bufs) // they point into the caller's memory
-	f.bufs = bufs[:0]
+	clear(f.bufs[:2]) // they point into the caller's memory
 	f.buf = f.buf[:frameHeader]
 	if err != nil {
 		return 0, err
 	}
-	return sent, nil
+	return k, nil
 }
 
 // Buffered returns the number of bytes written and not yet sent.
