@@ -100,7 +100,7 @@ func BenchmarkStaticFuncvals(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if len(im.indexFuncvals()) == 0 {
+		if len(im.indexFuncvals().pcs) == 0 {
 			b.Fatal("no static funcvals")
 		}
 	}
@@ -121,4 +121,19 @@ func forgetValidDescriptors() {
 	if im, err := loadImage(); err == nil {
 		im.valid.clear()
 	}
+}
+
+// BenchmarkFuncvalLookup measures the search the first FuncAt of a
+// function costs, for a PC that no word holds (the whole list).
+func BenchmarkFuncvalLookup(b *testing.B) {
+	index, err := staticFuncvals()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, ok := index.lookup(1); ok {
+			b.Fatal("found")
+		}
+	}
+	b.ReportMetric(float64(len(index.pcs)), "candidates")
 }

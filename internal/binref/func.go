@@ -122,11 +122,12 @@ func (im *image) inStatic(addr, size uintptr) bool {
 	return false
 }
 
-// staticFuncvals indexes the static funcvals of the executable by entry PC:
-// every aligned word of the funcval sections that holds a PC in the text.
-// It is built on the first FuncAt, in one pass over those sections (about
-// a millisecond for a large program; see BenchmarkStaticFuncvals).
-var staticFuncvals = sync.OnceValues(func() (map[uintptr]uintptr, error) {
+// staticFuncvals lists the static funcvals of the executable: every
+// aligned word of the funcval sections that holds a PC in the text. It is
+// built on the first FuncAt (or by Prepare), in one pass over those
+// sections: tens of microseconds for a program of a few megabytes, about
+// a millisecond for a large one (BenchmarkStaticFuncvals).
+var staticFuncvals = sync.OnceValues(func() (*funcvals, error) {
 	im, err := loadImage()
 	if err != nil {
 		return nil, err
@@ -134,16 +135,35 @@ var staticFuncvals = sync.OnceValues(func() (map[uintptr]uintptr, error) {
 	return im.indexFuncvals(), nil
 })
 
+// funcvals lists candidate static funcvals in address order: addrs[i]
+// holds pcs[i].
+//
+// A list searched from the start, rather than a map, because it is built
+// in every worker before its first result and searched once per function
+// (FuncAt caches what it found): filling a map with a few thousand entries
+// cost three times the scan, and a search costs a microsecond per few
+// thousand candidates.
+type funcvals struct {
+	pcs, addrs []uintptr
+}
+
+// lookup returns the address of the first word that holds pc.
+func (f *funcvals) lookup(pc uintptr) (addr uintptr, ok bool) {
+	for i, p := range f.pcs {
+		if p == pc {
+			return f.addrs[i], true
+		}
+	}
+	return 0, false
+}
+
 // indexFuncvals scans the funcval sections. The words are read as a
 // slice, with the text bounds in locals, which the compiler turns into a
-// tight loop; the candidates are collected first so that the map is made
-// at its final size, without the rehashing of growth (a PC may be held by
-// several words, so it is a little larger than needed).
+// tight loop.
 //
 //go:norace
-func (im *image) indexFuncvals() map[uintptr]uintptr {
-	type candidate struct{ pc, addr uintptr }
-	var found []candidate
+func (im *image) indexFuncvals() *funcvals {
+	f := new(funcvals)
 	lo, n := im.text.start, im.text.end-im.text.start
 	for _, s := range im.sections {
 		start := alignUp(s.start, wordSize)
@@ -153,16 +173,12 @@ func (im *image) indexFuncvals() map[uintptr]uintptr {
 		words := unsafe.Slice((*uintptr)(at(start)), (s.end-start)/wordSize)
 		for i, pc := range words {
 			if pc-lo < n { // lo <= pc < text.end
-				found = append(found, candidate{pc, start + uintptr(i)*wordSize})
+				f.pcs = append(f.pcs, pc)
+				f.addrs = append(f.addrs, start+uintptr(i)*wordSize)
 			}
 		}
 	}
-	// Backwards, so that the first word holding a PC is the one kept.
-	index := make(map[uintptr]uintptr, len(found))
-	for i := len(found) - 1; i >= 0; i-- {
-		index[found[i].pc] = found[i].addr
-	}
-	return index
+	return f
 }
 
 // funcval returns the pointer held by a func value (the address of its
@@ -223,9 +239,10 @@ var funcsAt sync.Map // offset -> resolvedFunc, for offsets that resolved
 // FuncAt cannot check typ against the function's signature: the caller
 // must pass the type the sender's value had (the codec sends it along).
 //
-// Cost: the first call indexes the static funcvals (one pass over the
-// read-only data); the first call for an offset asks the runtime about it;
-// later calls are a map lookup and one small allocation.
+// Cost: the first call lists the static funcvals (one pass over the
+// read-only data) unless Prepare did; the first call for an offset asks the
+// runtime about it and searches that list; later calls are a map lookup
+// and one small allocation.
 func FuncAt(offset int64, name string, typ reflect.Type) (reflect.Value, error) {
 	fail := func(format string, args ...any) (reflect.Value, error) {
 		return reflect.Value{}, &ResolveError{What: "function", Name: name, Offset: offset, Reason: fmt.Sprintf(format, args...)}
@@ -249,7 +266,7 @@ func FuncAt(offset int64, name string, typ reflect.Type) (reflect.Value, error) 
 		if err != nil {
 			return fail("%v", err)
 		}
-		fv, ok := index[pc]
+		fv, ok := index.lookup(pc)
 		if !ok {
 			return fail("%s has no static function value: it is a closure or a method value, which cannot be sent by reference", name)
 		}

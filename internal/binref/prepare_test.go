@@ -31,7 +31,7 @@ func BenchmarkPrepare(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(im.indexFuncvals()) == 0 {
+		if len(im.indexFuncvals().pcs) == 0 {
 			b.Fatal("no static funcvals")
 		}
 	}
