@@ -117,7 +117,12 @@ func (ds *disasm) message(n, at, end int) error {
 	value := end - r.pos + 1
 	outside := ""
 	if total := sum(ds.bufs); total > 0 {
-		outside = fmt.Sprintf(", then %s in %s after it (out of band)", plural(total, "byte"), plural(len(ds.bufs), "buffer"))
+		table := 1 + uvarintLen(uint64(len(ds.bufs)))
+		for _, size := range ds.bufs {
+			table += uvarintLen(uint64(size))
+		}
+		defs -= table
+		outside = fmt.Sprintf(", then %s in %s after it (out of band; %s of the body list them)", plural(total, "byte"), plural(len(ds.bufs), "buffer"), plural(table, "byte"))
 	}
 	if err != nil {
 		ds.line(at, "message", fmt.Sprintf("#%d, %s", n, plural(end-start, "byte")))

@@ -91,7 +91,7 @@ func TestOutsideMarshal(t *testing.T) {
 		t.Fatalf("Dis: %v\n%s", err, sb.String())
 	}
 	listing := sb.String()
-	for _, w := range append(wantBuffers, "1048576 elements in out-of-band buffer #0", "[]float64  40000 elements in out-of-band buffer #1", "6 buffers after it (out of band)") {
+	for _, w := range append(wantBuffers, "1048576 elements in out-of-band buffer #0", "[]float64  40000 elements in out-of-band buffer #1", "1614336 bytes in 6 buffers after it (out of band; 20 bytes of the body list them)") {
 		if !strings.Contains(listing, w) {
 			t.Errorf("listing lacks %q:\n%s", w, listing)
 		}

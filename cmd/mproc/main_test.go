@@ -46,6 +46,26 @@ func TestDis(t *testing.T) {
 	}
 }
 
+func TestDisStreamWithBuffers(t *testing.T) {
+	// A saved Encoder stream whose large slices travel after each message.
+	var stream bytes.Buffer
+	enc := codec.NewEncoder(&stream)
+	for _, v := range []any{bytes.Repeat([]byte("ab"), 20000), "after"} {
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"dis", "-"}, bytes.NewReader(stream.Bytes()), &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, w := range []string{"[]uint8  40000 elements in out-of-band buffer #0", "buffer", "#0, 40000 bytes of raw data after message #1", `"after"`} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output lacks %q:\n%s", w, out.String())
+		}
+	}
+}
+
 func TestErrors(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope")
 	tests := []struct {
