@@ -3,7 +3,9 @@ package mproc
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -38,7 +40,7 @@ func exitSeven(context.Context, int) (int, error) {
 // making and removing one for a pid that cannot exist.
 func groupUsable(t *testing.T) bool {
 	t.Helper()
-	g, err := cgroup.New(1<<30, testLimit)
+	g, err := cgroup.New(os.Getpid(), 1<<30, testLimit)
 	if err != nil {
 		if !errors.Is(err, cgroup.ErrUnavailable) {
 			t.Fatalf("cgroup.New = %v, want ErrUnavailable as its only failure", err)
@@ -55,7 +57,7 @@ func groupUsable(t *testing.T) bool {
 // groupGone fails the test if the worker pid's cgroup is still there.
 func groupGone(t *testing.T, pid int) {
 	t.Helper()
-	if g, err := cgroup.Lookup(pid); err == nil {
+	if g, err := cgroup.Lookup(os.Getpid(), pid); err == nil {
 		t.Errorf("the memory cgroup %s of worker %d is left behind", g.Dir(), pid)
 	} else if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, cgroup.ErrUnavailable) {
 		t.Errorf("cgroup.Lookup(%d) = %v", pid, err)
@@ -65,7 +67,7 @@ func groupGone(t *testing.T, pid int) {
 // joinAndTouchShared puts the worker in its memory cgroup as the worker's
 // setup does (serve.joinCgroup), then runs touchShared.
 func joinAndTouchShared(ctx context.Context, mib int) (int, error) {
-	if g, err := cgroup.New(os.Getpid(), testLimit); err == nil {
+	if g, err := cgroup.New(os.Getppid(), os.Getpid(), testLimit); err == nil {
 		if err := g.Add(os.Getpid()); err != nil {
 			return 0, err
 		}
@@ -150,4 +152,63 @@ func TestExceededMemoryOtherDeaths(t *testing.T) {
 func blockForever(ctx context.Context, _ int) (int, error) {
 	<-ctx.Done()
 	return 0, ctx.Err()
+}
+
+// TestReleaseLimitsAgain: a worker's group that still holds a process (one
+// the task started) is not removed by releaseLimits, nor by anyone else
+// while this process lives; a later releaseLimits removes it once it is
+// empty.
+func TestReleaseLimitsAgain(t *testing.T) {
+	if !groupUsable(t) {
+		return
+	}
+	parent, ok := parentCgroup()
+	if !ok {
+		t.Fatal("no parent cgroup, though a group could be made")
+	}
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	worker := gone.Process.Pid // a worker that has died
+	g, err := parent.Create(os.Getpid(), worker, testLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the task left behind: a process still in the worker's group.
+	stray := exec.Command("cat")
+	in, err := stray.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stray.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stray.Wait()
+	defer in.Close()
+	if err := g.Add(stray.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	releaseLimits(worker)
+	parent.Sweep() // as another pool starting a worker does
+	if _, err := os.Stat(g.Dir()); err != nil {
+		t.Fatalf("the group of a live process went: %v", err)
+	}
+	in.Close()
+	stray.Wait()
+	releaseLimits(1 << 30) // the next worker's death
+	groupGone(t, worker)
+}
+
+// TestNoteMissingCgroup: the parent tells the pool's logger, once, that a
+// worker has no memory cgroup.
+func TestNoteMissingCgroup(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	noteMissingCgroup(log, 1<<30) // a pid with no group
+	noteMissingCgroup(log, 1<<30)
+	if n := strings.Count(buf.String(), "level=WARN"); n != 1 || !strings.Contains(buf.String(), "the worker has no memory cgroup") ||
+		!strings.Contains(buf.String(), "pid=1073741824") {
+		t.Errorf("logged %q; want one warning that the worker has no memory cgroup", buf.String())
+	}
 }

@@ -4,25 +4,41 @@
 // RLIMIT_DATA misses — and tells afterwards whether the kernel's OOM
 // killer acted inside it.
 //
-// The group is a child of the memory cgroup this process is in, named
-// "mproc-PID" after the process it is for. With cgroup v2 it sets
-// memory.max (and memory.swap.max to 0, so swap does not dodge the limit);
-// with cgroup v1, memory.limit_in_bytes (and memory.memsw.limit_in_bytes
-// to the same value when swap accounting exists).
+// The group is a child of the memory cgroup the calling process is in,
+// named "mproc-OWNER-PID": PID is the process it is for, OWNER the process
+// that will read and remove it (for a worker, its parent, the pool). A
+// group is never reused: Create fails rather than take over a group of
+// that name it cannot remove, so a group's OOM count and processes are
+// only ever those of its one process.
+//
+// With cgroup v2 it sets memory.max, memory.swap.max to 0 (so swap does
+// not dodge the limit) and memory.oom.group to 1: an OOM kill in the group
+// kills every process in it, so a count of OOM kills means the process the
+// group is for was killed too. With cgroup v1, memory.limit_in_bytes and,
+// when swap is accounted, memory.memsw.limit_in_bytes to the same value;
+// v1 has no group kill, so an OOM count there may be of another process in
+// the group (one the process started). Without memsw accounting (the
+// kernel's swapaccount=0) v1 cannot stop a group from swapping, and swap
+// escapes the limit. A v1 hierarchy with memory.use_hierarchy 0 (old
+// kernels) would let a child group escape its parent's limit: Create
+// refuses it.
 //
 // Cgroup v2 forbids a cgroup with processes in it from handing controllers
 // to its children (the "no internal processes" rule; the root cgroup is
-// exempt). A process in a non-root v2 cgroup therefore cannot give a child
-// of its own cgroup a memory limit unless "memory" is already in that
-// cgroup's cgroup.subtree_control. This package uses v2 only when that is
-// so or when writing "+memory" there succeeds; otherwise Create fails and
-// the caller falls back to other limits. It never moves the calling process
-// or creates cgroups outside its own, which would escape the limits an
+// exempt). In practice v2 is therefore used only where "memory" is already
+// delegated to the children of the calling process's cgroup: the root
+// cgroup, or a cgroup set up for it (a delegated cgroup whose
+// cgroup.subtree_control lists "memory" and that holds no process). In
+// any other v2 cgroup writing "+memory" to cgroup.subtree_control fails
+// (EBUSY) and Create returns ErrUnavailable: the caller does with
+// RLIMIT_DATA only. This package never moves the calling process or
+// creates cgroups outside its own, which would escape the limits an
 // administrator set on it.
 //
-// A process killed by SIGKILL cannot remove the groups of its workers.
-// Create removes the empty "mproc-PID" siblings of processes that no longer
-// exist before it makes a new one.
+// A process killed by SIGKILL cannot remove the groups it owns. Create
+// first sweeps the groups of owners that no longer exist; the groups of a
+// live owner are left to it, so an owner can read a dead process's OOM
+// count before it removes the group.
 package cgroup
 
 import (
@@ -33,6 +49,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -63,51 +80,89 @@ type Group struct {
 // when its memory controller is available.
 func Self() (Parent, error) { return find("/") }
 
-// New creates the group for pid under this process's memory cgroup, with
-// a limit of limit bytes. It does not move pid into it; see Group.Add.
-func New(pid int, limit int64) (*Group, error) {
+// New creates the group for pid, owned by owner, under this process's
+// memory cgroup, with a limit of limit bytes. It does not move pid into
+// it; see Group.Add.
+func New(owner, pid int, limit int64) (*Group, error) {
 	p, err := Self()
 	if err != nil {
 		return nil, err
 	}
-	return p.Create(pid, limit)
+	return p.Create(owner, pid, limit)
 }
 
-// Lookup returns the group New made for pid under this process's memory
-// cgroup, or an error wrapping fs.ErrNotExist if there is none.
-func Lookup(pid int) (*Group, error) {
+// Lookup returns the group of pid owned by owner under this process's
+// memory cgroup, or an error wrapping fs.ErrNotExist if there is none.
+func Lookup(owner, pid int) (*Group, error) {
 	p, err := Self()
 	if err != nil {
 		return nil, err
 	}
-	g := p.Group(pid)
+	g := p.Group(owner, pid)
 	if _, err := os.Stat(g.dir); err != nil {
 		return nil, err
 	}
 	return g, nil
 }
 
-// Group returns the group for pid under p, whether or not it exists.
-func (p Parent) Group(pid int) *Group {
-	return &Group{dir: filepath.Join(p.Dir, prefix+strconv.Itoa(pid)), v2: p.V2}
+// Group returns the group of pid owned by owner under p, whether or not it
+// exists.
+func (p Parent) Group(owner, pid int) *Group {
+	return &Group{dir: filepath.Join(p.Dir, name(owner, pid)), v2: p.V2}
 }
 
-// Create removes the leftover groups of processes that no longer exist,
-// then creates the group for pid with a limit of limit bytes. A group of
-// that name that already exists is reused. Every error wraps
-// ErrUnavailable: the caller has to do without.
-func (p Parent) Create(pid int, limit int64) (*Group, error) {
+// name is the name of the group of pid owned by owner.
+func name(owner, pid int) string {
+	return prefix + strconv.Itoa(owner) + "-" + strconv.Itoa(pid)
+}
+
+// parseName returns the owner and pid of a group's name, if it is one of
+// this package's.
+func parseName(s string) (owner, pid int, ok bool) {
+	s, ok = strings.CutPrefix(s, prefix)
+	if !ok {
+		return 0, 0, false
+	}
+	o, w, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, 0, false
+	}
+	owner, err1 := strconv.Atoi(o)
+	pid, err2 := strconv.Atoi(w)
+	if err1 != nil || err2 != nil || owner <= 0 || pid <= 0 {
+		return 0, 0, false
+	}
+	return owner, pid, true
+}
+
+// Create removes the leftover groups of owners that no longer exist, then
+// creates the group of pid owned by owner, with a limit of limit bytes. A
+// group of that name that exists already (a pid used again) is removed
+// first, never reused; if it cannot be (a process is still in it), Create
+// fails. Every error wraps ErrUnavailable: the caller has to do without.
+func (p Parent) Create(owner, pid int, limit int64) (*Group, error) {
 	if limit <= 0 {
-		return nil, fmt.Errorf("cgroup: limit %d is not positive", limit)
+		return nil, fmt.Errorf("%w: limit %d is not positive", ErrUnavailable, limit)
 	}
 	p.Sweep()
 	if p.V2 {
 		if err := enableMemory(p.Dir); err != nil {
 			return nil, err
 		}
+	} else if err := hierarchical(p.Dir); err != nil {
+		return nil, err
 	}
-	g := p.Group(pid)
-	if err := os.Mkdir(g.dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+	g := p.Group(owner, pid)
+	err := mkdir(g.dir)
+	if errors.Is(err, fs.ErrExist) {
+		// Another process of the same owner and pid made it, long ago:
+		// its OOM count and any process left in it are not ours.
+		if rerr := g.Remove(); rerr != nil {
+			return nil, fmt.Errorf("%w: %s exists and cannot be removed: %w", ErrUnavailable, g.dir, rerr)
+		}
+		err = mkdir(g.dir)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	if err := g.setLimit(limit); err != nil {
@@ -115,6 +170,47 @@ func (p Parent) Create(pid int, limit int64) (*Group, error) {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return g, nil
+}
+
+// mkdir makes a group's directory; the kernel fills it with the group's
+// files. Tests replace it to do the same in a fake hierarchy.
+var mkdir = func(dir string) error { return os.Mkdir(dir, 0o755) }
+
+// SwapEscapes reports whether swap escapes the limits of the groups made
+// under p: cgroup v1 without swap accounting (no memory.memsw files, the
+// kernel's swapaccount=0) on a machine with swap in use (/proc/swaps lists
+// a device or file). A group's processes can then go past its limit into
+// swap instead of being OOM-killed.
+func (p Parent) SwapEscapes() bool {
+	if p.V2 {
+		return false // memory.swap.max is set to 0
+	}
+	if _, err := os.Stat(filepath.Join(p.Dir, "memory.memsw.limit_in_bytes")); err == nil {
+		return false
+	}
+	b, err := os.ReadFile("/proc/swaps")
+	if err != nil {
+		return false
+	}
+	// A header line, then one line per swap area.
+	return len(bytes.Split(bytes.TrimSpace(b), []byte("\n"))) > 1
+}
+
+// hierarchical checks that children of the v1 memory cgroup dir are held
+// to its limit: memory.use_hierarchy is 1, or absent (kernels that always
+// account hierarchically).
+func hierarchical(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, "memory.use_hierarchy"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if v := strings.TrimSpace(string(b)); v != "1" {
+		return fmt.Errorf("%w: %s/memory.use_hierarchy is %q: a child group would escape the limits of %s", ErrUnavailable, dir, v, dir)
+	}
+	return nil
 }
 
 // enableMemory makes sure children of the v2 cgroup dir get the memory
@@ -137,26 +233,36 @@ func enableMemory(dir string) error {
 
 func (g *Group) setLimit(limit int64) error {
 	n := []byte(strconv.FormatInt(limit, 10))
-	hard, swap := "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"
 	if g.v2 {
-		hard, swap = "memory.max", "memory.swap.max"
-		// In v2 the swap limit is separate from memory.max: none at all.
-		n2 := []byte("0")
-		if err := g.write(hard, n); err != nil {
+		if err := g.write("memory.max", n); err != nil {
 			return err
 		}
-		if err := g.write(swap, n2); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// In v2 swap has a limit of its own: none at all.
+		if err := g.write("memory.swap.max", []byte("0")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		// An OOM kill in the group kills all of it (Linux 4.19 and later),
+		// so that the OOM count says the process itself was killed.
+		if err := g.write("memory.oom.group", []byte("1")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		return nil
 	}
-	// In v1 memsw counts memory plus swap and may not be below the memory
-	// limit, so it is set second.
-	if err := g.write(hard, n); err != nil {
+	// In v1 the kernel refuses (EINVAL) a memory limit above the memory
+	// plus swap limit, and a memory plus swap limit below the memory
+	// limit. Lifting memsw first, then setting the memory limit, then
+	// memsw, works whatever the group's values were.
+	const memsw = "memory.memsw.limit_in_bytes"
+	err := g.write(memsw, []byte("-1"))
+	hasMemsw := !errors.Is(err, fs.ErrNotExist)
+	if err != nil && hasMemsw {
 		return err
 	}
-	if err := g.write(swap, n); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := g.write("memory.limit_in_bytes", n); err != nil {
 		return err
+	}
+	if hasMemsw {
+		return g.write(memsw, n)
 	}
 	return nil
 }
@@ -192,6 +298,13 @@ func (g *Group) Add(pid int) error {
 // count OOM kills (before Linux 4.13) it reports whether the group ever
 // hit its limit (memory.failcnt), which also counts reclaim that
 // succeeded.
+//
+// Which process was killed the count does not say. With v2 and
+// memory.oom.group (which Create sets), a kill takes every process of the
+// group, so the group's own process was among them. With v1, or a v2
+// kernel without memory.oom.group (before 4.19), the victim may have been
+// another process in the group, one the group's process started, and the
+// group's process may have died later of something else.
 func (g *Group) OOMKilled() bool {
 	if g.v2 {
 		n, ok := g.key("memory.events", "oom_kill")
@@ -230,37 +343,51 @@ func keyed(b []byte, key string) (uint64, bool) {
 	return 0, false
 }
 
-// Remove removes the group. The kernel refuses while a process is still in
-// it (a process the group's owner started may outlive it); Sweep removes
-// such a group once it is empty.
+// Remove removes the group, and first the empty groups of this package
+// below it (those of processes it started, depth first). The kernel
+// refuses while a process is still in the group or below it (a process
+// the group's process started may outlive it); the owner may try again.
 func (g *Group) Remove() error {
-	if err := unix.Rmdir(g.dir); err != nil && err != unix.ENOENT {
+	if err := removeTree(g.dir); err != nil {
 		return fmt.Errorf("cgroup: removing %s: %w", g.dir, err)
 	}
 	return nil
 }
 
-// Sweep removes the groups under p of processes that no longer exist.
-// The kernel refuses to remove one that still has processes in it; those
-// stay until a later sweep.
+// removeTree removes the cgroup dir after the groups of this package below
+// it, depth first. It returns nil if dir does not exist.
+func removeTree(dir string) error {
+	if entries, err := os.ReadDir(dir); err == nil {
+		for _, e := range entries {
+			if _, _, ok := parseName(e.Name()); ok && e.IsDir() {
+				removeTree(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	if err := unix.Rmdir(dir); err != nil && err != unix.ENOENT {
+		return err
+	}
+	return nil
+}
+
+// Sweep removes the groups under p whose owners no longer exist, with the
+// groups below them. The groups of a live owner are its own to remove,
+// also those of its dead processes: it may not have read their OOM counts
+// yet. The kernel refuses to remove a group that still has processes in
+// it; it stays until a later sweep. An owner's pid used again by another
+// process only delays the sweep.
 func (p Parent) Sweep() {
 	entries, err := os.ReadDir(p.Dir)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		s, ok := strings.CutPrefix(e.Name(), prefix)
+		owner, _, ok := parseName(e.Name())
 		if !ok || !e.IsDir() {
 			continue
 		}
-		pid, err := strconv.Atoi(s)
-		if err != nil || pid <= 0 {
-			continue
-		}
-		// A live pid's group may be in use or about to be (created, not
-		// yet joined); a reused pid only delays the sweep.
-		if unix.Kill(pid, 0) == unix.ESRCH {
-			unix.Rmdir(filepath.Join(p.Dir, e.Name()))
+		if unix.Kill(owner, 0) == unix.ESRCH {
+			removeTree(filepath.Join(p.Dir, e.Name()))
 		}
 	}
 }
@@ -277,7 +404,19 @@ func find(root string) (Parent, error) {
 		return Parent{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	v1, v2, _ := parseCgroup(cg)
+	// The same hierarchy may be mounted more than once (a container's
+	// read-only view beside a writable one): writable mounts are tried
+	// first.
 	mounts := parseMountinfo(mi)
+	slices.SortStableFunc(mounts, func(a, b mount) int {
+		switch {
+		case a.rw == b.rw:
+			return 0
+		case a.rw:
+			return -1
+		}
+		return 1
+	})
 	if v2 != "" {
 		for _, m := range mounts {
 			if m.fstype != "cgroup2" {
@@ -332,6 +471,7 @@ type mount struct {
 	point  string // where
 	fstype string
 	super  string // super block options
+	rw     bool   // mounted read-write
 }
 
 // dir returns the directory of the cgroup at path (as /proc/PID/cgroup
@@ -345,8 +485,10 @@ func (m mount) dir(path string) (string, bool) {
 		}
 		rel = r
 	}
-	if strings.Contains(rel, "/..") {
-		return "", false // outside this cgroup namespace
+	for e := range strings.SplitSeq(rel, "/") {
+		if e == ".." {
+			return "", false // outside this cgroup namespace
+		}
 	}
 	return filepath.Join(m.point, rel), true
 }
@@ -367,7 +509,8 @@ func parseMountinfo(b []byte) []mount {
 		if len(l) < 6 || len(r) < 3 {
 			continue
 		}
-		ms = append(ms, mount{root: unescape(l[3]), point: unescape(l[4]), fstype: r[0], super: r[2]})
+		ms = append(ms, mount{root: unescape(l[3]), point: unescape(l[4]), fstype: r[0], super: r[2],
+			rw: hasOption(l[5], "rw") && !hasOption(r[2], "ro")})
 	}
 	return ms
 }

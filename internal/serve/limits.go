@@ -37,22 +37,32 @@ func setup(s *wire.Setup, slot *spawn.Slot) error {
 	return nil
 }
 
-// joinCgroup moves this worker into a memory cgroup of its own, named
-// after its pid, with a hard limit of n bytes on what it makes resident
-// from now on: unlike RLIMIT_DATA it counts shared mappings, page cache
-// and the processes the task starts, and the kernel's OOM killer enforces
-// it. The parent finds the group by the worker's pid, tells from it that
-// the worker was OOM-killed, and removes it. Where no memory cgroup is
-// writable (a read-only cgroup file system, cgroup v2 without "memory"
-// delegated to children) the worker does without, silently: RLIMIT_DATA
-// and the soft limit still apply.
+// joinCgroup moves this worker into a memory cgroup of its own,
+// mproc-PARENT-PID under the one it is in (its parent's), with a hard
+// limit of n bytes on what it makes resident from now on: unlike
+// RLIMIT_DATA it counts shared mappings, page cache and the processes the
+// task starts, and the kernel's OOM killer enforces it. The parent finds
+// the group by its own pid and the worker's, tells from it that the worker
+// was OOM-killed, and removes it; no other process touches it while the
+// parent lives. Where no memory cgroup can be made (a read-only cgroup
+// file system, cgroup v2 without "memory" delegated to children, v1 with
+// use_hierarchy 0) the worker does without: RLIMIT_DATA and the soft
+// limit still apply. It logs why at debug level, which nobody sees in a
+// worker; the parent says so through the pool's Logger instead
+// (noteMissingCgroup in the mproc package).
 //
 // setup does not call it yet: until the pool asks exceededMemory when a
 // worker dies, a worker the kernel OOM-kills would be reported as a bare
 // SIGKILL instead of "worker exceeded its memory limit".
 func joinCgroup(n int64) {
-	pid := os.Getpid()
-	g, err := cgroup.New(pid, n)
+	pid, owner := os.Getpid(), os.Getppid()
+	if owner == 1 {
+		// The parent is gone already (this worker is about to see the end
+		// of its control socket and exit): a group named after init would
+		// never be swept.
+		return
+	}
+	g, err := cgroup.New(owner, pid, n)
 	if err == nil {
 		if err = g.Add(pid); err != nil {
 			g.Remove()
