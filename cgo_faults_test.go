@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -32,15 +33,22 @@ type cgoReport struct {
 // TestCgoFaults builds testdata/cgo, whose tasks fault inside C code, and
 // runs its cases: a SIGSEGV in C, and a thread deadlocked in C.
 func TestCgoFaults(t *testing.T) {
-	cc := os.Getenv("CC")
-	if cc == "" {
-		cc = "gcc"
+	gotool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	// The C compiler cgo would use: $CC, else the toolchain's default,
+	// which may be a command with flags ("gcc -m64").
+	env, err := exec.Command(gotool, "env", "CC").Output()
+	if err != nil {
+		t.Fatalf("%s env CC: %v", gotool, err)
 	}
-	if _, err := exec.LookPath(cc); err != nil {
+	cc := strings.Fields(string(env))
+	if len(cc) == 0 {
+		t.Skip("go env CC is empty: cgo cannot be built here")
+	}
+	if _, err := exec.LookPath(cc[0]); err != nil {
 		t.Skipf("no C compiler (%v): cgo cannot be built here", err)
 	}
 	exe := filepath.Join(t.TempDir(), "cgo")
-	build := exec.Command("go", "build", "-o", exe, "./testdata/cgo")
+	build := exec.Command(gotool, "build", "-o", exe, "./testdata/cgo")
 	build.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./testdata/cgo: %v\n%s", err, out)
@@ -49,6 +57,9 @@ func TestCgoFaults(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		cmd := exec.CommandContext(t.Context(), exe, name)
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		// The crash output the cases expect is the default one's; the
+		// workers inherit this.
+		cmd.Env = append(os.Environ(), "GOTRACEBACK=single")
 		if err := cmd.Run(); err != nil {
 			t.Fatalf("%s %s: %v\nstderr:\n%s", exe, name, err, stderr.Bytes())
 		}
