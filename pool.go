@@ -91,19 +91,60 @@ func firstError(err error) error {
 	return err
 }
 
-// enqueue adds the jobs of a call at the end of the queue.
+// enqueue adds the jobs of a call at the end of the queue. When a worker's
+// sender is idle, the caller writes the jobs to that worker itself: waking
+// the sender goroutine would cost a thread wake-up, several microseconds
+// on the idle path, against a round trip of about twenty.
 func (p *Pool) enqueue(jobs ...*job) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closing {
+		p.mu.Unlock()
 		return ErrClosed
 	}
 	if p.live == 0 && p.starting == 0 && p.startErr != nil {
+		p.mu.Unlock()
 		return fmt.Errorf("mproc: no worker is running: %w", p.startErr)
 	}
 	p.queue = append(p.queue, jobs...)
-	p.cond.Broadcast()
+	w := p.idleSender()
+	if w == nil {
+		p.cond.Broadcast()
+		p.mu.Unlock()
+		return nil
+	}
+	jobs, ids, cancels := p.claim(w)
+	if len(p.queue) > 0 {
+		p.cond.Broadcast() // the rest is for the other workers' senders
+	}
+	p.mu.Unlock()
+	ok := p.write(w, jobs, ids, cancels)
+	p.mu.Lock()
+	w.sending = false
+	if !ok {
+		w.broken = true
+	}
+	// What arrived for w meanwhile woke its sender, which found w busy.
+	if !ok || len(p.queue) > 0 || len(w.cancels) > 0 || p.closing || w.stopping {
+		p.cond.Broadcast()
+	}
+	p.mu.Unlock()
 	return nil
+}
+
+// idleSender returns a process worker that may take queued jobs now and
+// whose connection nobody is writing to, the least loaded, or nil; p.mu is
+// held.
+func (p *Pool) idleSender() *worker {
+	var best *worker
+	for w := range p.workers {
+		if w.proc == nil || w.sending || p.sendable(w) == 0 {
+			continue
+		}
+		if best == nil || len(w.inflight) < len(best.inflight) {
+			best = w
+		}
+	}
+	return best
 }
 
 // requeue puts jobs back at the front of the queue; p.mu is held.
@@ -150,7 +191,7 @@ func (p *Pool) dropAbandoned() {
 // must wait; p.mu is held. Whatever can make it positive must wake the
 // senders (p.cond.Broadcast).
 func (p *Pool) sendable(w *worker) int {
-	if w.stopping {
+	if w.stopping || w.broken {
 		return 0
 	}
 	room := w.window - len(w.inflight)
@@ -167,34 +208,24 @@ func (p *Pool) sendable(w *worker) int {
 // take waits until worker w may send jobs or cancellations, and returns
 // them with the task IDs given to the jobs (a job's id field may change
 // once the lock is released: a job goes back to the queue if w dies);
-// stop says the worker should close its connection and end.
+// stop says the worker should close its connection and end. For a process
+// worker, the caller then owns w's connection until it clears w.sending.
 func (p *Pool) take(w *worker) (jobs []*job, ids []uint64, cancels []uint64, stop bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for {
-		cancels, w.cancels = w.cancels, nil
 		p.dropAbandoned()
-		if k := p.sendable(w); k > 0 {
-			jobs = make([]*job, k)
-			copy(jobs, p.queue)
-			clear(p.queue[:k])
-			p.queue = p.queue[k:]
-			ids = make([]uint64, k)
-			for i, j := range jobs {
-				j.id = p.nextTask.Add(1)
-				ids[i] = j.id
-			}
-			w.inflight = append(w.inflight, jobs...)
-			if w.budget > 0 {
-				w.budget -= k
-				if w.budget == 0 {
-					p.retire(w)
-				}
-			}
-			return jobs, ids, cancels, false
+		if w.sending {
+			// A caller is writing to w (see enqueue); it wakes us after.
+			p.cond.Wait()
+			continue
 		}
-		if len(cancels) > 0 {
-			return nil, nil, cancels, false
+		if w.broken {
+			return nil, nil, nil, true
+		}
+		if p.sendable(w) > 0 || len(w.cancels) > 0 {
+			jobs, ids, cancels = p.claim(w)
+			return jobs, ids, cancels, false
 		}
 		if p.closing && len(p.queue) == 0 && p.retrying == 0 && !w.stopping {
 			p.retireLocked(w)
@@ -204,6 +235,40 @@ func (p *Pool) take(w *worker) (jobs []*job, ids []uint64, cancels []uint64, sto
 		}
 		p.cond.Wait()
 	}
+}
+
+// claim takes for w the jobs it may send now and its pending
+// cancellations, gives the jobs their task IDs and moves them to w's
+// in-flight tasks; p.mu is held. A process worker's connection is the
+// caller's until it clears w.sending: task IDs must reach a worker in
+// increasing order, which is the order it runs them (see died).
+func (p *Pool) claim(w *worker) (jobs []*job, ids []uint64, cancels []uint64) {
+	cancels, w.cancels = w.cancels, nil
+	p.dropAbandoned()
+	if w.proc != nil {
+		w.sending = true
+	}
+	k := p.sendable(w)
+	if k == 0 {
+		return nil, nil, cancels
+	}
+	jobs = make([]*job, k)
+	copy(jobs, p.queue)
+	clear(p.queue[:k])
+	p.queue = p.queue[k:]
+	ids = make([]uint64, k)
+	for i, j := range jobs {
+		j.id = p.nextTask.Add(1)
+		ids[i] = j.id
+	}
+	w.inflight = append(w.inflight, jobs...)
+	if w.budget > 0 {
+		w.budget -= k
+		if w.budget == 0 {
+			p.retire(w)
+		}
+	}
+	return jobs, ids, cancels
 }
 
 // share returns how many queued jobs w may take: its fair share of the

@@ -29,6 +29,8 @@ type worker struct {
 	inflight []*job   // sent and not answered, in the order sent
 	cancels  []uint64 // task IDs whose cancellation is to be sent
 	stopping bool     // take no more jobs; end once inflight is empty
+	sending  bool     // a goroutine owns the connection's writing side
+	broken   bool     // a write failed: the worker was killed, nothing more is sent
 	budget   int      // tasks left before retirement; 0 means no limit
 
 	done       chan struct{} // closed when the worker has died
@@ -178,7 +180,8 @@ func (w *worker) exitError(index int, reason string) *WorkerExitError {
 		Reason: reason, Stderr: w.proc.Stderr()}
 }
 
-// send writes tasks and cancellations to the worker, one flush per batch.
+// send writes tasks and cancellations to the worker, one flush per batch,
+// when the callers do not write them themselves (see enqueue).
 func (p *Pool) send(w *worker) {
 	defer p.wg.Done()
 	for {
@@ -187,37 +190,52 @@ func (p *Pool) send(w *worker) {
 			w.proc.Conn.CloseWrite() // the worker exits on EOF
 			return
 		}
-		for _, id := range cancels {
-			if err := w.enc.Encode(&wire.Msg{Kind: wire.KindCancel, ID: id}); err != nil {
-				w.proc.Kill() // the stream is broken: the receiver sees the end
-				return
-			}
-		}
-		for i, j := range jobs {
-			if j.c.timeout > 0 {
-				select {
-				case w.poke <- struct{}{}:
-				default:
-				}
-			}
-			err := w.enc.Encode(&wire.Msg{Kind: wire.KindTask, ID: ids[i], Run: j.c.run, Fn: j.c.fn, Args: j.args})
-			var ue *codec.UnsupportedError
-			if errors.As(err, &ue) {
-				// Nothing was written; the task never reaches the worker.
-				p.unsend(w, j)
-				j.failAll(err)
-				continue
-			}
-			if err != nil {
-				w.proc.Kill()
-				return
-			}
-		}
-		if err := w.fw.Flush(); err != nil {
-			w.proc.Kill()
+		ok := p.write(w, jobs, ids, cancels)
+		p.mu.Lock()
+		w.sending = false
+		w.broken = !ok
+		p.mu.Unlock()
+		if !ok {
 			return
 		}
 	}
+}
+
+// write sends cancellations and jobs to worker w with one flush; the caller
+// owns w's connection (w.sending). It reports false when the stream broke:
+// the worker was killed then, and its receiver sees the end.
+func (p *Pool) write(w *worker, jobs []*job, ids []uint64, cancels []uint64) bool {
+	for _, id := range cancels {
+		if err := w.enc.Encode(&wire.Msg{Kind: wire.KindCancel, ID: id}); err != nil {
+			w.proc.Kill()
+			return false
+		}
+	}
+	for i, j := range jobs {
+		if j.c.timeout > 0 {
+			select {
+			case w.poke <- struct{}{}:
+			default:
+			}
+		}
+		err := w.enc.Encode(&wire.Msg{Kind: wire.KindTask, ID: ids[i], Run: j.c.run, Fn: j.c.fn, Args: j.args})
+		var ue *codec.UnsupportedError
+		if errors.As(err, &ue) {
+			// Nothing was written; the task never reaches the worker.
+			p.unsend(w, j)
+			j.failAll(err)
+			continue
+		}
+		if err != nil {
+			w.proc.Kill()
+			return false
+		}
+	}
+	if err := w.fw.Flush(); err != nil {
+		w.proc.Kill()
+		return false
+	}
+	return true
 }
 
 // unsend removes j from w's in-flight tasks.

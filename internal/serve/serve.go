@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/mproc-go/mproc/codec"
 	"github.com/mproc-go/mproc/internal/spawn"
@@ -26,24 +27,39 @@ func Run(c *spawn.Child) {
 	w := &worker{
 		conn:    c.Conn,
 		slot:    c.Slot,
-		dec:     codec.NewDecoder(wire.NewFrameReader(c.Conn)),
 		fw:      wire.NewFrameWriter(c.Conn),
-		tasks:   make(chan task, 1024),
 		flush:   make(chan struct{}, 1),
 		running: make(map[uint64]context.CancelFunc),
 	}
+	w.dec = codec.NewDecoder(wire.NewFrameReader(flushingReader{w}))
 	w.enc = codec.NewEncoder(w.fw)
+	w.handoff = time.AfterFunc(time.Hour, w.read) // on a goroutine of its own
+	w.handoff.Stop()
 	if !w.init() {
 		os.Exit(1)
 	}
 	go w.flusher()
-	go w.execute()
 	w.read()
+	// Reading passed to another goroutine, which exits the process when
+	// the connection ends; this one must never return to the user's main.
+	select {}
 }
 
 // maxUnflushed bounds the results a busy worker keeps in its buffer.
 const maxUnflushed = 32
 
+// handoffDelay is how long a task runs on the reading goroutine before a
+// fresh goroutine takes over reading, so that cancellations and the
+// parent's end of file are seen while the task goes on. Below it, running
+// the task where it was read spares a goroutine switch and a thread
+// wake-up per task, most of a trivial task's cost.
+const handoffDelay = 200 * time.Microsecond
+
+// A worker runs tasks in arrival order, one at a time. One goroutine at a
+// time reads, and runs a task itself when no other runs; a task that runs
+// past handoffDelay passes reading on to a fresh goroutine (handoff), and
+// its goroutine goes on running the tasks that the new reader queues,
+// until none is left.
 type worker struct {
 	conn *net.UnixConn
 	slot *spawn.Slot
@@ -51,20 +67,34 @@ type worker struct {
 	enc  *codec.Encoder
 	fw   *wire.FrameWriter
 
-	tasks chan task     // decoded tasks, in arrival order
-	flush chan struct{} // asks the flusher to flush
+	handoff *time.Timer   // armed while a task runs on the reading goroutine
+	flush   chan struct{} // asks the flusher to flush
 
 	wmu       sync.Mutex // guards enc, fw and unflushed once tasks run
 	unflushed int        // results written to fw and not flushed
 
-	mu      sync.Mutex
-	running map[uint64]context.CancelFunc // queued or running tasks
+	mu        sync.Mutex
+	running   map[uint64]context.CancelFunc // queued or running tasks
+	queue     []task                        // tasks waiting for the one running
+	executing bool                          // a task is running, or a goroutine is draining queue
 }
 
 // A task is a decoded task message and the context it runs with.
 type task struct {
 	*wire.Msg
 	ctx context.Context
+}
+
+// flushingReader reads the control socket for the decoder, flushing the
+// results written so far first: the worker reads only when it has run
+// every task it was sent, so this is when a burst of results is complete.
+type flushingReader struct{ w *worker }
+
+func (r flushingReader) Read(p []byte) (int, error) {
+	r.w.wmu.Lock()
+	r.w.flushLocked()
+	r.w.wmu.Unlock()
+	return r.w.conn.Read(p)
 }
 
 // init receives the Init message and runs the initializer. It reports
@@ -120,8 +150,9 @@ func (w *worker) send(m *wire.Msg) error {
 	return w.fw.Flush()
 }
 
-// read decodes messages until the connection ends. The parent closes it
-// only when no task is left, and a dead parent closes it too: either way the
+// read decodes messages until the connection ends, or until it hands
+// reading over to another goroutine. The parent closes the connection only
+// when no task is left, and a dead parent closes it too: either way the
 // worker exits at once, which is what keeps workers from outliving a parent
 // killed by SIGKILL.
 func (w *worker) read() {
@@ -136,10 +167,20 @@ func (w *worker) read() {
 		switch m.Kind {
 		case wire.KindTask:
 			ctx, cancel := context.WithCancel(context.Background())
+			t := task{m, ctx}
 			w.mu.Lock()
 			w.running[m.ID] = cancel
+			if w.executing {
+				w.queue = append(w.queue, t)
+				w.mu.Unlock()
+				continue
+			}
+			w.executing = true
 			w.mu.Unlock()
-			w.tasks <- task{m, ctx}
+			if !w.runHere(t) {
+				w.drain()
+				return
+			}
 		case wire.KindCancel:
 			w.mu.Lock()
 			if cancel, ok := w.running[m.ID]; ok {
@@ -152,52 +193,106 @@ func (w *worker) read() {
 	}
 }
 
-// execute runs tasks one at a time, recording each in the slot.
-func (w *worker) execute() {
-	for t := range w.tasks {
-		w.run(t)
+// runHere runs t on the reading goroutine and reports whether this
+// goroutine still reads after it. When t calls runtime.Goexit, runHere does
+// not return: a fresh goroutine finishes t and takes the role over.
+func (w *worker) runHere(t task) (reading bool) {
+	w.handoff.Reset(handoffDelay)
+	out, fails := w.run(t, func(out any, fails []wire.Failure) {
+		if w.ranHere(t, out, fails) {
+			w.read()
+		} else {
+			w.drain()
+		}
+	})
+	return w.ranHere(t, out, fails)
+}
+
+// ranHere sends the result of a task run on the reading goroutine and
+// reports whether that goroutine still reads. If reading passed to another
+// goroutine meanwhile, this one runs the tasks it queued (drain).
+func (w *worker) ranHere(t task, out any, fails []wire.Failure) (reading bool) {
+	if !w.handoff.Stop() {
+		// Fired: another goroutine reads, and may queue tasks.
+		w.done(t, out, fails, false)
+		return false
+	}
+	w.mu.Lock()
+	w.executing = false
+	w.mu.Unlock()
+	// The reader flushes before it waits for more (flushingReader).
+	w.done(t, out, fails, true)
+	return true
+}
+
+// drain runs the queued tasks one at a time until none is left.
+func (w *worker) drain() {
+	for {
+		w.mu.Lock()
+		if len(w.queue) == 0 {
+			w.executing = false
+			w.mu.Unlock()
+			w.wmu.Lock()
+			w.flushLocked()
+			w.wmu.Unlock()
+			return
+		}
+		t := w.queue[0]
+		w.queue[0] = task{}
+		w.queue = w.queue[1:]
+		w.mu.Unlock()
+		out, fails := w.run(t, func(out any, fails []wire.Failure) {
+			w.done(t, out, fails, false)
+			w.drain()
+		})
+		w.done(t, out, fails, false)
 	}
 }
 
-// run runs one task and replies. When one of its inputs calls
-// runtime.Goexit, which ends this goroutine, Run goes on with the task on a
-// fresh goroutine and calls the resume function there, which replies and
-// takes the loop over.
-func (w *worker) run(t task) {
+// run runs one task and returns its outcome, recording it in the slot.
+// When one of its inputs calls runtime.Goexit, which ends this goroutine,
+// Run goes on with the task on a fresh goroutine and calls resume there
+// with the outcome. A task cancelled before it started fails as a whole.
+func (w *worker) run(t task, resume func(any, []wire.Failure)) (out any, fails []wire.Failure) {
 	if err := t.ctx.Err(); err != nil {
-		w.done(t, nil, []wire.Failure{Fail(-1, err)})
-		return
+		return nil, []wire.Failure{Fail(-1, err)}
 	}
 	w.slot.Start(t.ID)
-	out, fails := t.Run.Run(t.ctx, t.Fn, t.Args, w.slot.Item(), func(out any, fails []wire.Failure) {
+	out, fails = t.Run.Run(t.ctx, t.Fn, t.Args, w.slot.Item(), func(out any, fails []wire.Failure) {
 		w.slot.Finish(t.ID)
-		w.done(t, out, fails)
-		w.execute()
+		resume(out, fails)
 	})
 	w.slot.Finish(t.ID)
-	w.done(t, out, fails)
+	return out, fails
 }
 
-// done forgets task t and sends its result.
-func (w *worker) done(t task, out any, fails []wire.Failure) {
+// done forgets task t and sends its result; inline says the reading
+// goroutine will flush it.
+func (w *worker) done(t task, out any, fails []wire.Failure, inline bool) {
 	w.mu.Lock()
 	w.running[t.ID]()
 	delete(w.running, t.ID)
+	idle := len(w.queue) == 0
 	w.mu.Unlock()
-	w.reply(&wire.Msg{Kind: wire.KindResult, ID: t.ID, Out: out, Fails: fails})
+	w.reply(&wire.Msg{Kind: wire.KindResult, ID: t.ID, Out: out, Fails: fails}, inline, idle)
 }
 
-// reply sends a result. An idle worker flushes at once, so that a lone
-// task's result is not delayed; a busy one leaves the flush to the
-// flusher, so that the results of quick tasks share a write.
-func (w *worker) reply(m *wire.Msg) {
+// reply sends a result. A result of a task run where it was read waits for
+// the reader's flush, which comes when every task received has run; one
+// run by a draining goroutine is flushed at once when no task waits, so
+// that a lone task's result is not delayed, else left to the flusher, so
+// that the results of quick tasks share a write.
+func (w *worker) reply(m *wire.Msg, inline, idle bool) {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
 	if err := w.encode(m); err != nil {
 		os.Exit(3) // the parent is gone or the stream is broken
 	}
 	w.unflushed++
-	if len(w.tasks) == 0 || w.unflushed >= maxUnflushed {
+	if inline && w.unflushed < maxUnflushed {
+		return
+	}
+	if idle || w.unflushed >= maxUnflushed {
 		w.flushLocked()
 		return
 	}
