@@ -9,31 +9,38 @@ import (
 	"testing"
 )
 
-// TestParseExeMatchesDebugELF reads this test binary both ways.
+// TestParseExeMatchesDebugELF reads this test binary, and a C program
+// when there is one, both ways.
 func TestParseExeMatchesDebugELF(t *testing.T) {
-	e, err := readExe(exePath)
-	if err != nil {
-		t.Fatal(err)
+	paths := []string{exePath}
+	if _, err := os.Stat("/bin/sh"); err == nil {
+		paths = append(paths, "/bin/sh")
 	}
-	f, err := elf.Open(exePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if e.typ != uint16(f.Type) || e.entry != f.Entry {
-		t.Errorf("type %d, entry %#x; debug/elf says %d, %#x", e.typ, e.entry, f.Type, f.Entry)
-	}
-	if len(e.sections) != len(f.Sections) {
-		t.Fatalf("%d sections; debug/elf says %d", len(e.sections), len(f.Sections))
-	}
-	for i, s := range f.Sections {
-		want := exeSection{name: s.Name, typ: uint32(s.Type), flags: uint64(s.Flags), addr: s.Addr, offset: s.Offset, size: s.Size}
-		if e.sections[i] != want {
-			t.Errorf("section %d: %+v; debug/elf says %+v", i, e.sections[i], want)
+	for _, path := range paths {
+		e, err := readExe(path)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if e.buildID == "" {
-		t.Error("no build ID")
+		f, err := elf.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if e.typ != uint16(f.Type) || e.entry != f.Entry {
+			t.Errorf("%s: type %d, entry %#x; debug/elf says %d, %#x", path, e.typ, e.entry, f.Type, f.Entry)
+		}
+		if len(e.sections) != len(f.Sections) {
+			t.Fatalf("%s: %d sections; debug/elf says %d", path, len(e.sections), len(f.Sections))
+		}
+		for i, s := range f.Sections {
+			want := exeSection{name: s.Name, typ: uint32(s.Type), flags: uint64(s.Flags), addr: s.Addr, offset: s.Offset, size: s.Size}
+			if e.sections[i] != want {
+				t.Errorf("%s: section %d: %+v; debug/elf says %+v", path, i, e.sections[i], want)
+			}
+		}
+		if hasGoNote := f.Section(".note.go.buildid") != nil; (e.buildID != "") != hasGoNote {
+			t.Errorf("%s: build ID %q, but the Go note is there: %v", path, e.buildID, hasGoNote)
+		}
 	}
 }
 
