@@ -1,6 +1,7 @@
 package mproc
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"sync"
@@ -113,6 +114,9 @@ var warned sync.Map // *slog.Logger → struct{}
 // (cgroup v1 without swap accounting). The worker itself can only log
 // where nobody looks. Call it once the worker is ready.
 func noteMissingCgroup(log *slog.Logger, pid int) {
+	if !log.Enabled(context.Background(), slog.LevelWarn) {
+		return // the default Logger, one per pool: nothing to remember
+	}
 	if _, done := warned.Load(log); done {
 		return
 	}

@@ -54,6 +54,17 @@ func groupUsable(t *testing.T) bool {
 	return true
 }
 
+// skipIfSwapEscapes skips a test that needs the kernel to OOM-kill a
+// process at the limit where swap escapes the limit instead: cgroup v1
+// without swap accounting on a machine with swap on.
+func skipIfSwapEscapes(t *testing.T) {
+	t.Helper()
+	if p, ok := parentCgroup(); ok && p.SwapEscapes() {
+		t.Skipf("cgroup v1 without swap accounting (no memory.memsw.limit_in_bytes in %s) and swap in /proc/swaps: "+
+			"a worker would swap past its limit instead of being OOM-killed", p.Dir)
+	}
+}
+
 // groupGone fails the test if the worker pid's cgroup is still there.
 func groupGone(t *testing.T, pid int) {
 	t.Helper()
@@ -81,6 +92,7 @@ func joinAndTouchShared(ctx context.Context, mib int) (int, error) {
 // removes the group.
 func TestMemoryCgroupOOMKill(t *testing.T) {
 	usable := groupUsable(t)
+	skipIfSwapEscapes(t)
 	pr, err := Start(t.Context(), joinAndTouchShared, 4*testLimit>>20, MemoryLimit(testLimit))
 	if err != nil {
 		t.Fatal(err)
@@ -207,6 +219,11 @@ func TestNoteMissingCgroup(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	noteMissingCgroup(log, 1<<30) // a pid with no group
 	noteMissingCgroup(log, 1<<30)
+	discard := slog.New(slog.DiscardHandler) // each pool's default
+	noteMissingCgroup(discard, 1<<30)
+	if _, ok := warned.Load(discard); ok {
+		t.Error("a discarding logger is remembered: one more for each pool")
+	}
 	if n := strings.Count(buf.String(), "level=WARN"); n != 1 || !strings.Contains(buf.String(), "the worker has no memory cgroup") ||
 		!strings.Contains(buf.String(), "pid=1073741824") {
 		t.Errorf("logged %q; want one warning that the worker has no memory cgroup", buf.String())

@@ -181,14 +181,16 @@ var mkdir = func(dir string) error { return os.Mkdir(dir, 0o755) }
 // kernel's swapaccount=0) on a machine with swap in use (/proc/swaps lists
 // a device or file). A group's processes can then go past its limit into
 // swap instead of being OOM-killed.
-func (p Parent) SwapEscapes() bool {
+func (p Parent) SwapEscapes() bool { return p.swapEscapes("/proc/swaps") }
+
+func (p Parent) swapEscapes(swaps string) bool {
 	if p.V2 {
 		return false // memory.swap.max is set to 0
 	}
 	if _, err := os.Stat(filepath.Join(p.Dir, "memory.memsw.limit_in_bytes")); err == nil {
 		return false
 	}
-	b, err := os.ReadFile("/proc/swaps")
+	b, err := os.ReadFile(swaps)
 	if err != nil {
 		return false
 	}

@@ -331,6 +331,30 @@ func TestCreateNeverReuses(t *testing.T) {
 	})
 }
 
+// TestSwapEscapes: only v1 without memsw files, with a swap area listed,
+// lets swap escape the limit.
+func TestSwapEscapes(t *testing.T) {
+	const header = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+	on := fakeRoot(t, map[string]string{"swaps": header + "/swapfile file 1048572 0 -2\n"})
+	off := fakeRoot(t, map[string]string{"swaps": header})
+	memsw := fakeRoot(t, map[string]string{"memory.memsw.limit_in_bytes": "9223372036854771712\n"})
+	for _, c := range []struct {
+		name  string
+		p     Parent
+		swaps string
+		want  bool
+	}{
+		{"v1 no memsw, swap on", Parent{Dir: t.TempDir()}, on, true},
+		{"v1 no memsw, swap off", Parent{Dir: t.TempDir()}, off, false},
+		{"v1 memsw, swap on", Parent{Dir: memsw}, on, false},
+		{"v2, swap on", Parent{Dir: t.TempDir(), V2: true}, on, false},
+	} {
+		if got := c.p.swapEscapes(filepath.Join(c.swaps, "swaps")); got != c.want {
+			t.Errorf("%s: swapEscapes = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
 func TestOOMKilled(t *testing.T) {
 	for _, c := range []struct {
 		name  string
