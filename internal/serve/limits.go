@@ -55,13 +55,11 @@ func setup(s *wire.Setup, slot *spawn.Slot) error {
 // worker dies, a worker the kernel OOM-kills would be reported as a bare
 // SIGKILL instead of "worker exceeded its memory limit".
 func joinCgroup(n int64) {
+	// The parent may be pid 1 (a pool as a container's first process).
+	// If instead the parent died before this line and init adopted this
+	// worker, the group is named after init and nobody sweeps it: one
+	// empty group, left by a worker that exits at once anyway.
 	pid, owner := os.Getpid(), os.Getppid()
-	if owner == 1 {
-		// The parent is gone already (this worker is about to see the end
-		// of its control socket and exit): a group named after init would
-		// never be swept.
-		return
-	}
 	g, err := cgroup.New(owner, pid, n)
 	if err == nil {
 		if err = g.Add(pid); err != nil {
