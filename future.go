@@ -12,6 +12,7 @@ type Future[Out any] struct {
 	out  Out
 	err  error
 	c    *call
+	j    *job
 	p    *Pool
 	stop func() bool // stops watching the caller's context
 }
@@ -26,7 +27,8 @@ func Submit[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, 
 	cfg := p.callConfig(opts)
 	run, fv := runnerFor(fn)
 	cctx, cancel := context.WithCancel(ctx)
-	c := &call{ctx: cctx, cancel: cancel, run: run, fn: fv, slice: sliceArgs[In], timeout: cfg.timeout, retries: cfg.retries}
+	c := &call{ctx: cctx, cancel: cancel, run: run, fn: fv, slice: sliceArgs[In], timeout: cfg.timeout, retries: cfg.retries,
+		readsItself: ctx.Done() == nil}
 	f.c = c
 	c.deliver = func(j *job, o any, errs []indexedError) {
 		var out Out
@@ -43,7 +45,8 @@ func Submit[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, 
 		p.abandon(c)
 		f.complete(*new(Out), ctx.Err())
 	})
-	if err := p.enqueue(&job{c: c, n: 1, args: []In{in}}); err != nil {
+	f.j = &job{c: c, n: 1, args: []In{in}}
+	if err := p.enqueue(f.j); err != nil {
 		f.complete(*new(Out), err)
 	}
 	return f
@@ -59,11 +62,24 @@ func (f *Future[Out]) complete(out Out, err error) {
 }
 
 // Done returns a channel that is closed when the task has finished.
-func (f *Future[Out]) Done() <-chan struct{} { return f.done }
+func (f *Future[Out]) Done() <-chan struct{} {
+	if f.c.readsItself {
+		f.p.wakeFor(f.j) // nobody may come to read the result in Wait
+	}
+	return f.done
+}
 
 // Wait waits for the task and returns its output or error. If ctx is done
 // first, Wait returns ctx.Err() and the task goes on.
+//
+// When neither ctx nor the context given to Submit can be cancelled, and
+// no other goroutine reads the results of the worker running the task,
+// Wait reads them itself: the result then reaches the caller without a
+// goroutine switch.
 func (f *Future[Out]) Wait(ctx context.Context) (Out, error) {
+	if f.c.readsItself && ctx.Done() == nil {
+		f.p.readFor(f.j, f.done)
+	}
 	select {
 	case <-f.done:
 		return f.out, f.err

@@ -20,6 +20,11 @@ type call struct {
 	// goroutine and must not block.
 	deliver func(j *job, out any, errs []indexedError)
 
+	// readsItself says the caller reads its result from the worker's
+	// connection itself (Future.Wait) rather than wait for the worker's
+	// receiver; see Pool.readFor.
+	readsItself bool
+
 	timeout time.Duration // per input, 0 for none
 	retries int           // runs again after a worker's death
 }
@@ -33,8 +38,9 @@ type indexedError struct {
 // A job is a chunk of a call's inputs, sent to a worker as one task.
 type job struct {
 	c     *call
-	id    uint64 // task ID, set when sent
-	start int    // index in the call of the first input
+	id    uint64  // task ID, set when sent
+	w     *worker // the worker it was sent to last; guarded by Pool.mu
+	start int     // index in the call of the first input
 	n     int
 	args  any // []In of length n
 

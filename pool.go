@@ -113,6 +113,13 @@ func (p *Pool) enqueue(jobs ...*job) error {
 		return nil
 	}
 	jobs, ids, cancels := p.claim(w)
+	if len(jobs) == 1 && jobs[0].c.readsItself && len(w.inflight) == 1 && w.reading == readNone {
+		// The caller reads the result (see readFor); the receiver is
+		// woken only if it does not come to it soon.
+		w.lazy.Reset(lazyRead)
+	} else {
+		w.wakeReceiver()
+	}
 	if len(p.queue) > 0 {
 		p.cond.Broadcast() // the rest is for the other workers' senders
 	}
@@ -225,6 +232,9 @@ func (p *Pool) take(w *worker) (jobs []*job, ids []uint64, cancels []uint64, sto
 		}
 		if p.sendable(w) > 0 || len(w.cancels) > 0 {
 			jobs, ids, cancels = p.claim(w)
+			if w.proc != nil {
+				w.wakeReceiver()
+			}
 			return jobs, ids, cancels, false
 		}
 		if p.closing && len(p.queue) == 0 && p.retrying == 0 && !w.stopping {
@@ -259,6 +269,7 @@ func (p *Pool) claim(w *worker) (jobs []*job, ids []uint64, cancels []uint64) {
 	ids = make([]uint64, k)
 	for i, j := range jobs {
 		j.id = p.nextTask.Add(1)
+		j.w = w
 		ids[i] = j.id
 	}
 	w.inflight = append(w.inflight, jobs...)

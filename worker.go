@@ -33,11 +33,51 @@ type worker struct {
 	broken   bool     // a write failed: the worker was killed, nothing more is sent
 	budget   int      // tasks left before retirement; 0 means no limit
 
+	// One goroutine at a time reads the connection: the receiver, or a
+	// caller waiting for its own result (readFor), which spares the
+	// hand-off from the receiver to the caller, a thread wake-up.
+	reading  readRole
+	recvWake chan struct{} // wakes the receiver to see whether it should read
+	lazy     *time.Timer   // wakes the receiver when a caller expected to read does not
+	exited   bool          // the process exited: read to the end of the stream
+	ended    bool          // the stream ended; reason and fatal say why
+	reason   string        // why the stream ended, when not plain EOF; owned by the reader
+	fatal    bool          // the worker said it cannot go on; owned by the reader
+
 	done       chan struct{} // closed when the worker has died
 	unwatched  chan struct{} // closed when its watchdog has stopped
 	poke       chan struct{} // tells the watchdog a task with a timeout was sent
 	timedOut   *timedOut     // why the watchdog killed it: a task's timeout
 	killReason string        // why the watchdog killed it: anything else
+}
+
+// readRole says who reads a worker's connection.
+type readRole uint8
+
+const (
+	readNone readRole = iota
+	readReceiver
+	readCaller
+)
+
+// lazyRead is how long a task sent for a caller who reads its result
+// itself may wait before the receiver reads it: long enough for the
+// caller to get from Submit to Wait, short enough not to delay a future
+// whose result is awaited otherwise.
+const lazyRead = time.Millisecond
+
+// needsReader reports whether w's connection has something to read: the
+// results of tasks in flight, or the end of the stream; Pool.mu is held.
+func (w *worker) needsReader() bool { return len(w.inflight) > 0 || w.exited || w.ended }
+
+// wakeReceiver wakes w's receiver if it should read; Pool.mu is held.
+func (w *worker) wakeReceiver() {
+	if w.reading == readNone && w.needsReader() {
+		select {
+		case w.recvWake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // timedOut records the task a watchdog killed its worker for.
@@ -85,8 +125,14 @@ func (p *Pool) startProcess() error {
 	if err != nil {
 		return err
 	}
-	w := &worker{id: id, proc: proc, window: window, budget: p.cfg.maxTasks,
+	w := &worker{id: id, proc: proc, window: window, budget: p.cfg.maxTasks, recvWake: make(chan struct{}, 1),
 		done: make(chan struct{}), unwatched: make(chan struct{}), poke: make(chan struct{}, 1)}
+	w.lazy = time.AfterFunc(time.Hour, func() {
+		p.mu.Lock()
+		w.wakeReceiver()
+		p.mu.Unlock()
+	})
+	w.lazy.Stop()
 	w.fw = wire.NewFrameWriter(proc.Conn)
 	w.enc = codec.NewEncoder(w.fw)
 	w.dec = codec.NewDecoder(wire.NewFrameReader(proc.Conn))
@@ -109,10 +155,11 @@ func (p *Pool) startProcess() error {
 	p.cond.Broadcast()
 	p.mu.Unlock()
 	p.log.Debug("mproc: worker started", "worker", id, "pid", proc.Pid)
-	p.wg.Add(3)
+	p.wg.Add(4)
 	go p.send(w)
 	go p.receive(w)
 	go p.watch(w)
+	go p.watchExit(w)
 	return nil
 }
 
@@ -251,49 +298,133 @@ func (p *Pool) unsend(w *worker, j *job) {
 	p.cond.Broadcast()
 }
 
-// receive reads results until the worker's connection ends, then handles
-// its exit.
+// receive reads results whenever w has some in flight and no caller reads
+// them itself (readFor), until the connection ends; then it handles the
+// worker's exit.
 func (p *Pool) receive(w *worker) {
 	defer p.wg.Done()
-	reason, fatal := "", false // fatal: the worker said it cannot go on
-	for {
-		var m *wire.Msg
-		if err := w.dec.Decode(&m); err != nil {
-			// A worker that died cut its stream short; a live one that
-			// sent what cannot be read is killed for it.
-			if !peerGone(err) && reason == "" && !w.proc.Exited() {
-				reason = "bad data on its control socket: " + err.Error()
-				w.proc.Kill()
-			}
-			break
-		}
-		if m.Kind == wire.KindFatal {
-			reason, fatal = m.Text, true
+	for range w.recvWake {
+		p.mu.Lock()
+		if w.reading != readNone || !w.needsReader() {
+			p.mu.Unlock()
 			continue
 		}
-		p.mu.Lock()
-		if m.Kind != wire.KindResult || len(w.inflight) == 0 || w.inflight[0].id != m.ID {
-			p.mu.Unlock()
-			reason = fmt.Sprintf("out of step: got message kind %d for task %d", m.Kind, m.ID)
-			w.proc.Kill()
-			break
-		}
-		j := w.inflight[0]
-		w.inflight[0] = nil
-		w.inflight = w.inflight[1:]
-		// Wake the sender when it may send again (its share of the queue
-		// depends on every worker's load, so a fixed threshold can miss
-		// the moment), or when a stopping worker has drained.
-		if p.sendable(w) > 0 || w.stopping && len(w.inflight) == 0 {
-			p.cond.Broadcast()
-		}
-		dropped := j.dropped
+		w.reading = readReceiver
 		p.mu.Unlock()
-		if !dropped && j.c.ctx.Err() == nil {
-			j.c.deliver(j, m.Out, taskErrors(j, m.Fails, w.id, w.proc.Pid))
+		for {
+			if !p.receiveOne(w) {
+				w.lazy.Stop()
+				p.died(w, w.reason, w.fatal)
+				return
+			}
+			p.mu.Lock()
+			if !w.needsReader() {
+				// A wake-up sent while reading is stale.
+				select {
+				case <-w.recvWake:
+				default:
+				}
+				w.reading = readNone
+				p.mu.Unlock()
+				break
+			}
+			p.mu.Unlock()
 		}
 	}
-	p.died(w, reason, fatal)
+}
+
+// receiveOne reads and handles one message from w; the caller reads w.
+// It reports false when the stream has ended (w.ended).
+func (p *Pool) receiveOne(w *worker) bool {
+	if w.ended {
+		return false
+	}
+	var m *wire.Msg
+	if err := w.dec.Decode(&m); err != nil {
+		// A worker that died cut its stream short; a live one that
+		// sent what cannot be read is killed for it.
+		if !peerGone(err) && w.reason == "" && !w.proc.Exited() {
+			w.reason = "bad data on its control socket: " + err.Error()
+			w.proc.Kill()
+		}
+		w.ended = true
+		return false
+	}
+	if m.Kind == wire.KindFatal {
+		w.reason, w.fatal = m.Text, true
+		return true
+	}
+	p.mu.Lock()
+	if m.Kind != wire.KindResult || len(w.inflight) == 0 || w.inflight[0].id != m.ID {
+		p.mu.Unlock()
+		w.reason = fmt.Sprintf("out of step: got message kind %d for task %d", m.Kind, m.ID)
+		w.proc.Kill()
+		w.ended = true
+		return false
+	}
+	j := w.inflight[0]
+	w.inflight[0] = nil
+	w.inflight = w.inflight[1:]
+	// Wake the sender when it may send again (its share of the queue
+	// depends on every worker's load, so a fixed threshold can miss
+	// the moment), or when a stopping worker has drained.
+	if p.sendable(w) > 0 || w.stopping && len(w.inflight) == 0 {
+		p.cond.Broadcast()
+	}
+	dropped := j.dropped
+	p.mu.Unlock()
+	if !dropped && j.c.ctx.Err() == nil {
+		j.c.deliver(j, m.Out, taskErrors(j, m.Fails, w.id, w.proc.Pid))
+	}
+	return true
+}
+
+// readFor reads the connection of the worker running j on the calling
+// goroutine until done is closed, if no other goroutine reads it: the
+// caller of Future.Wait then wakes straight from the socket instead of
+// through the receiver, which saves a thread wake-up, a good part of a
+// trivial task's round trip. It delivers every result it reads, in order;
+// whatever it leaves unread goes back to the receiver. The caller must not
+// be able to give up waiting (its contexts cannot be cancelled): a read
+// cannot be interrupted without breaking the stream.
+func (p *Pool) readFor(j *job, done <-chan struct{}) {
+	p.mu.Lock()
+	w := j.w
+	// Only the task at the head of w's line: its result comes next, or the
+	// stream's end, whereas a task behind a hung one could be answered by
+	// the pool (drain) while its caller waits on a read that never ends.
+	if w == nil || w.proc == nil || w.reading != readNone || w.ended || w.exited || len(w.inflight) == 0 || w.inflight[0] != j {
+		p.mu.Unlock()
+		return
+	}
+	w.reading = readCaller
+	p.mu.Unlock()
+	for {
+		select {
+		case <-done:
+		default:
+			if p.receiveOne(w) {
+				continue
+			}
+		}
+		break
+	}
+	p.mu.Lock()
+	w.reading = readNone
+	w.wakeReceiver()
+	p.mu.Unlock()
+}
+
+// watchExit wakes w's receiver when the worker exits, so that it reads
+// the stream to its end and handles the exit even when nothing is in
+// flight.
+func (p *Pool) watchExit(w *worker) {
+	defer p.wg.Done()
+	w.proc.WaitExited()
+	p.mu.Lock()
+	w.exited = true
+	w.wakeReceiver()
+	p.mu.Unlock()
 }
 
 // outOfMemory reports whether a worker's last words say an allocation
@@ -513,4 +644,14 @@ func (p *Pool) watch(w *worker) {
 		case <-timer.C:
 		}
 	}
+}
+
+// wakeFor wakes the receiver of the worker running j, if it should read:
+// for a caller who waits for j without reading itself.
+func (p *Pool) wakeFor(j *job) {
+	p.mu.Lock()
+	if w := j.w; w != nil && w.proc != nil {
+		w.wakeReceiver()
+	}
+	p.mu.Unlock()
 }

@@ -33,7 +33,7 @@ func Run(c *spawn.Child) {
 	}
 	w.dec = codec.NewDecoder(wire.NewFrameReader(flushingReader{w}))
 	w.enc = codec.NewEncoder(w.fw)
-	w.handoff = time.AfterFunc(time.Hour, w.read) // on a goroutine of its own
+	w.handoff = time.AfterFunc(time.Hour, w.checkHandoff)
 	w.handoff.Stop()
 	if !w.init() {
 		os.Exit(1)
@@ -67,7 +67,7 @@ type worker struct {
 	enc  *codec.Encoder
 	fw   *wire.FrameWriter
 
-	handoff *time.Timer   // armed while a task runs on the reading goroutine
+	handoff *time.Timer   // checks on the task running on the reading goroutine
 	flush   chan struct{} // asks the flusher to flush
 
 	wmu       sync.Mutex // guards enc, fw and unflushed once tasks run
@@ -77,6 +77,10 @@ type worker struct {
 	running   map[uint64]context.CancelFunc // queued or running tasks
 	queue     []task                        // tasks waiting for the one running
 	executing bool                          // a task is running, or a goroutine is draining queue
+	here      bool                          // a task runs on the reading goroutine
+	hereSince int64                         // since when (spawn.Now)
+	armed     bool                          // handoff is set to fire
+	handedOff bool                          // reading passed on while the task ran here
 }
 
 // A task is a decoded task message and the context it runs with.
@@ -176,6 +180,13 @@ func (w *worker) read() {
 				continue
 			}
 			w.executing = true
+			w.here, w.hereSince = true, spawn.Now()
+			if !w.armed {
+				// Once per handoffDelay at most, not per task: setting a
+				// timer can wake a thread.
+				w.armed = true
+				w.handoff.Reset(handoffDelay)
+			}
 			w.mu.Unlock()
 			if !w.runHere(t) {
 				w.drain()
@@ -197,7 +208,6 @@ func (w *worker) read() {
 // goroutine still reads after it. When t calls runtime.Goexit, runHere does
 // not return: a fresh goroutine finishes t and takes the role over.
 func (w *worker) runHere(t task) (reading bool) {
-	w.handoff.Reset(handoffDelay)
 	out, fails := w.run(t, func(out any, fails []wire.Failure) {
 		if w.ranHere(t, out, fails) {
 			w.read()
@@ -212,17 +222,39 @@ func (w *worker) runHere(t task) (reading bool) {
 // reports whether that goroutine still reads. If reading passed to another
 // goroutine meanwhile, this one runs the tasks it queued (drain).
 func (w *worker) ranHere(t task, out any, fails []wire.Failure) (reading bool) {
-	if !w.handoff.Stop() {
-		// Fired: another goroutine reads, and may queue tasks.
+	w.mu.Lock()
+	w.here = false
+	if w.handedOff {
+		// Another goroutine reads, and may queue tasks.
+		w.handedOff = false
+		w.mu.Unlock()
 		w.done(t, out, fails, false)
 		return false
 	}
-	w.mu.Lock()
 	w.executing = false
 	w.mu.Unlock()
 	// The reader flushes before it waits for more (flushingReader).
 	w.done(t, out, fails, true)
 	return true
+}
+
+// checkHandoff runs when handoff fires: it passes reading on to a fresh
+// goroutine if the task running on the reading goroutine has run for
+// handoffDelay, and checks again later if a younger one runs.
+func (w *worker) checkHandoff() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.here || w.handedOff {
+		w.armed = false
+		return
+	}
+	if left := handoffDelay - time.Duration(spawn.Now()-w.hereSince); left > 0 {
+		w.handoff.Reset(left)
+		return
+	}
+	w.armed = false
+	w.handedOff = true
+	go w.read()
 }
 
 // drain runs the queued tasks one at a time until none is left.

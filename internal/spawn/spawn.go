@@ -251,6 +251,19 @@ func (p *Proc) Exited() bool {
 	return err != nil || info.Signo != 0
 }
 
+// WaitExited blocks until the worker has exited, without reaping it, so
+// that Wait still reports how it ended. It returns at once if the worker
+// was reaped already. It holds a thread while it waits.
+func (p *Proc) WaitExited() {
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, p.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			return
+		}
+	}
+}
+
 // Stderr returns the end of what the worker wrote to its stderr, a few
 // KiB, with the first lines of a crash report if one began earlier.
 func (p *Proc) Stderr() string { return p.tail.String() }
