@@ -126,19 +126,33 @@ func (e *TimeoutError) Error() string {
 // Is reports whether target is ErrTimeout.
 func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
 
-// An InitError reports a pool initializer that failed in a worker; NewPool
-// returns it.
+// An InitError reports a pool initializer that failed in a worker, or
+// that ran past InitTimeout; NewPool returns it.
 type InitError struct {
 	Worker int
 	Pid    int
-	Err    *TaskError // what the initializer returned or how it panicked
+	Err    *TaskError    // what the initializer returned or how it panicked; nil when it timed out
+	Limit  time.Duration // the InitTimeout it ran past, 0 when it failed
 }
 
 func (e *InitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("mproc: initializer in worker %d (pid %d) did not return within %v (InitTimeout); the worker was killed",
+			e.Worker, e.Pid, e.Limit)
+	}
 	return fmt.Sprintf("mproc: initializer failed in worker %d (pid %d): %s", e.Worker, e.Pid, e.Err.Msg)
 }
 
-func (e *InitError) Unwrap() error { return e.Err }
+func (e *InitError) Unwrap() error {
+	if e.Err == nil {
+		return nil
+	}
+	return e.Err
+}
+
+// Is reports whether target is ErrTimeout for an initializer that timed
+// out.
+func (e *InitError) Is(target error) bool { return target == ErrTimeout && e.Limit > 0 }
 
 // The codec reports where a value cannot be sent by its path from what it
 // encoded: a task message (.Fn, .Args), or the box an up-front check or the

@@ -22,6 +22,7 @@ type config struct {
 	env          []string
 	dir          string
 	startTimeout time.Duration
+	initTimeout  time.Duration
 	inProcess    bool
 	roundTrip    bool
 	logger       *slog.Logger
@@ -84,6 +85,15 @@ func Dir(dir string) Option { return func(c *config) { c.dir = dir } }
 // StartTimeout bounds how long a new worker may take to reach mproc.Main
 // and say hello; the default is 10 seconds.
 func StartTimeout(d time.Duration) Option { return func(c *config) { c.startTimeout = d } }
+
+// InitTimeout bounds how long a worker's initializer may run (see
+// Initializer), from the moment the worker is started and said hello. A
+// worker whose initializer has not returned by then is killed, and NewPool
+// fails with an *InitError naming the worker, its pid and the limit, for
+// which errors.Is(err, ErrTimeout) holds; a replacement worker that times
+// out is retried as any that fails to start. Zero, the default, waits
+// without limit. InProcess pools ignore it: a goroutine cannot be killed.
+func InitTimeout(d time.Duration) Option { return func(c *config) { c.initTimeout = d } }
 
 // InProcess runs tasks on goroutines of this process instead of worker
 // processes, with the same API (Python's multiprocessing.dummy). It starts

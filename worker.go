@@ -203,8 +203,21 @@ func (w *worker) init(cfg config) error {
 	if err := w.fw.Flush(); err != nil {
 		return w.exitError(-1, "sending init: "+err.Error())
 	}
+	var deadline time.Time
+	if cfg.initTimeout > 0 {
+		deadline = time.Now().Add(cfg.initTimeout)
+		w.proc.Conn.SetReadDeadline(deadline)
+		defer w.proc.Conn.SetReadDeadline(time.Time{})
+	}
 	var r *wire.Msg
 	if err := w.dec.Decode(&r); err != nil {
+		// The decoder reports the deadline as a broken stream; a worker
+		// still alive past it is one whose initializer has not returned.
+		if !deadline.IsZero() && !time.Now().Before(deadline) && !w.proc.Exited() {
+			w.proc.Kill()
+			w.proc.Wait()
+			return &InitError{Worker: w.id, Pid: w.proc.Pid, Limit: cfg.initTimeout}
+		}
 		return w.exitError(-1, "before it was ready")
 	}
 	switch r.Kind {
