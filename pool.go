@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mproc-go/mproc/internal/spawn"
 )
 
 // A Pool runs tasks on a set of workers: processes of this executable
@@ -115,8 +117,14 @@ func (p *Pool) enqueue(jobs ...*job) error {
 	jobs, ids, cancels := p.claim(w)
 	if len(jobs) == 1 && jobs[0].c.readsItself && len(w.inflight) == 1 && w.reading == readNone {
 		// The caller reads the result (see readFor); the receiver is
-		// woken only if it does not come to it soon.
-		w.lazy.Reset(lazyRead)
+		// woken only if it does not come to it soon. The timer is set
+		// once per lazyRead at most, not per task: setting a timer can
+		// wake a thread.
+		w.lazySince = spawn.Now()
+		if !w.lazyArmed {
+			w.lazyArmed = true
+			w.lazy.Reset(lazyRead)
+		}
 	} else {
 		w.wakeReceiver()
 	}

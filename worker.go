@@ -36,13 +36,15 @@ type worker struct {
 	// One goroutine at a time reads the connection: the receiver, or a
 	// caller waiting for its own result (readFor), which spares the
 	// hand-off from the receiver to the caller, a thread wake-up.
-	reading  readRole
-	recvWake chan struct{} // wakes the receiver to see whether it should read
-	lazy     *time.Timer   // wakes the receiver when a caller expected to read does not
-	exited   bool          // the process exited: read to the end of the stream
-	ended    bool          // the stream ended; reason and fatal say why
-	reason   string        // why the stream ended, when not plain EOF; owned by the reader
-	fatal    bool          // the worker said it cannot go on; owned by the reader
+	reading   readRole
+	recvWake  chan struct{} // wakes the receiver to see whether it should read
+	lazy      *time.Timer   // wakes the receiver when a caller expected to read does not
+	lazyArmed bool          // lazy is set to fire
+	lazySince int64         // when the last task for a reading caller was sent (spawn.Now)
+	exited    bool          // the process exited: read to the end of the stream
+	ended     bool          // the stream ended; reason and fatal say why
+	reason    string        // why the stream ended, when not plain EOF; owned by the reader
+	fatal     bool          // the worker said it cannot go on; owned by the reader
 
 	done       chan struct{} // closed when the worker has died
 	unwatched  chan struct{} // closed when its watchdog has stopped
@@ -129,8 +131,17 @@ func (p *Pool) startProcess() error {
 		done: make(chan struct{}), unwatched: make(chan struct{}), poke: make(chan struct{}, 1)}
 	w.lazy = time.AfterFunc(time.Hour, func() {
 		p.mu.Lock()
+		defer p.mu.Unlock()
+		w.lazyArmed = false
+		if w.reading != readNone || !w.needsReader() {
+			return
+		}
+		if left := lazyRead - time.Duration(spawn.Now()-w.lazySince); left > 0 {
+			w.lazyArmed = true
+			w.lazy.Reset(left)
+			return
+		}
 		w.wakeReceiver()
-		p.mu.Unlock()
 	})
 	w.lazy.Stop()
 	w.fw = wire.NewFrameWriter(proc.Conn)
@@ -326,7 +337,6 @@ func (p *Pool) receive(w *worker) {
 		p.mu.Unlock()
 		for {
 			if !p.receiveOne(w) {
-				w.lazy.Stop()
 				p.died(w, w.reason, w.fatal)
 				return
 			}

@@ -248,8 +248,8 @@ func (w *worker) checkHandoff() {
 		w.armed = false
 		return
 	}
-	if left := handoffDelay - time.Duration(spawn.Now()-w.hereSince); left > 0 {
-		w.handoff.Reset(left)
+	if spawn.Now()-w.hereSince < int64(handoffDelay) {
+		w.handoff.Reset(handoffDelay) // a task started since: check again later
 		return
 	}
 	w.armed = false
