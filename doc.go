@@ -68,9 +68,10 @@
 // with a *TimeoutError (errors.Is(err, ErrTimeout)). Retries runs a task
 // whose worker died again on a fresh one, for tasks that may run twice.
 // Workers beat a heartbeat into memory shared with the parent; one that
-// stops (SIGSTOP, a wedged runtime) is killed after Heartbeat. MemoryLimit
-// caps each worker's memory; the one that exceeds it dies alone, and the
-// error says so. MaxTasksPerWorker recycles workers. Each result reaches
+// stops (SIGSTOP, a wedged runtime) is killed after Heartbeat; a task stuck
+// inside C code is bounded by Timeout. MemoryLimit caps each worker's
+// memory (RLIMIT_DATA, and a memory cgroup where one can be made); the one
+// that exceeds it dies alone, and the error says so. MaxTasksPerWorker recycles workers. Each result reaches
 // the caller once, also when workers die with results in flight.
 //
 // Workers exit on their own when the parent dies, even by SIGKILL: each

@@ -131,18 +131,25 @@ const DefaultHeartbeat = 10 * time.Second
 
 // Heartbeat sets how long a worker may go without a heartbeat before the
 // pool kills it and handles it like a dead one (a process stopped by
-// SIGSTOP, a runtime wedged in C code). Workers beat four times per
+// SIGSTOP, a wedged Go runtime). Workers beat four times per
 // interval from a goroutine of their own, through shared memory: a busy
-// task does not stop them, and it costs no message. The default is
+// task does not stop them, and it costs no message. Nor does a task stuck
+// inside C code, since the Go runtime goes on running other goroutines:
+// Timeout bounds that. The default is
 // DefaultHeartbeat; a negative d turns heartbeats off.
 func Heartbeat(d time.Duration) Option { return func(c *config) { c.heartbeat = d } }
 
 // MemoryLimit caps each worker's memory at n bytes: a hard limit on its
 // data segment (setrlimit RLIMIT_DATA, above what the runtime had mapped
-// at start) and Go's soft limit (debug.SetMemoryLimit), which makes the
-// collector work harder as the worker nears it. A worker that exceeds it
-// dies alone; the task fails with a WorkerExitError that says "worker
-// exceeded its memory limit of N MiB".
+// at start), Go's soft limit (debug.SetMemoryLimit), which makes the
+// collector work harder as the worker nears it, and, where a memory cgroup
+// can be made (cgroup v1; cgroup v2 only where the memory controller is
+// already delegated to the children of the process's cgroup, in practice
+// the root cgroup), a cgroup of the worker's own whose limit counts
+// everything it and the processes it starts make resident, enforced by the
+// kernel's OOM killer. Logger is told when a worker has to do without. A worker that exceeds it dies alone; the task fails with a
+// WorkerExitError that says "worker exceeded its memory limit of N MiB".
+// See docs/reliability.md.
 func MemoryLimit(n int64) Option { return func(c *config) { c.memoryLimit = n } }
 
 // A CallOption configures one Map, Imap, ImapUnordered or Submit call.

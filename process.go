@@ -50,7 +50,12 @@ func (pr *Process[Out]) Wait() (Out, error) {
 }
 
 // Kill kills the process with SIGKILL; Wait then reports it.
-func (pr *Process[Out]) Kill() error { return pr.w.proc.Kill() }
+func (pr *Process[Out]) Kill() error {
+	pr.pool.mu.Lock()
+	pr.w.callerKilled = true
+	pr.pool.mu.Unlock()
+	return pr.w.proc.Kill()
+}
 
 // Signal sends sig to the process.
 func (pr *Process[Out]) Signal(sig os.Signal) error { return pr.w.proc.Signal(sig) }

@@ -51,6 +51,8 @@ type worker struct {
 	poke       chan struct{} // tells the watchdog a task with a timeout was sent
 	timedOut   *timedOut     // why the watchdog killed it: a task's timeout
 	killReason string        // why the watchdog killed it: anything else
+
+	callerKilled bool // Process.Kill killed it: no memory death, whatever its cgroup says
 }
 
 // readRole says who reads a worker's connection.
@@ -150,14 +152,19 @@ func (p *Pool) startProcess() error {
 	if err := w.init(p.cfg); err != nil {
 		proc.Kill()
 		proc.Wait()
+		releaseLimits(proc.Pid)
 		proc.Release()
 		return err
+	}
+	if p.cfg.memoryLimit > 0 {
+		noteMissingCgroup(p.log, proc.Pid)
 	}
 	p.mu.Lock()
 	if !p.needsWorkers() {
 		p.mu.Unlock()
 		proc.Conn.Close() // the worker exits on EOF
 		proc.Wait()
+		releaseLimits(proc.Pid)
 		proc.Release()
 		return ErrClosed
 	}
@@ -229,7 +236,11 @@ func (w *worker) init(cfg config) error {
 			w.proc.Wait()
 			return &InitError{Worker: w.id, Pid: w.proc.Pid, Limit: cfg.initTimeout}
 		}
-		return w.exitError(-1, "before it was ready")
+		e := w.exitError(-1, "before it was ready")
+		if exceededMemory(w.proc, cfg.memoryLimit) {
+			e.Reason = fmt.Sprintf("worker exceeded its memory limit of %d MiB before it was ready", cfg.memoryLimit>>20)
+		}
+		return e
 	}
 	switch r.Kind {
 	case wire.KindReady:
@@ -450,18 +461,6 @@ func (p *Pool) watchExit(w *worker) {
 	p.mu.Unlock()
 }
 
-// outOfMemory reports whether a worker's last words say an allocation
-// failed: the Go runtime's "fatal error: out of memory", the race
-// detector's or C code's ENOMEM, a thread that could not get its stack.
-func outOfMemory(proc *spawn.Proc) bool {
-	for _, s := range []string{"out of memory", "failed to allocate", "cannot allocate memory", "pthread_create failed"} {
-		if proc.StderrContains(s) {
-			return true
-		}
-	}
-	return false
-}
-
 // peerGone reports a read error that means the worker's end closed.
 func peerGone(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, os.ErrClosed) ||
@@ -483,12 +482,22 @@ func (p *Pool) died(w *worker, reason string, fatal bool) {
 	runningID, item, running := w.proc.Slot.Running()
 	finishedID := w.proc.Slot.Finished()
 	w.proc.Release()
+	// A SIGKILL the pool sent itself (a timeout, a missed heartbeat,
+	// Process.Kill, Terminate, a broken stream) says nothing of memory,
+	// whatever the worker's cgroup counted before: only a death nobody
+	// here caused is checked (see exceededMemory for what remains
+	// ambiguous on cgroup v1).
+	p.mu.Lock()
+	poolKilled := reason != "" || w.killReason != "" || w.timedOut != nil || w.callerKilled || w.broken || p.terminated
+	p.mu.Unlock()
+	oom := !poolKilled && exceededMemory(w.proc, p.cfg.memoryLimit)
+	releaseLimits(w.proc.Pid)
 
 	p.mu.Lock()
 	if reason == "" {
 		reason = w.killReason
 	}
-	if p.cfg.memoryLimit > 0 && outOfMemory(w.proc) {
+	if oom {
 		reason = fmt.Sprintf("worker exceeded its memory limit of %d MiB", p.cfg.memoryLimit>>20)
 	}
 	exitErr := func(index int) *WorkerExitError {

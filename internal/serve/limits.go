@@ -32,7 +32,10 @@ func setup(s *wire.Setup, slot *spawn.Slot) error {
 		}()
 	}
 	if s.MemoryLimit > 0 {
-		return limitMemory(s.MemoryLimit)
+		if err := limitMemory(s.MemoryLimit); err != nil {
+			return err
+		}
+		joinCgroup(s.MemoryLimit)
 	}
 	return nil
 }
@@ -50,10 +53,6 @@ func setup(s *wire.Setup, slot *spawn.Slot) error {
 // limit still apply. It logs why at debug level, which nobody sees in a
 // worker; the parent says so through the pool's Logger instead
 // (noteMissingCgroup in the mproc package).
-//
-// setup does not call it yet: until the pool asks exceededMemory when a
-// worker dies, a worker the kernel OOM-kills would be reported as a bare
-// SIGKILL instead of "worker exceeded its memory limit".
 func joinCgroup(n int64) {
 	// The parent may be pid 1 (a pool as a container's first process).
 	// If instead the parent died before this line and init adopted this
