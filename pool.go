@@ -66,6 +66,9 @@ func NewPool(opts ...Option) (*Pool, error) {
 		}
 		return p, nil
 	}
+	if err := checkInitializer(p.cfg.initFn, p.cfg.initArg); err != nil {
+		return nil, err
+	}
 	errs := make(chan error, p.cfg.workers)
 	for range p.cfg.workers {
 		go func() { errs <- p.startProcess() }()

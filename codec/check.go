@@ -116,6 +116,10 @@ func (c *checker) walk(v reflect.Value, path string, depth int) {
 		cp.Set(x)
 		c.walk(cp, path+".("+x.Type().String()+")", depth+1)
 	case kFunc:
+		if len(ti.problems) > 0 {
+			c.add(path, ti.problems)
+			return
+		}
 		if v.IsNil() {
 			return
 		}

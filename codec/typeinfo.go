@@ -2,6 +2,7 @@ package codec
 
 import (
 	"encoding"
+	"fmt"
 	"reflect"
 	"sync"
 	"time"
@@ -272,8 +273,37 @@ func staticProblems(ti *typeInfo, visiting map[*typeInfo]bool) []Problem {
 		for _, f := range ti.fields {
 			add("."+f.name, staticProblems(f.info, visiting))
 		}
+	case kFunc:
+		// A function travels by reference, but its type is defined on the
+		// wire with the types of its parameters and results.
+		if p, ok := signatureProblem(ti, visiting); ok {
+			out = append(out, p)
+		}
 	}
 	return out
+}
+
+// signatureProblem reports the first parameter or result of a func type
+// that cannot be sent, as a problem of the function itself.
+func signatureProblem(ti *typeInfo, visiting map[*typeInfo]bool) (Problem, bool) {
+	for i, x := range append(ti.in[:len(ti.in):len(ti.in)], ti.out...) {
+		ps := staticProblems(x, visiting)
+		if len(ps) == 0 {
+			continue
+		}
+		which := fmt.Sprintf("parameter %d", i+1)
+		if i >= len(ti.in) {
+			which = fmt.Sprintf("result %d", i-len(ti.in)+1)
+		}
+		where := x.t.String()
+		if ps[0].Path != "" {
+			where = fmt.Sprintf("%s (at %s, a %s)", where, ps[0].Path, ps[0].Type)
+		}
+		return Problem{Type: ti.t.String(),
+			Reason: fmt.Sprintf("its type travels with it and its %s, %s, cannot: %s", which, where, ps[0].Reason),
+			Fix:    "give the function a signature of sendable types; " + ps[0].Fix}, true
+	}
+	return Problem{}, false
 }
 
 // mayCycle reports whether a value of the type can reach itself (through a

@@ -18,6 +18,15 @@ type logCfg struct {
 	out   *os.File
 }
 
+// A function travels by reference, but its type is defined on the wire:
+// a signature that mentions a channel cannot travel either.
+func drain(ch chan int) {
+	for range ch {
+	}
+}
+
+type logSink struct{ lines chan string }
+
 type config struct {
 	Name string
 	Log  logCfg
@@ -65,6 +74,10 @@ func TestRefusals(t *testing.T) {
 		{"top level channel", make(chan struct{}), "", "chan struct {}", []string{"channel"}},
 		{"reflect.Type built at run time", struct{ T reflect.Type }{reflect.StructOf([]reflect.StructField{{Name: "A", Type: reflect.TypeFor[int]()}})},
 			".T.(*reflect.rtype)", "reflect.Type", []string{"built at run time", "struct { A int }"}},
+		{"function taking a channel", []any{drain}, "[0].(func(chan int))", "func(chan int)",
+			[]string{"parameter 1", "chan int", "signature of sendable types"}},
+		{"nil func field whose result holds a channel", struct{ Open func() logSink }{}, ".Open", "func() codec.logSink",
+			[]string{"result 1", "codec.logSink (at .lines, a chan string)", "channel"}},
 		{"runtime.Func", []any{runtime.FuncForPC(reflect.ValueOf(square).Pointer())}, "[0].(*runtime.Func)", "runtime.Func", []string{"travel by reference"}},
 	}
 	for _, tc := range tests {
