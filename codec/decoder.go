@@ -150,7 +150,7 @@ func (dec *Decoder) streamErr(at int, what string, err error) error {
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
-	return &DecodeError{Offset: at, Msg: fmt.Sprintf("reading %s: %v", what, err)}
+	return &DecodeError{Offset: at, Msg: fmt.Sprintf("reading %s: %v", what, err), Err: err}
 }
 
 func (dec *Decoder) readUvarint() (uint64, error) {

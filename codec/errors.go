@@ -9,11 +9,16 @@ import (
 type DecodeError struct {
 	Offset int    // byte offset from the start of the stream (Marshal output: of the data)
 	Msg    string // what was expected, or why the input cannot be used
+	Err    error  // the reader's error when reading failed, such as os.ErrDeadlineExceeded; nil for bad data
 }
 
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("codec: decoding at byte %d: %s", e.Offset, e.Msg)
 }
+
+// Unwrap returns the reader's error, so errors.Is(err, os.ErrDeadlineExceeded)
+// tells a read that timed out from a stream that was corrupt.
+func (e *DecodeError) Unwrap() error { return e.Err }
 
 // An UnsupportedError reports a value that cannot be sent to another process,
 // where it is and what to do instead. Marshal and Encode return it for the

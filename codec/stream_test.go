@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -290,6 +291,34 @@ func TestStreamErrorsAreSticky(t *testing.T) {
 		t.Fatalf("after malformed input: %v, want the same error", err2)
 	}
 }
+
+// A read that fails keeps its cause: a caller with a deadline on the
+// connection tells a timeout from a corrupt stream with errors.Is.
+func TestDecodeErrorUnwrapsReadError(t *testing.T) {
+	var buf bytes.Buffer
+	if err := NewEncoder(&buf).Encode("ok"); err != nil {
+		t.Fatal(err)
+	}
+	r := io.MultiReader(bytes.NewReader(buf.Bytes()[:buf.Len()-1]), errReader{os.ErrDeadlineExceeded})
+	var s string
+	err := NewDecoder(r).Decode(&s)
+	var de *DecodeError
+	if !errors.As(err, &de) || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Decode = %v, want a *DecodeError wrapping os.ErrDeadlineExceeded", err)
+	}
+	if !strings.Contains(err.Error(), "i/o timeout") {
+		t.Errorf("message %q does not say the read timed out", err)
+	}
+
+	err = NewDecoder(bytes.NewReader(buf.Bytes()[:buf.Len()-1])).Decode(&s)
+	if !errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("truncated stream: %v, want io.ErrUnexpectedEOF only", err)
+	}
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 type Pair[K comparable, V any] struct {
 	Key K
