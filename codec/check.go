@@ -180,6 +180,12 @@ func funcProblem(t reflect.Type, fi funcRef) (Problem, bool) {
 		}
 		pr.Reason = fmt.Sprintf("method value %s%s is bound to its receiver, which is data in this process", fi.Name, where)
 		pr.Fix = fmt.Sprintf("send the method expression %s (or the value-receiver form) and pass the receiver as an argument", methodExpr(m))
+	case fi.Closure && strings.Contains(fi.Name, "[...]"):
+		// A literal inside generic code is a closure over the generic
+		// dictionary even when it captures no variable of its own.
+		pr.Reason = fmt.Sprintf("func literal %s%s is made inside a generic function, and captures that function's type arguments "+
+			"(its dictionary), which live in this process's memory; only functions without captured state travel, by reference", fi.Name, where)
+		pr.Fix = "use a top-level function; a generic top-level function instantiated by name (F[int]) travels too"
 	case fi.Closure:
 		pr.Reason = fmt.Sprintf("func literal %s%s captures variables, which live in this process's memory; "+
 			"only functions without captured state travel, by reference (a name and a position in the binary, never code)", fi.Name, where)

@@ -19,6 +19,10 @@ func (c counter) Get() int       { return c.n }
 
 var literal = func(s string) string { return "lit:" + s }
 
+// identityOf returns a literal that captures no variable, but is made in
+// generic code and so closes over the generic dictionary.
+func identityOf[T any]() func(T) T { return func(x T) T { return x } }
+
 func TestRoundTripFuncs(t *testing.T) {
 	type job struct {
 		F      func(int) int
@@ -95,6 +99,9 @@ func TestFuncRefusals(t *testing.T) {
 		{"capturing closure", struct{ F func(int) int }{capturing},
 			[]string{".F", "func(int) int", "codec.TestFuncRefusals.func1", "funcs_test.go:", "captures variables",
 				"top-level function and pass the captured values as arguments", "struct holding them with a method"}},
+		{"literal made in generic code", []any{identityOf[int]()},
+			[]string{"[0].(func(int) int)", "identityOf[...]", "made inside a generic function",
+				"type arguments", "F[int]) travels too"}},
 		{"method value", []any{c.Add},
 			[]string{"[0].(func(int) int)", "method value", "(*counter).Add", "pass the receiver as an argument"}},
 	}
