@@ -16,7 +16,9 @@ type Process[Out any] struct {
 // Start runs fn(ctx, arg) in a new worker process and returns once the
 // process is running it. fn and arg travel as with Map; Pool options such
 // as Env, Dir, Initializer and Output apply. Cancelling ctx cancels the
-// context fn sees.
+// context fn sees. Start encodes fn and arg once before it starts the
+// process, so that a value the codec refuses fails Start at no process's
+// cost, and again to send them.
 func Start[In, Out any](ctx context.Context, fn func(context.Context, In) (Out, error), arg In, opts ...Option) (*Process[Out], error) {
 	_, f := runnerFor(fn)
 	if err := checkSendable(f, arg); err != nil {

@@ -8,7 +8,10 @@ package codec
 // its pointer type, or the codec ignores both and sends its fields.
 //
 // Use it to leave out what cannot or should not travel: a mutex, a cache, an
-// open file (send the path and reopen it in UnmarshalCodec).
+// open file (send the path and reopen it in UnmarshalCodec). MarshalCodec
+// may run more than once for one send (Check calls it, and mproc.Start and
+// mproc.Map check a value before a process starts or a task runs), so it
+// should compute the state and do nothing else.
 type Marshaler interface {
 	MarshalCodec() (state any, err error)
 }
