@@ -34,6 +34,7 @@ type Pool struct {
 
 	nextTask   atomic.Uint64
 	nextWorker atomic.Int64
+	answers    atomic.Uint64  // results received, to tell which worker answered last
 	wg         sync.WaitGroup // worker and starter goroutines
 	closeOnce  sync.Once
 	finished   chan struct{} // closed when Close or Terminate has stopped every worker
@@ -151,14 +152,17 @@ func (p *Pool) enqueue(jobs ...*job) error {
 
 // idleSender returns a process worker that may take queued jobs now and
 // whose connection nobody is writing to, the least loaded, or nil; p.mu is
-// held.
+// held. Among equals it takes the one that answered last: its thread is
+// the likeliest to be awake still (see spawn.Conn), and the others can go
+// to sleep instead of waiting for work a little longer each time.
 func (p *Pool) idleSender() *worker {
 	var best *worker
 	for w := range p.workers {
 		if w.proc == nil || w.sending || p.sendable(w) == 0 {
 			continue
 		}
-		if best == nil || len(w.inflight) < len(best.inflight) {
+		if best == nil || len(w.inflight) < len(best.inflight) ||
+			len(w.inflight) == len(best.inflight) && w.answered > best.answered {
 			best = w
 		}
 	}

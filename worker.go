@@ -32,6 +32,7 @@ type worker struct {
 	sending  bool     // a goroutine owns the connection's writing side
 	broken   bool     // a write failed: the worker was killed, nothing more is sent
 	budget   int      // tasks left before retirement; 0 means no limit
+	answered uint64   // the pool's count of results when w sent its last
 
 	// One goroutine at a time reads the connection: the receiver, or a
 	// caller waiting for its own result (readFor), which spares the
@@ -397,6 +398,7 @@ func (p *Pool) receiveOne(w *worker) bool {
 		return false
 	}
 	j := w.inflight[0]
+	w.answered = p.answers.Add(1)
 	w.inflight[0] = nil
 	w.inflight = w.inflight[1:]
 	// Wake the sender when it may send again (its share of the queue

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -61,7 +60,7 @@ const handoffDelay = 200 * time.Microsecond
 // its goroutine goes on running the tasks that the new reader queues,
 // until none is left.
 type worker struct {
-	conn *net.UnixConn
+	conn *spawn.Conn
 	slot *spawn.Slot
 	dec  *codec.Decoder
 	enc  *codec.Encoder

@@ -21,7 +21,7 @@ func IsWorker() bool { return unattached.Load() }
 
 // A Child is the worker's side of its connection to the parent.
 type Child struct {
-	Conn *net.UnixConn
+	Conn *Conn
 	Slot *Slot
 }
 
@@ -38,9 +38,13 @@ func Attach() (*Child, error) {
 	if err != nil {
 		return nil, fmt.Errorf("control socket on fd 3: %w", err)
 	}
-	conn, ok := c.(*net.UnixConn)
+	uc, ok := c.(*net.UnixConn)
 	if !ok {
 		return nil, fmt.Errorf("fd 3 is a %T, not a unix socket", c)
+	}
+	conn, err := newConn(uc)
+	if err != nil {
+		return nil, fmt.Errorf("control socket on fd 3: %w", err)
 	}
 	slot, err := mapSlot(4)
 	if err != nil {

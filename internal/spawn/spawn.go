@@ -43,7 +43,7 @@ type Config struct {
 // A Proc is a started worker whose hello was checked.
 type Proc struct {
 	Pid  int
-	Conn *net.UnixConn // the control socket, positioned after the hello
+	Conn *Conn // the control socket, positioned after the hello
 	Slot *Slot
 
 	cmd        *exec.Cmd
@@ -170,7 +170,10 @@ func Start(ctx context.Context, cfg Config) (p *Proc, err error) {
 	if err != nil {
 		return fail("control socket: " + err.Error())
 	}
-	p.Conn = conn.(*net.UnixConn)
+	if p.Conn, err = newConn(conn.(*net.UnixConn)); err != nil {
+		conn.Close()
+		return fail("control socket: " + err.Error())
+	}
 	deadline := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d

@@ -1,0 +1,112 @@
+package spawn
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// connPair returns both ends of a socketpair as Conns.
+func connPair(t *testing.T) (a, b *Conn) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := func(fd int) *Conn {
+		f := os.NewFile(uintptr(fd), "test")
+		defer f.Close()
+		nc, err := net.FileConn(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := newConn(nc.(*net.UnixConn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	return conn(fds[0]), conn(fds[1])
+}
+
+func TestConnReadsWhatWasWritten(t *testing.T) {
+	a, b := connPair(t)
+	for _, msg := range []string{"x", "hello", string(make([]byte, 100_000))} {
+		go a.Write([]byte(msg))
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(b, got); err != nil {
+			t.Fatalf("reading %d bytes: %v", len(msg), err)
+		}
+		if string(got) != msg {
+			t.Fatalf("read %d bytes that differ from those written", len(msg))
+		}
+	}
+	if n, err := b.Read(nil); n != 0 || err != nil {
+		t.Errorf("Read(nil) = %d, %v; want 0, nil", n, err)
+	}
+}
+
+func TestConnEndOfStream(t *testing.T) {
+	a, b := connPair(t)
+	a.Write([]byte("last"))
+	a.CloseWrite()
+	got, err := io.ReadAll(b)
+	if err != nil || string(got) != "last" {
+		t.Fatalf("ReadAll = %q, %v; want \"last\", nil", got, err)
+	}
+	if n, err := b.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("Read after the end = %d, %v; want 0, io.EOF", n, err)
+	}
+}
+
+// A deadline ends a Read whether it passes while the Read polls or while
+// it waits in the poller, with the error net.Conn users test for.
+func TestConnReadDeadline(t *testing.T) {
+	_, b := connPair(t)
+	for _, d := range []time.Duration{-time.Second, spinFor / 2, 20 * time.Millisecond} {
+		b.SetReadDeadline(time.Now().Add(d))
+		n, err := b.Read(make([]byte, 8))
+		if n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("deadline in %v: Read = %d, %v; want os.ErrDeadlineExceeded", d, n, err)
+		}
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Errorf("deadline in %v: %v is not a net.Error with Timeout()", d, err)
+		}
+	}
+}
+
+func TestConnReadAfterClose(t *testing.T) {
+	_, b := connPair(t)
+	b.Close()
+	if _, err := b.Read(make([]byte, 8)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Read after Close: %v; want net.ErrClosed", err)
+	}
+}
+
+// Reads that keep waiting longer than a poll turn polling off, and a Read
+// still gets its bytes then.
+func TestConnStopsPollingWhenItKeepsMissing(t *testing.T) {
+	a, b := connPair(t)
+	for range spinMisses {
+		b.SetReadDeadline(time.Now().Add(20 * spinFor))
+		if _, err := b.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read with nothing to read: %v; want os.ErrDeadlineExceeded", err)
+		}
+	}
+	if m := b.misses.Load(); m < spinMisses {
+		t.Fatalf("after %d Reads that waited 20 polls' time, misses = %d; want polling off (>= %d)", spinMisses, m, spinMisses)
+	}
+	b.SetReadDeadline(time.Time{})
+	a.Write([]byte("late"))
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(b, got); err != nil || string(got) != "late" {
+		t.Fatalf("Read with polling off = %q, %v; want \"late\"", got, err)
+	}
+}
