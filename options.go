@@ -60,10 +60,11 @@ func Workers(n int) Option { return func(c *config) { c.workers = n } }
 // a panic or a call to runtime.Goexit in fn fails NewPool with an
 // *InitError carrying the worker's message.
 //
-// NewPool waits for every worker's initializer with no time limit
-// (StartTimeout bounds only the start of the process) and fn's ctx is never
-// cancelled, so an fn that may block must bound itself. A worker whose
-// initializer is still running exits as soon as its parent process dies.
+// NewPool waits for every worker's initializer, with no time limit unless
+// InitTimeout sets one (StartTimeout bounds only the start of the
+// process), and fn's ctx is never cancelled: an fn that may block needs
+// InitTimeout or must bound itself. A worker whose initializer is still
+// running exits as soon as its parent process dies.
 func Initializer[A any](fn func(ctx context.Context, arg A) error, arg A) Option {
 	return func(c *config) { c.initRun, c.initFn, c.initArg = runInit[A]{}, fn, arg }
 }
