@@ -54,6 +54,15 @@
 // worker runs its tasks one at a time while the next ones are already on
 // their way, and results come back in batches.
 //
+// What a call costs, measured on a 2-core VM (docs/performance.md): a
+// Submit+Wait of a trivial task about 18 µs on average (8 µs median), a Map
+// of trivial tasks about 300,000 tasks/s at ChunkSize(1) and 20 million/s
+// with automatic chunks. To get there, a read on a control socket polls it
+// for up to 50 µs before it sleeps, since waking a sleeping thread costs
+// more than that on such machines; a socket whose polls keep missing, as
+// with tasks that run for long, stops polling, so slow work pays nothing
+// for it.
+//
 // # Failures
 //
 // A task that returns an error or panics fails with a *TaskError; its
@@ -71,8 +80,9 @@
 // stops (SIGSTOP, a wedged runtime) is killed after Heartbeat; a task stuck
 // inside C code is bounded by Timeout. MemoryLimit caps each worker's
 // memory (RLIMIT_DATA, and a memory cgroup where one can be made); the one
-// that exceeds it dies alone, and the error says so. MaxTasksPerWorker recycles workers. Each result reaches
-// the caller once, also when workers die with results in flight.
+// that exceeds it dies alone, and the error says so. MaxTasksPerWorker
+// recycles workers. Each result reaches the caller once, also when workers
+// die with results in flight.
 //
 // Workers exit on their own when the parent dies, even by SIGKILL: each
 // watches its control socket for the end of the stream. They run in a
