@@ -39,9 +39,10 @@ type Conn struct {
 	misses atomic.Int32 // Reads in a row whose poll found nothing
 }
 
-// A Read polls for up to spinFor; spinMisses Reads in a row that found
-// nothing that way, and whose bytes took longer than 2*spinFor, turn
-// polling off until bytes again come within 2*spinFor of a Read.
+// A Read polls for up to spinFor. Polling turns off after spinMisses Reads
+// in a row polled in vain and then waited longer than 2*spinFor; it turns
+// on again when a Read that had to wait got its bytes within 2*spinFor. A
+// Read that finds bytes at once says nothing either way.
 const (
 	spinFor    = 50 * time.Microsecond
 	spinMisses = 4
@@ -63,25 +64,32 @@ func (c *Conn) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	start := time.Now()
-	if c.misses.Load() < spinMisses {
-		if n, ok, err := c.spin(p, start); ok {
-			c.misses.Store(0)
-			return n, err
+	polling := c.misses.Load() < spinMisses
+	limit := time.Duration(0) // one poll only
+	if polling {
+		limit = spinFor
+	}
+	if n, polls, err := c.poll(p, start, limit); polls > 0 {
+		if polls > 1 {
+			c.misses.Store(0) // polling caught bytes that were not there yet
 		}
+		return n, err
 	}
 	n, err := c.UnixConn.Read(p)
-	if time.Since(start) < 2*spinFor {
-		c.misses.Store(0) // bytes come about as fast as a poll waits
-	} else {
+	switch {
+	case time.Since(start) < 2*spinFor:
+		c.misses.Store(0) // a poll would have caught them
+	case polling:
 		c.misses.Add(1)
 	}
 	return n, err
 }
 
-// spin polls for bytes until spinFor after start; ok says it got some, the
-// end of the stream or an error.
-func (c *Conn) spin(p []byte, start time.Time) (n int, ok bool, err error) {
-	for {
+// poll polls for bytes at least once and until limit after start. It
+// returns how many polls it took to get bytes, the end of the stream or
+// an error, or 0 polls if it got none of them.
+func (c *Conn) poll(p []byte, start time.Time, limit time.Duration) (n, polls int, err error) {
+	for polls = 1; ; polls++ {
 		var rerr error
 		// A callback that returns true never waits: RawConn.Read only
 		// checks the deadline and that the socket is open.
@@ -94,17 +102,17 @@ func (c *Conn) spin(p []byte, start time.Time) (n int, ok bool, err error) {
 		}
 		switch {
 		case err == nil && n == 0:
-			return 0, true, io.EOF
+			return 0, polls, io.EOF
 		case err == nil:
-			return n, true, nil
+			return n, polls, nil
 		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
 		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, net.ErrClosed):
-			return 0, true, &net.OpError{Op: "read", Net: "unix", Addr: c.LocalAddr(), Err: err}
+			return 0, polls, &net.OpError{Op: "read", Net: "unix", Addr: c.LocalAddr(), Err: err}
 		default:
-			return 0, true, &net.OpError{Op: "read", Net: "unix", Addr: c.LocalAddr(), Err: os.NewSyscallError("read", err)}
+			return 0, polls, &net.OpError{Op: "read", Net: "unix", Addr: c.LocalAddr(), Err: os.NewSyscallError("read", err)}
 		}
-		if time.Since(start) >= spinFor {
-			return 0, false, nil
+		if time.Since(start) >= limit {
+			return 0, 0, nil
 		}
 		runtime.Gosched() // any goroutine that wants this thread goes first
 	}

@@ -109,4 +109,9 @@ func TestConnStopsPollingWhenItKeepsMissing(t *testing.T) {
 	if _, err := io.ReadFull(b, got); err != nil || string(got) != "late" {
 		t.Fatalf("Read with polling off = %q, %v; want \"late\"", got, err)
 	}
+	// Bytes that were there before the Read began say nothing of whether
+	// polling would catch the next ones: polling stays off.
+	if m := b.misses.Load(); m < spinMisses {
+		t.Errorf("a Read that found its bytes at once turned polling back on (misses = %d)", m)
+	}
 }
