@@ -45,9 +45,19 @@ type Pool struct {
 // if ever non-zero) and tasks run again after their worker died.
 var duplicates, retried atomic.Int64
 
-// window is how many tasks a process worker may have in flight: it keeps a
-// worker busy while its results travel back and the next tasks arrive.
-const window = 64
+// window is how many tasks a process worker may have in flight at first:
+// it keeps a worker busy while its results travel back and the next tasks
+// arrive. A worker whose tasks turn out to be quick gets more, up to
+// maxWindow, so that about windowWork of them are in flight (see
+// worker.pace): at ChunkSize(1), trivial tasks went from 270k to 365k a
+// second on 2 workers with 256 in flight instead of 64. Slower tasks keep
+// 64, which bounds how much work waits on a busy worker while another is
+// idle at the end of a call.
+const (
+	window     = 64
+	maxWindow  = 256
+	windowWork = time.Millisecond
+)
 
 // NewPool starts a pool and waits until every worker ran its initializer
 // and is ready: a few milliseconds for process workers, started in

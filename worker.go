@@ -26,13 +26,17 @@ type worker struct {
 	fw  *wire.FrameWriter
 	dec *codec.Decoder
 
-	inflight []*job   // sent and not answered, in the order sent
-	cancels  []uint64 // task IDs whose cancellation is to be sent
-	stopping bool     // take no more jobs; end once inflight is empty
-	sending  bool     // a goroutine owns the connection's writing side
-	broken   bool     // a write failed: the worker was killed, nothing more is sent
-	budget   int      // tasks left before retirement; 0 means no limit
-	answered uint64   // the pool's count of results when w sent its last
+	inflight    []*job   // sent and not answered, in the order sent
+	cancels     []uint64 // task IDs whose cancellation is to be sent
+	stopping    bool     // take no more jobs; end once inflight is empty
+	sending     bool     // a goroutine owns the connection's writing side
+	broken      bool     // a write failed: the worker was killed, nothing more is sent
+	budget      int      // tasks left before retirement; 0 means no limit
+	answered    uint64   // the pool's count of results when w sent its last
+	lastAt      int64    // when its last result arrived (spawn.Now), 0 before the first
+	perTask     int64    // time between its results while busy over the last span, in ns
+	spanTime    int64    // the current span of pace: time
+	spanResults int      // and results
 
 	// One goroutine at a time reads the connection: the receiver, or a
 	// caller waiting for its own result (readFor), which spares the
@@ -84,6 +88,28 @@ func (w *worker) wakeReceiver() {
 		}
 	}
 }
+
+// pace notes a result that arrived at now and sizes w's window to about
+// windowWork of tasks at the pace its results come; Pool.mu is held. Only
+// gaps during which the worker had more tasks than the one answered count:
+// they measure its work, not the parent's. Results come in bursts (one
+// write for many), so a gap alone means little: the pace is taken over
+// spans of paceResults results, or of windowWork, whichever ends first.
+func (w *worker) pace(now int64) {
+	if w.lastAt != 0 && len(w.inflight) > 1 {
+		w.spanTime += now - w.lastAt
+		w.spanResults++
+		if w.spanResults >= paceResults || w.spanTime >= int64(windowWork) {
+			w.perTask = max(w.spanTime/int64(w.spanResults), 1)
+			w.spanTime, w.spanResults = 0, 0
+			w.window = int(max(window, min(int64(windowWork)/w.perTask, maxWindow)))
+		}
+	}
+	w.lastAt = now
+}
+
+// paceResults is how many results a span of pace takes at most.
+const paceResults = 16
 
 // timedOut records the task a watchdog killed its worker for.
 type timedOut struct {
@@ -399,6 +425,7 @@ func (p *Pool) receiveOne(w *worker) bool {
 	}
 	j := w.inflight[0]
 	w.answered = p.answers.Add(1)
+	w.pace(spawn.Now())
 	w.inflight[0] = nil
 	w.inflight = w.inflight[1:]
 	// Wake the sender when it may send again (its share of the queue
