@@ -3,7 +3,6 @@ package spawn
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -32,17 +31,7 @@ func Attach() (*Child, error) {
 		return nil, errors.New("not a worker, or attached already")
 	}
 	os.Unsetenv(Marker)
-	f := os.NewFile(3, "mproc-control")
-	c, err := net.FileConn(f)
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("control socket on fd 3: %w", err)
-	}
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		return nil, fmt.Errorf("fd 3 is a %T, not a unix socket", c)
-	}
-	conn, err := newConn(uc)
+	conn, err := newConn(3, "mproc-control")
 	if err != nil {
 		return nil, fmt.Errorf("control socket on fd 3: %w", err)
 	}

@@ -2,8 +2,8 @@ package spawn
 
 import (
 	"errors"
+	"fmt"
 	"io"
-	"net"
 	"os"
 	"runtime"
 	"sync/atomic"
@@ -13,30 +13,34 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A Conn is one end of a control socket. It is a net.UnixConn whose Read
-// polls the socket for a moment before it parks in the runtime's network
-// poller.
+// A Conn is one end of a control socket: a Unix stream socket in
+// non-blocking mode, read and written through the runtime's poller like a
+// net.UnixConn, whose Read polls the socket for a moment before it parks.
 //
-// Why: waking a parked reader is what a round trip between two processes
-// mostly costs on the small VMs mproc is measured on. An idle virtual CPU
-// halts at once (no halt polling), and the next wake-up waits for the
-// host to run it again: 40–50 µs in traces of a trivial task's round
-// trip, against a few microseconds of work. A reader that polls while the
-// other side computes a quick answer keeps its CPU awake and sees the
+// Why poll: waking a parked reader is what a round trip between two
+// processes mostly costs on the small VMs mproc is measured on. An idle
+// virtual CPU halts at once (no halt polling), and the next wake-up waits
+// for the host to run it again: 40–50 µs in traces of a trivial task's
+// round trip, against a few microseconds of work. A reader that polls while
+// the other side computes a quick answer keeps its CPU awake and sees the
 // answer at once; with both ends polling, a Submit+Wait round trip went
-// from 65–70 µs to 14 µs on average (7.5 µs median), on 2 cores.
+// from 65–70 µs to 14–18 µs on average (7.6 µs median), on 2 cores.
 //
 // Polling costs CPU, so it is short (spinFor), yields to any goroutine
 // that wants the thread, and stops on a Conn whose polls keep missing: a
-// worker running long tasks, a result far off, an idle pool. It starts
-// again once bytes arrive soon after a Read began. Long waits park in the
-// poller, which holds no thread: blocking system calls instead would keep
-// the runtime's monitor thread waking every 20 µs, which cost CPU-bound
-// pools 15% of their speed in a measurement.
+// worker running long tasks, a result far off, an idle pool. Long waits
+// park in the poller, which holds no thread: blocking system calls instead
+// would keep the runtime's monitor thread waking every 20 µs, which cost
+// CPU-bound pools 15% of their speed in a measurement.
+//
+// Why not net.UnixConn: package net links a program against the C library
+// when cgo is available, and the dynamic loader then adds 0.3–1 ms to the
+// start of every worker. An *os.File on a non-blocking descriptor has the
+// same poller, deadlines and interruptible Close.
 type Conn struct {
-	*net.UnixConn
+	f      *os.File
 	rc     syscall.RawConn
-	misses atomic.Int32 // Reads in a row whose poll found nothing
+	misses atomic.Int32 // Reads in a row whose polling found nothing
 }
 
 // A Read polls for up to spinFor. Polling turns off after spinMisses Reads
@@ -48,17 +52,38 @@ const (
 	spinMisses = 4
 )
 
-func newConn(c *net.UnixConn) (*Conn, error) {
-	rc, err := c.SyscallConn()
+// newConn takes ownership of fd, which must be a Unix stream socket, and
+// makes it non-blocking and close-on-exec, so that no program a worker
+// starts inherits the control socket and keeps it open after the worker
+// died.
+func newConn(fd int, name string) (*Conn, error) {
+	if typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil {
+		return nil, fmt.Errorf("fd %d is not a socket: %w", fd, err)
+	} else if typ != unix.SOCK_STREAM {
+		return nil, fmt.Errorf("fd %d is a socket of type %d, not a stream", fd, typ)
+	}
+	if sa, err := unix.Getsockname(fd); err != nil {
+		return nil, fmt.Errorf("fd %d: %w", fd, err)
+	} else if _, ok := sa.(*unix.SockaddrUnix); !ok {
+		return nil, fmt.Errorf("fd %d is a %T socket, not a unix one", fd, sa)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return nil, fmt.Errorf("fd %d: %w", fd, err)
+	}
+	unix.CloseOnExec(fd)
+	// os.NewFile makes a non-blocking descriptor pollable.
+	f := os.NewFile(uintptr(fd), name)
+	rc, err := f.SyscallConn()
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
-	return &Conn{UnixConn: c, rc: rc}, nil
+	return &Conn{f: f, rc: rc}, nil
 }
 
 // Read reads up to len(p) bytes, waiting until some have arrived; it
-// returns io.EOF at the end of the stream, and honours the read deadline
-// and Close as net.UnixConn does.
+// returns io.EOF at the end of the stream, os.ErrDeadlineExceeded once
+// the read deadline has passed and os.ErrClosed after Close.
 func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -75,7 +100,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 		return n, err
 	}
-	n, err := c.UnixConn.Read(p)
+	n, err := c.f.Read(p)
 	switch {
 	case time.Since(start) < 2*spinFor:
 		c.misses.Store(0) // a poll would have caught them
@@ -92,13 +117,18 @@ func (c *Conn) poll(p []byte, start time.Time, limit time.Duration) (n, polls in
 	for polls = 1; ; polls++ {
 		var rerr error
 		// A callback that returns true never waits: RawConn.Read only
-		// checks the deadline and that the socket is open.
+		// checks the deadline and that the file is open.
 		err = c.rc.Read(func(fd uintptr) bool {
 			n, rerr = unix.Read(int(fd), p)
 			return true
 		})
-		if err == nil {
+		switch {
+		case err == nil:
 			err = rerr
+		case !errors.Is(err, os.ErrDeadlineExceeded):
+			// Closed: RawConn says so with an error of package poll
+			// that os.File.Read reports as os.ErrClosed.
+			err = os.ErrClosed
 		}
 		switch {
 		case err == nil && n == 0:
@@ -106,10 +136,8 @@ func (c *Conn) poll(p []byte, start time.Time, limit time.Duration) (n, polls in
 		case err == nil:
 			return n, polls, nil
 		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
-		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, net.ErrClosed):
-			return 0, polls, &net.OpError{Op: "read", Net: "unix", Addr: c.LocalAddr(), Err: err}
-		default:
-			return 0, polls, &net.OpError{Op: "read", Net: "unix", Addr: c.LocalAddr(), Err: os.NewSyscallError("read", err)}
+		default: // os.ErrDeadlineExceeded, os.ErrClosed, or from read(2)
+			return 0, polls, &os.PathError{Op: "read", Path: c.f.Name(), Err: err}
 		}
 		if time.Since(start) >= limit {
 			return 0, 0, nil
@@ -117,3 +145,66 @@ func (c *Conn) poll(p []byte, start time.Time, limit time.Duration) (n, polls in
 		runtime.Gosched() // any goroutine that wants this thread goes first
 	}
 }
+
+// Write writes all of p, waiting in the poller while the socket's buffer
+// is full.
+func (c *Conn) Write(p []byte) (int, error) { return c.f.Write(p) }
+
+// Writev writes the buffers in order, with as few writev calls as the
+// socket's buffer allows, and returns how many bytes it wrote. It may
+// change the slices in bufs.
+func (c *Conn) Writev(bufs [][]byte) (int, error) {
+	total := 0
+	var werr error
+	err := c.rc.Write(func(fd uintptr) bool {
+		for len(bufs) > 0 {
+			n, err := unix.Writev(int(fd), bufs)
+			if err == unix.EINTR {
+				continue
+			}
+			if err == unix.EAGAIN {
+				return false // wait until the socket can take more
+			}
+			if err != nil {
+				werr = err
+				return true
+			}
+			total += n
+			for len(bufs) > 0 && n >= len(bufs[0]) {
+				n -= len(bufs[0])
+				bufs = bufs[1:]
+			}
+			if len(bufs) > 0 {
+				bufs[0] = bufs[0][n:]
+			}
+		}
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		return total, &os.PathError{Op: "writev", Path: c.f.Name(), Err: err}
+	}
+	return total, nil
+}
+
+// SetReadDeadline sets the deadline for Reads, also one already waiting;
+// the zero time means none.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.f.SetReadDeadline(t) }
+
+// CloseWrite shuts down the writing side: the peer reads end of file.
+func (c *Conn) CloseWrite() error {
+	var serr error
+	if err := c.rc.Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), unix.SHUT_WR) }); err != nil {
+		return err
+	}
+	return serr
+}
+
+// Close closes the socket; a Read or Write waiting on it returns
+// os.ErrClosed.
+func (c *Conn) Close() error { return c.f.Close() }
+
+// SyscallConn gives access to the descriptor (syscall.Conn).
+func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.rc, nil }

@@ -2,9 +2,10 @@ package spawn
 
 import (
 	"errors"
+	"fmt"
 	"io"
-	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,13 +20,7 @@ func connPair(t *testing.T) (a, b *Conn) {
 		t.Fatal(err)
 	}
 	conn := func(fd int) *Conn {
-		f := os.NewFile(uintptr(fd), "test")
-		defer f.Close()
-		nc, err := net.FileConn(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := newConn(nc.(*net.UnixConn))
+		c, err := newConn(fd, "test")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,6 +47,78 @@ func TestConnReadsWhatWasWritten(t *testing.T) {
 	}
 }
 
+// A Close in another goroutine ends a Read that waits in the poller.
+func TestConnCloseEndsWaitingRead(t *testing.T) {
+	_, b := connPair(t)
+	done := make(chan error, 1)
+	b.misses.Store(spinMisses) // straight to the poller
+	go func() {
+		_, err := b.Read(make([]byte, 8))
+		done <- err
+	}()
+	b.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrClosed) {
+			t.Errorf("Read ended by Close: %v; want os.ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not end a waiting Read in 10 s")
+	}
+}
+
+// Writev sends its buffers in order, also when they are larger than the
+// socket's buffer and the reader is slow to come.
+func TestConnWritev(t *testing.T) {
+	a, b := connPair(t)
+	big := make([]byte, 8<<20)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	bufs := [][]byte{[]byte("head:"), big, []byte(":tail")}
+	want := string(bufs[0]) + string(big) + string(bufs[2])
+	done := make(chan error, 1)
+	go func() {
+		n, err := a.Writev(bufs)
+		if err == nil && n != len(want) {
+			err = fmt.Errorf("Writev wrote %d bytes of %d", n, len(want))
+		}
+		done <- err
+	}()
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(b, got); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Fatal("Writev's bytes arrived changed or out of order")
+	}
+}
+
+// A descriptor that is not a unix stream socket is refused, saying what it is.
+func TestNewConnRefusesOtherFiles(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if _, err := newConn(int(r.Fd()), "pipe"); err == nil || !strings.Contains(err.Error(), "not a socket") {
+		t.Errorf("newConn(pipe) = %v; want an error saying it is not a socket", err)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	if _, err := newConn(fds[0], "dgram"); err == nil || !strings.Contains(err.Error(), "not a stream") {
+		t.Errorf("newConn(datagram socket) = %v; want an error saying it is not a stream", err)
+	}
+}
+
 func TestConnEndOfStream(t *testing.T) {
 	a, b := connPair(t)
 	a.Write([]byte("last"))
@@ -75,9 +142,9 @@ func TestConnReadDeadline(t *testing.T) {
 		if n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Errorf("deadline in %v: Read = %d, %v; want os.ErrDeadlineExceeded", d, n, err)
 		}
-		var ne net.Error
-		if !errors.As(err, &ne) || !ne.Timeout() {
-			t.Errorf("deadline in %v: %v is not a net.Error with Timeout()", d, err)
+		var te interface{ Timeout() bool }
+		if !errors.As(err, &te) || !te.Timeout() {
+			t.Errorf("deadline in %v: %v has no Timeout() that says true", d, err)
 		}
 	}
 }
@@ -85,8 +152,8 @@ func TestConnReadDeadline(t *testing.T) {
 func TestConnReadAfterClose(t *testing.T) {
 	_, b := connPair(t)
 	b.Close()
-	if _, err := b.Read(make([]byte, 8)); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Read after Close: %v; want net.ErrClosed", err)
+	if _, err := b.Read(make([]byte, 8)); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Read after Close: %v; want os.ErrClosed", err)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"sync"
@@ -106,10 +105,18 @@ func Start(ctx context.Context, cfg Config) (p *Proc, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
 	}
-	parentEnd := os.NewFile(uintptr(fds[0]), "mproc-control")
 	childEnd := os.NewFile(uintptr(fds[1]), "mproc-control")
-	defer parentEnd.Close() // net.FileConn keeps its own copy
-	defer childEnd.Close()  // closed early after a successful start
+	defer childEnd.Close() // closed early after a successful start
+	conn, err := newConn(fds[0], "mproc-control")
+	if err != nil {
+		unix.Close(fds[0])
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	defer func() {
+		if p == nil {
+			conn.Close()
+		}
+	}()
 
 	slot, slotFile, err := newSlot()
 	if err != nil {
@@ -166,47 +173,35 @@ func Start(ctx context.Context, cfg Config) (p *Proc, err error) {
 		slot.close()
 		return nil, &StartError{Pid: p.Pid, Reason: reason, Exit: &exit, Stderr: p.tail.String()}
 	}
-	conn, err := net.FileConn(parentEnd)
-	if err != nil {
-		return fail("control socket: " + err.Error())
-	}
-	if p.Conn, err = newConn(conn.(*net.UnixConn)); err != nil {
-		conn.Close()
-		return fail("control socket: " + err.Error())
-	}
 	deadline := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	p.Conn.SetReadDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { p.Conn.SetReadDeadline(time.Unix(1, 0)) })
-	h, err := readHello(p.Conn)
+	conn.SetReadDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
+	h, err := readHello(conn)
 	stop()
-	p.Conn.SetReadDeadline(time.Time{})
+	conn.SetReadDeadline(time.Time{})
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
-		p.Conn.Close()
 		fail(ctx.Err().Error())
 		return nil, ctx.Err()
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		p.Conn.Close()
 		return fail(fmt.Sprintf("no hello within %v", timeout))
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		p.Conn.Close()
 		// The child closed its end: it exited, so waiting is short.
 		exit := p.Wait()
 		slot.close()
 		return nil, &StartError{Pid: p.Pid, Reason: "it closed its control socket without a hello", Exit: &exit, Stderr: p.tail.String()}
 	default:
-		p.Conn.Close()
 		return fail("reading its hello: " + err.Error())
 	}
 	if h.Version != protocolVersion || h.Fingerprint != fingerprint || h.Pid != p.Pid {
-		p.Conn.Close()
 		return fail(fmt.Sprintf("it is not this build of this program (version %d, pid %d, fingerprint %x; want %d, %d, %x)",
 			h.Version, h.Pid, h.Fingerprint, protocolVersion, p.Pid, fingerprint))
 	}
+	p.Conn = conn
 	return p, nil
 }
 

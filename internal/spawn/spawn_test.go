@@ -33,7 +33,11 @@ func child(mode string) int {
 		_, err := Start(context.Background(), Config{})
 		fmt.Fprintln(os.Stderr, "nested start:", err)
 		os.Stdin.Read(make([]byte, 1)) // stdin is /dev/null: returns at once
-		select {}
+		for {
+			// Not select{}: with nothing else to wake it, the runtime
+			// would end a program without cgo as deadlocked.
+			time.Sleep(time.Hour)
+		}
 	case "exit3":
 		fmt.Fprintln(os.Stderr, "user main failed here")
 		return 3

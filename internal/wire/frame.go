@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -93,7 +92,7 @@ type FrameWriter struct {
 	w   io.Writer
 	buf []byte // header room, then the pending payload
 
-	bufs net.Buffers // scratch for writeDirect
+	bufs [][]byte // scratch for writeDirect
 }
 
 // NewFrameWriter returns a FrameWriter sending frames to w.
@@ -173,14 +172,25 @@ func (f *FrameWriter) writeDirect(p []byte) (int, error) {
 	binary.LittleEndian.PutUint32(f.buf[1:], uint32(len(payload)+k))
 	binary.LittleEndian.PutUint32(f.buf[5:], update(update(0, payload), p[:k]))
 	f.bufs = append(f.bufs[:0], f.buf, p[:k])
-	w := f.bufs
-	_, err := w.WriteTo(f.w)
+	var err error
+	if vw, ok := f.w.(VectorWriter); ok {
+		_, err = vw.Writev(f.bufs)
+	} else if _, err = f.w.Write(f.buf); err == nil {
+		_, err = f.w.Write(p[:k])
+	}
 	clear(f.bufs[:2]) // they point into the caller's memory
 	f.buf = f.buf[:frameHeader]
 	if err != nil {
 		return 0, err
 	}
 	return k, nil
+}
+
+// A VectorWriter writes several buffers at once, with one writev system
+// call when it can, as spawn.Conn does. A FrameWriter on one sends a large
+// write's header and payload together without copying the payload.
+type VectorWriter interface {
+	Writev(bufs [][]byte) (int, error)
 }
 
 // Buffered returns the number of bytes written and not yet sent.
