@@ -1,9 +1,9 @@
 package binref
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"hash/crc64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,18 +29,28 @@ func TestFingerprintIsBuildID(t *testing.T) {
 	}
 }
 
-func TestFileSHA256(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "f")
+func TestFileChecksum(t *testing.T) {
+	dir := t.TempDir()
+	path, other := filepath.Join(dir, "f"), filepath.Join(dir, "g")
 	content := []byte("not an executable")
 	if err := os.WriteFile(path, content, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(content)
-	if got, err := fileSHA256(path); err != nil || got != hex.EncodeToString(sum[:]) {
-		t.Errorf("fileSHA256 = %q, %v", got, err)
+	if err := os.WriteFile(other, []byte("not an executablf"), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := fileSHA256(filepath.Join(t.TempDir(), "missing")); !os.IsNotExist(err) {
-		t.Errorf("fileSHA256(missing) error = %v, want not exist", err)
+	ecma := binary.BigEndian.AppendUint64(nil, crc64.Checksum(content, crc64.MakeTable(crc64.ECMA)))
+	iso := binary.BigEndian.AppendUint64(nil, crc64.Checksum(content, crc64.MakeTable(crc64.ISO)))
+	want := hex.EncodeToString(append(ecma, iso...))
+	got, err := fileChecksum(path)
+	if err != nil || got != want || len(got) != 32 {
+		t.Errorf("fileChecksum = %q, %v; want %q (128 bits)", got, err, want)
+	}
+	if g, _ := fileChecksum(other); g == got {
+		t.Errorf("files that differ in one byte have the same checksum %q", g)
+	}
+	if _, err := fileChecksum(filepath.Join(dir, "missing")); !os.IsNotExist(err) {
+		t.Errorf("fileChecksum(missing) error = %v, want not exist", err)
 	}
 	if id := goBuildID(path); id != "" {
 		t.Errorf("goBuildID(non-ELF) = %q, want empty", id)

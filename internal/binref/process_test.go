@@ -33,7 +33,7 @@ func TestOtherProcess(t *testing.T) {
 	}{
 		{"default", nil, "go", false, false},
 		{"pie", []string{"-buildmode=pie"}, "go", true, false},
-		{"stripped", []string{"-ldflags=-s -w -buildid="}, "sha256", false, false},
+		{"stripped", []string{"-ldflags=-s -w -buildid="}, "crc64", false, false},
 		{"external-pie", []string{"-buildmode=pie", "-ldflags=-linkmode=external"}, "go", true, true},
 	}
 	for _, mode := range modes {
