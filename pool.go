@@ -27,6 +27,8 @@ type Pool struct {
 	workers    map[*worker]struct{}
 	live       int   // workers taking jobs
 	starting   int   // workers being started
+	initial    int   // workers NewPool started that are not yet ready or failed
+	opened     bool  // NewPool returned the pool: a worker that fails to start is replaced
 	startErr   error // why the last worker failed to start
 	closing    bool
 	terminated bool
@@ -59,11 +61,16 @@ const (
 	windowWork = time.Millisecond
 )
 
-// NewPool starts a pool and waits until every worker ran its initializer
-// and is ready: a few milliseconds for process workers, started in
-// parallel (each is a fork and exec of this binary). It fails if a
-// worker cannot start or its initializer fails; no worker is left behind
-// then.
+// NewPool starts a pool's workers in parallel (each is a fork and exec of
+// this binary, a few milliseconds) and returns once they can take tasks.
+//
+// With an Initializer, that is when every worker ran it: NewPool fails if
+// a worker cannot start or its initializer fails, with no worker left
+// behind. Without one, NewPool returns as soon as the first worker is
+// ready, which is when a call can start, and the others join as they come
+// up and take their share of the tasks queued meanwhile; a worker that
+// fails to start then is replaced, as one that dies is. NewPool fails if
+// none starts.
 func NewPool(opts ...Option) (*Pool, error) {
 	p := &Pool{cfg: newConfig(opts), workers: make(map[*worker]struct{}), finished: make(chan struct{})}
 	p.cond.L = &p.mu
@@ -80,18 +87,55 @@ func NewPool(opts ...Option) (*Pool, error) {
 	if err := checkInitializer(p.cfg.initFn, p.cfg.initArg); err != nil {
 		return nil, err
 	}
-	errs := make(chan error, p.cfg.workers)
-	for range p.cfg.workers {
-		go func() { errs <- p.startProcess() }()
+	n := p.cfg.workers
+	p.starting, p.initial = n, n
+	errs := make(chan error, n)
+	p.wg.Add(n)
+	for range n {
+		go func() {
+			defer p.wg.Done()
+			err := p.startProcess()
+			p.mu.Lock()
+			p.starting--
+			p.initial--
+			if err != nil && p.opened && !errors.Is(err, ErrClosed) {
+				p.log.Warn("mproc: a worker did not start; starting another", "err", err)
+				p.startErr = err
+				p.ensureWorkers()
+			}
+			p.noWorkersLeft()
+			p.cond.Broadcast()
+			p.mu.Unlock()
+			errs <- err
+		}()
+	}
+	// Without an initializer the first ready worker is enough; with one,
+	// every worker must have run it.
+	enough := n
+	if p.cfg.initRun == nil {
+		enough = 1
 	}
 	var err error
-	for range p.cfg.workers {
-		err = errors.Join(err, <-errs)
+	ready := 0
+	for range n {
+		if e := <-errs; e != nil {
+			err = errors.Join(err, e)
+			continue
+		}
+		if ready++; ready == enough {
+			break
+		}
 	}
-	if err != nil {
+	if ready == 0 || enough == n && err != nil {
 		p.Terminate()
 		return nil, firstError(err)
 	}
+	p.mu.Lock()
+	p.opened = true
+	if p.cfg.initRun == nil {
+		p.ensureWorkers() // in place of those that failed already
+	}
+	p.mu.Unlock()
 	if p.cfg.signals {
 		p.handleSignals()
 	}
@@ -450,10 +494,15 @@ func (p *Pool) Terminate() error {
 }
 
 // Pids returns the process IDs of the pool's workers, sorted; none for an
-// InProcess pool. Workers come and go as they die or retire.
+// InProcess pool. Workers come and go as they die or retire. Right after
+// NewPool, Pids waits for the workers it started that are not ready yet
+// (see NewPool), so that it lists them all.
 func (p *Pool) Pids() []int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for p.initial > 0 {
+		p.cond.Wait()
+	}
 	var pids []int
 	for w := range p.workers {
 		if w.proc != nil {

@@ -152,6 +152,11 @@ func orStd(w io.Writer, std *os.File) io.Writer {
 // to work.
 func (p *Pool) startProcess() error {
 	id := int(p.nextWorker.Add(1))
+	if h := testHookStart; h != nil {
+		if err := h(id); err != nil {
+			return err
+		}
+	}
 	proc, err := spawn.Start(context.Background(), p.spawnConfig(id))
 	if err != nil {
 		return err
@@ -207,6 +212,10 @@ func (p *Pool) startProcess() error {
 	go p.watchExit(w)
 	return nil
 }
+
+// testHookStart, when set by a test, runs before worker id is started; an
+// error it returns is the start's.
+var testHookStart func(id int) error
 
 // startReplacement starts a worker in place of one that died or retired;
 // p.starting was incremented for it.
