@@ -38,6 +38,26 @@ func newPoolWithin(t *testing.T, opts ...Option) (*Pool, error) {
 	}
 }
 
+// poolHoldingBackWorker2 starts a pool of 2 whose worker 2 does not start
+// until release is closed, and then fails with err if it is not nil.
+func poolHoldingBackWorker2(t *testing.T, err error) (p *Pool, release chan struct{}) {
+	t.Helper()
+	release = make(chan struct{})
+	hookStart(t, func(id int) error {
+		if id != 2 {
+			return nil
+		}
+		<-release
+		return err
+	})
+	p, perr := newPoolWithin(t, Workers(2))
+	if perr != nil {
+		close(release)
+		t.Fatal(perr)
+	}
+	return p, release
+}
+
 // waitLive waits until p has n live workers, for 30 s at most.
 func waitLive(t *testing.T, p *Pool, n int) {
 	t.Helper()
@@ -57,18 +77,7 @@ func waitLive(t *testing.T, p *Pool, n int) {
 // Without an initializer, NewPool returns once one worker is ready, a call
 // runs on it at once, and Pids waits for the worker still starting.
 func TestNewPoolReturnsAtTheFirstReadyWorker(t *testing.T) {
-	release := make(chan struct{})
-	hookStart(t, func(id int) error {
-		if id == 2 {
-			<-release
-		}
-		return nil
-	})
-	p, err := newPoolWithin(t, Workers(2))
-	if err != nil {
-		close(release)
-		t.Fatal(err)
-	}
+	p, release := poolHoldingBackWorker2(t, nil)
 	defer p.Close()
 	p.mu.Lock()
 	initial, live := p.initial, p.live
@@ -107,19 +116,7 @@ func TestNewPoolWithInitializerWaitsForEveryWorker(t *testing.T) {
 
 // A worker that fails to start after NewPool returned is replaced.
 func TestNewPoolReplacesAWorkerThatFailsToStart(t *testing.T) {
-	release := make(chan struct{})
-	hookStart(t, func(id int) error {
-		if id == 2 {
-			<-release
-			return errors.New("no room for worker 2")
-		}
-		return nil
-	})
-	p, err := newPoolWithin(t, Workers(2))
-	if err != nil {
-		close(release)
-		t.Fatal(err)
-	}
+	p, release := poolHoldingBackWorker2(t, errors.New("no room for worker 2"))
 	defer p.Close()
 	close(release)
 	waitLive(t, p, 2)
