@@ -3,7 +3,9 @@ package mproc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -61,17 +63,7 @@ func poolHoldingBackWorker2(t *testing.T, err error) (p *Pool, release chan stru
 // waitLive waits until p has n live workers, for 30 s at most.
 func waitLive(t *testing.T, p *Pool, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	wake := time.AfterFunc(30*time.Second, func() { p.mu.Lock(); p.cond.Broadcast(); p.mu.Unlock() })
-	defer wake.Stop()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for p.live < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("the pool has %d live workers after 30 s; want %d", p.live, n)
-		}
-		p.cond.Wait()
-	}
+	waitFor(t, p, fmt.Sprintf("%d live workers", n), func() bool { return p.live >= n })
 }
 
 // Without an initializer, NewPool returns once one worker is ready, a call
@@ -158,4 +150,106 @@ func TestNewPoolReplacesAWorkerThatFailedFirst(t *testing.T) {
 	}
 	defer p.Close()
 	waitLive(t, p, 2)
+}
+
+// waitFor waits until ok holds, with p.mu held, for 30 s at most.
+func waitFor(t *testing.T, p *Pool, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond) // a cond has no deadline: look again now and then
+	defer tick.Stop()
+	for {
+		p.mu.Lock()
+		done := ok()
+		p.mu.Unlock()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30 s, still not %s", what)
+		}
+		<-tick.C
+	}
+}
+
+func untilCancelled(ctx context.Context, x int) (int, error) {
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+// The first call on a new pool does not go all to its first worker: the
+// workers still starting get their share.
+func TestFirstCallIsSharedWithWorkersStillStarting(t *testing.T) {
+	p, release := poolHoldingBackWorker2(t, nil)
+	defer p.Close()
+	defer close(release)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Map(ctx, p, untilCancelled, make([]int, 8), ChunkSize(1))
+		done <- err
+	}()
+	var sent, queued int
+	waitFor(t, p, "8 tasks queued or sent", func() bool {
+		sent, queued = 0, len(p.queue)
+		for w := range p.workers {
+			sent += len(w.inflight)
+		}
+		return sent+queued == 8
+	})
+	if sent > 4 {
+		t.Errorf("the first worker took %d of 8 tasks while another was starting; want at most 4", sent)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Map = %v; want context.Canceled", err)
+	}
+}
+
+// Terminate does not wait for a worker stuck between its hello and its
+// settings, however long StartTimeout is.
+func TestTerminateEndsAWorkerStuckStarting(t *testing.T) {
+	stopped := make(chan int, 1)
+	testHookSpawned = func(id, pid int) {
+		if id == 2 {
+			syscall.Kill(pid, syscall.SIGSTOP)
+			stopped <- pid
+		}
+	}
+	t.Cleanup(func() { testHookSpawned = nil })
+	p, err := newPoolWithin(t, Workers(2), StartTimeout(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := <-stopped
+	done := make(chan struct{})
+	go func() {
+		p.Terminate()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatal("Terminate waited 30 s for a stopped worker that was starting")
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("kill(%d, 0) = %v after Terminate; want ESRCH, the stuck worker killed and reaped", pid, err)
+	}
+}
+
+// Without an initializer, a worker that says hello but never answers its
+// settings counts as one that did not start, within StartTimeout.
+func TestWorkerSilentAfterHelloDidNotStart(t *testing.T) {
+	testHookSpawned = func(id, pid int) { syscall.Kill(pid, syscall.SIGSTOP) }
+	t.Cleanup(func() { testHookSpawned = nil })
+	p, err := newPoolWithin(t, Workers(1), StartTimeout(300*time.Millisecond))
+	if err == nil {
+		p.Terminate()
+		t.Fatal("NewPool succeeded with its only worker stopped")
+	}
+	var we *WorkerExitError
+	if !errors.As(err, &we) || !strings.Contains(err.Error(), "did not answer its settings within 300ms (StartTimeout)") || we.Signal != "SIGKILL" {
+		t.Errorf("NewPool = %v (%T); want a *WorkerExitError saying it did not answer within 300ms, killed by SIGKILL", err, err)
+	}
 }

@@ -1,6 +1,7 @@
 package mproc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,14 +22,19 @@ type Pool struct {
 	cfg config
 	log *slog.Logger
 
-	mu         sync.Mutex
-	cond       sync.Cond // signalled on any change below
-	queue      []*job    // jobs waiting for a worker, in order
-	workers    map[*worker]struct{}
-	live       int   // workers taking jobs
-	starting   int   // workers being started
-	initial    int   // workers NewPool started that are not yet ready or failed
-	opened     bool  // NewPool returned the pool: a worker that fails to start is replaced
+	mu       sync.Mutex
+	cond     sync.Cond // signalled on any change below
+	queue    []*job    // jobs waiting for a worker, in order
+	workers  map[*worker]struct{}
+	live     int  // workers taking jobs
+	starting int  // workers being started
+	initial  int  // workers NewPool started that are not yet ready or failed
+	opened   bool // NewPool returned the pool: a worker that fails to start is replaced
+
+	// starts is the context of every worker start; Terminate cancels it,
+	// so that a worker stuck starting does not hold Terminate up.
+	starts     context.Context
+	stopStarts context.CancelFunc
 	startErr   error // why the last worker failed to start
 	closing    bool
 	terminated bool
@@ -73,6 +79,7 @@ const (
 // none starts.
 func NewPool(opts ...Option) (*Pool, error) {
 	p := &Pool{cfg: newConfig(opts), workers: make(map[*worker]struct{}), finished: make(chan struct{})}
+	p.starts, p.stopStarts = context.WithCancel(context.Background())
 	p.cond.L = &p.mu
 	p.log = p.cfg.logger
 	if p.cfg.inProcess {
@@ -101,6 +108,10 @@ func NewPool(opts ...Option) (*Pool, error) {
 			if err != nil && p.opened && !errors.Is(err, ErrClosed) {
 				p.log.Warn("mproc: a worker did not start; starting another", "err", err)
 				p.startErr = err
+			}
+			if p.opened {
+				// A worker that died while this one was counted both
+				// starting and live was not replaced: make up for it.
 				p.ensureWorkers()
 			}
 			p.noWorkersLeft()
@@ -132,9 +143,11 @@ func NewPool(opts ...Option) (*Pool, error) {
 	}
 	p.mu.Lock()
 	p.opened = true
-	if p.cfg.initRun == nil {
-		p.ensureWorkers() // in place of those that failed already
+	if err != nil {
+		p.log.Warn("mproc: a worker did not start; starting another", "err", err)
+		p.startErr = err
 	}
+	p.ensureWorkers() // in place of those that failed already
 	p.mu.Unlock()
 	if p.cfg.signals {
 		p.handleSignals()
@@ -366,7 +379,9 @@ func (p *Pool) share(w *worker) int {
 			outstanding += len(o.inflight)
 		}
 	}
-	live := max(p.live, 1)
+	// Workers NewPool is still starting count as takers: the first
+	// call on a new pool must not go all to its first worker.
+	live := max(p.live+p.initial, 1)
 	k := (outstanding+live-1)/live - len(w.inflight)
 	if len(w.inflight) == 0 {
 		k = max(k, 1)
@@ -472,6 +487,7 @@ func (p *Pool) Close() error {
 // Terminate kills the workers at once. Tasks queued or running fail with
 // ErrClosed. It is idempotent, and may follow or interrupt Close.
 func (p *Pool) Terminate() error {
+	p.stopStarts()
 	p.mu.Lock()
 	p.closing, p.terminated = true, true
 	queue := p.queue
@@ -495,12 +511,13 @@ func (p *Pool) Terminate() error {
 
 // Pids returns the process IDs of the pool's workers, sorted; none for an
 // InProcess pool. Workers come and go as they die or retire. Right after
-// NewPool, Pids waits for the workers it started that are not ready yet
-// (see NewPool), so that it lists them all.
+// NewPool, Pids first waits for the workers NewPool started that are not
+// ready yet (see NewPool), at most StartTimeout, and lists those that
+// started.
 func (p *Pool) Pids() []int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for p.initial > 0 {
+	for p.initial > 0 && !p.terminated {
 		p.cond.Wait()
 	}
 	var pids []int

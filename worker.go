@@ -1,6 +1,7 @@
 package mproc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -93,13 +94,14 @@ func (w *worker) wakeReceiver() {
 // windowWork of tasks at the pace its results come; Pool.mu is held. Only
 // gaps during which the worker had more tasks than the one answered count:
 // they measure its work, not the parent's. Results come in bursts (one
-// write for many), so a gap alone means little: the pace is taken over
-// spans of paceResults results, or of windowWork, whichever ends first.
+// write for up to 32), whose gaps are next to nothing, so the pace is taken
+// over spans of at least paceSpan of such gaps: every span then holds a
+// whole gap between bursts, and the results before it.
 func (w *worker) pace(now int64) {
 	if w.lastAt != 0 && len(w.inflight) > 1 {
 		w.spanTime += now - w.lastAt
 		w.spanResults++
-		if w.spanResults >= paceResults || w.spanTime >= int64(windowWork) {
+		if w.spanTime >= int64(paceSpan) {
 			w.perTask = max(w.spanTime/int64(w.spanResults), 1)
 			w.spanTime, w.spanResults = 0, 0
 			w.window = int(max(window, min(int64(windowWork)/w.perTask, maxWindow)))
@@ -108,8 +110,8 @@ func (w *worker) pace(now int64) {
 	w.lastAt = now
 }
 
-// paceResults is how many results a span of pace takes at most.
-const paceResults = 16
+// paceSpan is the least time a span of pace covers.
+const paceSpan = windowWork / 4
 
 // timedOut records the task a watchdog killed its worker for.
 type timedOut struct {
@@ -157,9 +159,15 @@ func (p *Pool) startProcess() error {
 			return err
 		}
 	}
-	proc, err := spawn.Start(context.Background(), p.spawnConfig(id))
+	proc, err := spawn.Start(p.starts, p.spawnConfig(id))
 	if err != nil {
+		if p.starts.Err() != nil {
+			return ErrClosed // Terminate
+		}
 		return err
+	}
+	if h := testHookSpawned; h != nil {
+		h(id, proc.Pid)
 	}
 	w := &worker{id: id, proc: proc, window: window, budget: p.cfg.maxTasks, recvWake: make(chan struct{}, 1),
 		done: make(chan struct{}), unwatched: make(chan struct{}), poke: make(chan struct{}, 1)}
@@ -181,11 +189,17 @@ func (p *Pool) startProcess() error {
 	w.fw = wire.NewFrameWriter(proc.Conn)
 	w.enc = codec.NewEncoder(w.fw)
 	w.dec = codec.NewDecoder(wire.NewFrameReader(proc.Conn))
-	if err := w.init(p.cfg); err != nil {
+	stop := context.AfterFunc(p.starts, func() { proc.Kill() }) // Terminate
+	err = w.init(p.cfg)
+	stop()
+	if err != nil {
 		proc.Kill()
 		proc.Wait()
 		releaseLimits(proc.Pid)
 		proc.Release()
+		if p.starts.Err() != nil {
+			return ErrClosed
+		}
 		return err
 	}
 	if p.cfg.memoryLimit > 0 {
@@ -214,8 +228,12 @@ func (p *Pool) startProcess() error {
 }
 
 // testHookStart, when set by a test, runs before worker id is started; an
-// error it returns is the start's.
-var testHookStart func(id int) error
+// error it returns is the start's. testHookSpawned runs once its process
+// said hello, before it gets its settings.
+var (
+	testHookStart   func(id int) error
+	testHookSpawned func(id, pid int)
+)
 
 // startReplacement starts a worker in place of one that died or retired;
 // p.starting was incremented for it.
@@ -257,18 +275,29 @@ func (w *worker) init(cfg config) error {
 	if err := w.fw.Flush(); err != nil {
 		return w.exitError(-1, "sending init: "+err.Error())
 	}
+	// Without an initializer the answer is a round trip away, part of
+	// the worker's start: StartTimeout bounds it, so that a worker
+	// stopped there cannot hold up Close or Pids for ever.
+	limit := cfg.initTimeout
+	if limit <= 0 && cfg.initRun == nil {
+		limit = cmp.Or(cfg.startTimeout, spawn.DefaultStartTimeout)
+	}
 	var deadline time.Time
-	if cfg.initTimeout > 0 {
-		deadline = time.Now().Add(cfg.initTimeout)
+	if limit > 0 {
+		deadline = time.Now().Add(limit)
 		w.proc.Conn.SetReadDeadline(deadline)
 		defer w.proc.Conn.SetReadDeadline(time.Time{})
 	}
 	var r *wire.Msg
 	if err := w.dec.Decode(&r); err != nil {
 		// The decoder reports the deadline as a broken stream; a worker
-		// still alive past it is one whose initializer has not returned.
+		// still alive past it is one whose initializer has not returned,
+		// or one that does not answer at all.
 		if !deadline.IsZero() && !time.Now().Before(deadline) && !w.proc.Exited() {
 			w.proc.Kill()
+			if cfg.initRun == nil {
+				return w.exitError(-1, fmt.Sprintf("it did not answer its settings within %v (StartTimeout); killed", limit))
+			}
 			w.proc.Wait()
 			return &InitError{Worker: w.id, Pid: w.proc.Pid, Limit: cfg.initTimeout}
 		}

@@ -55,8 +55,13 @@ const (
 // newConn takes ownership of fd, which must be a Unix stream socket, and
 // makes it non-blocking and close-on-exec, so that no program a worker
 // starts inherits the control socket and keeps it open after the worker
-// died.
-func newConn(fd int, name string) (*Conn, error) {
+// died. On an error it closes fd.
+func newConn(fd int, name string) (c *Conn, err error) {
+	defer func() {
+		if err != nil {
+			unix.Close(fd)
+		}
+	}()
 	if typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil {
 		return nil, fmt.Errorf("fd %d is not a socket: %w", fd, err)
 	} else if typ != unix.SOCK_STREAM {
@@ -73,9 +78,8 @@ func newConn(fd int, name string) (*Conn, error) {
 	unix.CloseOnExec(fd)
 	// os.NewFile makes a non-blocking descriptor pollable.
 	f := os.NewFile(uintptr(fd), name)
-	rc, err := f.SyscallConn()
+	rc, err := f.SyscallConn() // never fails for an open *os.File
 	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	return &Conn{f: f, rc: rc}, nil
@@ -122,13 +126,10 @@ func (c *Conn) poll(p []byte, start time.Time, limit time.Duration) (n, polls in
 			n, rerr = unix.Read(int(fd), p)
 			return true
 		})
-		switch {
-		case err == nil:
+		if err == nil {
 			err = rerr
-		case !errors.Is(err, os.ErrDeadlineExceeded):
-			// Closed: RawConn says so with an error of package poll
-			// that os.File.Read reports as os.ErrClosed.
-			err = os.ErrClosed
+		} else {
+			err = rawErr(err)
 		}
 		switch {
 		case err == nil && n == 0:
@@ -182,11 +183,23 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 	})
 	if err == nil {
 		err = werr
+	} else {
+		err = rawErr(err)
 	}
 	if err != nil {
 		return total, &os.PathError{Op: "writev", Path: c.f.Name(), Err: err}
 	}
 	return total, nil
+}
+
+// rawErr is what os.File's own methods report for an error of RawConn,
+// which did not run the callback: the deadline passed, or the file is
+// closed (an error of package poll that os.File reports as os.ErrClosed).
+func rawErr(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	return os.ErrClosed
 }
 
 // SetReadDeadline sets the deadline for Reads, also one already waiting;
@@ -197,13 +210,17 @@ func (c *Conn) SetReadDeadline(t time.Time) error { return c.f.SetReadDeadline(t
 func (c *Conn) CloseWrite() error {
 	var serr error
 	if err := c.rc.Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), unix.SHUT_WR) }); err != nil {
-		return err
+		serr = rawErr(err)
 	}
-	return serr
+	if serr != nil {
+		return &os.PathError{Op: "shutdown", Path: c.f.Name(), Err: serr}
+	}
+	return nil
 }
 
-// Close closes the socket; a Read or Write waiting on it returns
-// os.ErrClosed.
+// Close closes the socket; a Read, Write, Writev or CloseWrite waiting on
+// it or coming after returns an error for which errors.Is(err,
+// os.ErrClosed) holds.
 func (c *Conn) Close() error { return c.f.Close() }
 
 // SyscallConn gives access to the descriptor (syscall.Conn).

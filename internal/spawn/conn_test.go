@@ -97,7 +97,8 @@ func TestConnWritev(t *testing.T) {
 	}
 }
 
-// A descriptor that is not a unix stream socket is refused, saying what it is.
+// A descriptor that is not a unix stream socket is refused, saying what it
+// is, and closed: newConn owns it either way.
 func TestNewConnRefusesOtherFiles(t *testing.T) {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -105,17 +106,40 @@ func TestNewConnRefusesOtherFiles(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	if _, err := newConn(int(r.Fd()), "pipe"); err == nil || !strings.Contains(err.Error(), "not a socket") {
-		t.Errorf("newConn(pipe) = %v; want an error saying it is not a socket", err)
-	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(fds[0])
 	defer unix.Close(fds[1])
-	if _, err := newConn(fds[0], "dgram"); err == nil || !strings.Contains(err.Error(), "not a stream") {
-		t.Errorf("newConn(datagram socket) = %v; want an error saying it is not a stream", err)
+	pipeFd, err := unix.Dup(int(r.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		fd         int
+		name, want string
+	}{{pipeFd, "pipe", "not a socket"}, {fds[0], "datagram socket", "not a stream"}} {
+		if _, err := newConn(c.fd, c.name); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("newConn(%s) = %v; want an error saying it is %s", c.name, err, c.want)
+		}
+		if _, err := unix.FcntlInt(uintptr(c.fd), unix.F_GETFD, 0); !errors.Is(err, unix.EBADF) {
+			t.Errorf("newConn(%s) failed and left its descriptor open (fcntl: %v)", c.name, err)
+		}
+	}
+}
+
+// After Close, every call says os.ErrClosed.
+func TestConnCallsAfterClose(t *testing.T) {
+	a, _ := connPair(t)
+	a.Close()
+	if _, err := a.Writev([][]byte{[]byte("x")}); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Writev after Close: %v; want os.ErrClosed", err)
+	}
+	if err := a.CloseWrite(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("CloseWrite after Close: %v; want os.ErrClosed", err)
+	}
+	if _, err := a.Write([]byte("x")); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Write after Close: %v; want os.ErrClosed", err)
 	}
 }
 

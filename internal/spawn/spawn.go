@@ -109,7 +109,6 @@ func Start(ctx context.Context, cfg Config) (p *Proc, err error) {
 	defer childEnd.Close() // closed early after a successful start
 	conn, err := newConn(fds[0], "mproc-control")
 	if err != nil {
-		unix.Close(fds[0])
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
 	defer func() {
@@ -178,15 +177,21 @@ func Start(ctx context.Context, cfg Config) (p *Proc, err error) {
 		deadline = d
 	}
 	conn.SetReadDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
+	moved := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		conn.SetReadDeadline(time.Unix(1, 0))
+		close(moved)
+	})
 	h, err := readHello(conn)
-	stop()
+	if !stop() {
+		<-moved // before the deadline is cleared, not after
+	}
 	conn.SetReadDeadline(time.Time{})
 	switch {
-	case err == nil:
 	case ctx.Err() != nil:
 		fail(ctx.Err().Error())
 		return nil, ctx.Err()
+	case err == nil:
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return fail(fmt.Sprintf("no hello within %v", timeout))
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
