@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func double(_ context.Context, x int) (int, error) { return 2 * x, nil }
@@ -177,6 +179,26 @@ func untilCancelled(ctx context.Context, x int) (int, error) {
 	return 0, ctx.Err()
 }
 
+// stop stops process pid, a child of this one, and waits until it is
+// stopped: a signal is delivered when the kernel gets to it, and a worker
+// could meanwhile answer what it was sent.
+func stop(t *testing.T, pid int) {
+	if err := unix.Kill(pid, unix.SIGSTOP); err != nil {
+		t.Errorf("SIGSTOP %d: %v", pid, err)
+		return
+	}
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WSTOPPED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			if err != nil {
+				t.Errorf("waiting for %d to stop: %v", pid, err)
+			}
+			return
+		}
+	}
+}
+
 // The first call on a new pool does not go all to its first worker: the
 // workers still starting get their share.
 func TestFirstCallIsSharedWithWorkersStillStarting(t *testing.T) {
@@ -212,7 +234,7 @@ func TestTerminateEndsAWorkerStuckStarting(t *testing.T) {
 	stopped := make(chan int, 1)
 	testHookSpawned = func(id, pid int) {
 		if id == 2 {
-			syscall.Kill(pid, syscall.SIGSTOP)
+			stop(t, pid)
 			stopped <- pid
 		}
 	}
@@ -241,7 +263,7 @@ func TestTerminateEndsAWorkerStuckStarting(t *testing.T) {
 // Without an initializer, a worker that says hello but never answers its
 // settings counts as one that did not start, within StartTimeout.
 func TestWorkerSilentAfterHelloDidNotStart(t *testing.T) {
-	testHookSpawned = func(id, pid int) { syscall.Kill(pid, syscall.SIGSTOP) }
+	testHookSpawned = func(id, pid int) { stop(t, pid) }
 	t.Cleanup(func() { testHookSpawned = nil })
 	p, err := newPoolWithin(t, Workers(1), StartTimeout(300*time.Millisecond))
 	if err == nil {
