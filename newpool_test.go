@@ -1,9 +1,12 @@
 package mproc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -182,11 +185,26 @@ func untilCancelled(ctx context.Context, x int) (int, error) {
 // stop stops process pid, a child of this one, and waits until it is
 // stopped: a signal is delivered when the kernel gets to it, and a worker
 // could meanwhile answer what it was sent.
+//
+// If the test fails before the pool has killed it, the cleanup does, so
+// that no stopped process outlives the test; it checks first that pid is
+// still this process's stopped child, not a process that took its number.
 func stop(t *testing.T, pid int) {
 	if err := unix.Kill(pid, unix.SIGSTOP); err != nil {
 		t.Errorf("SIGSTOP %d: %v", pid, err)
 		return
 	}
+	t.Cleanup(func() {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return // gone
+		}
+		// pid (comm) state ppid ...; comm may hold spaces, not ')'.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) >= 2 && (f[0] == "T" || f[0] == "t") && f[1] == strconv.Itoa(os.Getpid()) {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+	})
 	var info unix.Siginfo
 	for {
 		err := unix.Waitid(unix.P_PID, pid, &info, unix.WSTOPPED|unix.WNOWAIT, nil)
@@ -273,5 +291,23 @@ func TestWorkerSilentAfterHelloDidNotStart(t *testing.T) {
 	var we *WorkerExitError
 	if !errors.As(err, &we) || !strings.Contains(err.Error(), "did not answer its settings within 300ms (StartTimeout)") || we.Signal != "SIGKILL" {
 		t.Errorf("NewPool = %v (%T); want a *WorkerExitError saying it did not answer within 300ms, killed by SIGKILL", err, err)
+	}
+}
+
+// Workers that retire after every task, one at a time, never leave a call
+// without a worker: each replacement that retires before it is counted
+// live is replaced in turn.
+func TestOneWorkerRecycledAfterEveryTask(t *testing.T) {
+	p, err := newPoolWithin(t, Workers(1), MaxTasksPerWorker(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	for round := range 10 {
+		out, err := Map(ctx, p, double, make([]int, 30), ChunkSize(1))
+		if err != nil || len(out) != 30 {
+			t.Fatalf("round %d: Map = %d results, %v; want 30, nil", round, len(out), err)
+		}
 	}
 }

@@ -134,6 +134,9 @@ func NewPool(opts ...Option) (*Pool, error) {
 			continue
 		}
 		if ready++; ready == enough {
+			p.mu.Lock()
+			p.opened = true // from now on a start that fails is logged and replaced
+			p.mu.Unlock()
 			break
 		}
 	}
@@ -142,7 +145,6 @@ func NewPool(opts ...Option) (*Pool, error) {
 		return nil, firstError(err)
 	}
 	p.mu.Lock()
-	p.opened = true
 	if err != nil {
 		p.log.Warn("mproc: a worker did not start; starting another", "err", err)
 		p.startErr = err
@@ -512,8 +514,9 @@ func (p *Pool) Terminate() error {
 // Pids returns the process IDs of the pool's workers, sorted; none for an
 // InProcess pool. Workers come and go as they die or retire. Right after
 // NewPool, Pids first waits for the workers NewPool started that are not
-// ready yet (see NewPool), at most StartTimeout, and lists those that
-// started.
+// ready yet (see NewPool), at most about twice StartTimeout (for the
+// worker's hello, then for its answer to its settings), and lists those
+// that started.
 func (p *Pool) Pids() []int {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -1,7 +1,6 @@
 package mproc
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -262,6 +261,13 @@ func (p *Pool) startReplacement() {
 		p.log.Error("mproc: cannot start a replacement worker", "err", err)
 		p.startErr = err
 	}
+	if err == nil {
+		// The worker was counted both starting and live until now: if
+		// it died or retired meanwhile, nothing replaced it. (Not after
+		// a failure: the pool would retry a start that keeps failing for
+		// ever instead of saying no worker runs.)
+		p.ensureWorkers()
+	}
 	p.noWorkersLeft()
 }
 
@@ -278,9 +284,12 @@ func (w *worker) init(cfg config) error {
 	// Without an initializer the answer is a round trip away, part of
 	// the worker's start: StartTimeout bounds it, so that a worker
 	// stopped there cannot hold up Close or Pids for ever.
-	limit := cfg.initTimeout
-	if limit <= 0 && cfg.initRun == nil {
-		limit = cmp.Or(cfg.startTimeout, spawn.DefaultStartTimeout)
+	limit := cfg.initTimeout // it bounds an initializer only
+	if cfg.initRun == nil {
+		limit = cfg.startTimeout
+		if limit <= 0 {
+			limit = spawn.DefaultStartTimeout
+		}
 	}
 	var deadline time.Time
 	if limit > 0 {

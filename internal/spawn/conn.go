@@ -58,7 +58,7 @@ const (
 // died. On an error it closes fd.
 func newConn(fd int, name string) (c *Conn, err error) {
 	defer func() {
-		if err != nil {
+		if err != nil && fd >= 0 {
 			unix.Close(fd)
 		}
 	}()
@@ -76,11 +76,14 @@ func newConn(fd int, name string) (c *Conn, err error) {
 		return nil, fmt.Errorf("fd %d: %w", fd, err)
 	}
 	unix.CloseOnExec(fd)
-	// os.NewFile makes a non-blocking descriptor pollable.
+	// os.NewFile makes a non-blocking descriptor pollable; from here on f
+	// owns fd.
 	f := os.NewFile(uintptr(fd), name)
-	rc, err := f.SyscallConn() // never fails for an open *os.File
-	if err != nil {
-		return nil, err
+	rc, rerr := f.SyscallConn() // never fails for an open *os.File
+	if rerr != nil {
+		f.Close()
+		fd = -1 // closed with f
+		return nil, rerr
 	}
 	return &Conn{f: f, rc: rc}, nil
 }
