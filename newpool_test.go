@@ -71,14 +71,20 @@ func waitLive(t *testing.T, p *Pool, n int) {
 	waitFor(t, p, fmt.Sprintf("%d live workers", n), func() bool { return p.live >= n })
 }
 
+// startingAndLive returns how many workers NewPool started are not ready
+// yet, and how many are live.
+func startingAndLive(p *Pool) (initial, live int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.initial, p.live
+}
+
 // Without an initializer, NewPool returns once one worker is ready, a call
 // runs on it at once, and Pids waits for the worker still starting.
 func TestNewPoolReturnsAtTheFirstReadyWorker(t *testing.T) {
 	p, release := poolHoldingBackWorker2(t, nil)
 	defer p.Close()
-	p.mu.Lock()
-	initial, live := p.initial, p.live
-	p.mu.Unlock()
+	initial, live := startingAndLive(p)
 	if initial != 1 || live != 1 {
 		t.Errorf("NewPool returned with %d workers still starting and %d live; want 1 and 1", initial, live)
 	}
@@ -103,9 +109,7 @@ func TestNewPoolWithInitializerWaitsForEveryWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	p.mu.Lock()
-	initial, live := p.initial, p.live
-	p.mu.Unlock()
+	initial, live := startingAndLive(p)
 	if initial != 0 || live != 3 {
 		t.Errorf("NewPool with an initializer returned with %d workers still starting and %d live; want 0 and 3", initial, live)
 	}

@@ -42,7 +42,6 @@ type Pool struct {
 
 	nextTask   atomic.Uint64
 	nextWorker atomic.Int64
-	answers    atomic.Uint64  // results received, to tell which worker answered last
 	wg         sync.WaitGroup // worker and starter goroutines
 	closeOnce  sync.Once
 	finished   chan struct{} // closed when Close or Terminate has stopped every worker
@@ -101,22 +100,22 @@ func NewPool(opts ...Option) (*Pool, error) {
 	for range n {
 		go func() {
 			defer p.wg.Done()
-			err := p.startProcess()
-			p.mu.Lock()
-			p.starting--
-			p.initial--
-			if err != nil && p.opened && !errors.Is(err, ErrClosed) {
-				p.log.Warn("mproc: a worker did not start; starting another", "err", err)
-				p.startErr = err
+			err := p.startProcess(true)
+			if err != nil {
+				p.mu.Lock()
+				p.starting--
+				p.initial--
+				if p.opened {
+					if !errors.Is(err, ErrClosed) {
+						p.log.Warn("mproc: a worker did not start; starting another", "err", err)
+						p.startErr = err
+					}
+					p.ensureWorkers()
+				}
+				p.noWorkersLeft()
+				p.cond.Broadcast()
+				p.mu.Unlock()
 			}
-			if p.opened {
-				// A worker that died while this one was counted both
-				// starting and live was not replaced: make up for it.
-				p.ensureWorkers()
-			}
-			p.noWorkersLeft()
-			p.cond.Broadcast()
-			p.mu.Unlock()
 			errs <- err
 		}()
 	}
@@ -231,7 +230,7 @@ func (p *Pool) idleSender() *worker {
 			continue
 		}
 		if best == nil || len(w.inflight) < len(best.inflight) ||
-			len(w.inflight) == len(best.inflight) && w.answered > best.answered {
+			len(w.inflight) == len(best.inflight) && w.lastAt > best.lastAt {
 			best = w
 		}
 	}

@@ -32,7 +32,6 @@ type worker struct {
 	sending     bool     // a goroutine owns the connection's writing side
 	broken      bool     // a write failed: the worker was killed, nothing more is sent
 	budget      int      // tasks left before retirement; 0 means no limit
-	answered    uint64   // the pool's count of results when w sent its last
 	lastAt      int64    // when its last result arrived (spawn.Now), 0 before the first
 	perTask     int64    // time between its results while busy over the last span, in ns
 	spanTime    int64    // the current span of pace: time
@@ -150,8 +149,11 @@ func orStd(w io.Writer, std *os.File) io.Writer {
 }
 
 // startProcess starts a worker process, runs its initializer, and puts it
-// to work.
-func (p *Pool) startProcess() error {
+// to work. The caller counted it in p.starting, and in p.initial if
+// initial: on success startProcess moves it from there to p.live in one
+// step, so that no worker is ever counted both starting and live (a death
+// meanwhile would go unreplaced); on an error the caller uncounts it.
+func (p *Pool) startProcess(initial bool) error {
 	id := int(p.nextWorker.Add(1))
 	if h := testHookStart; h != nil {
 		if err := h(id); err != nil {
@@ -214,6 +216,10 @@ func (p *Pool) startProcess() error {
 		return ErrClosed
 	}
 	p.workers[w] = struct{}{}
+	p.starting--
+	if initial {
+		p.initial--
+	}
 	p.live++
 	p.cond.Broadcast()
 	p.mu.Unlock()
@@ -249,24 +255,20 @@ func (p *Pool) startReplacement() {
 			err = ErrClosed
 			break
 		}
-		if err = p.startProcess(); err == nil || errors.Is(err, ErrClosed) {
+		if err = p.startProcess(false); err == nil || errors.Is(err, ErrClosed) {
 			break
 		}
 		p.log.Warn("mproc: cannot start a replacement worker", "attempt", attempt+1, "err", err)
 	}
+	if err == nil {
+		return // startProcess counted it live
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.starting--
-	if err != nil && !errors.Is(err, ErrClosed) {
+	if !errors.Is(err, ErrClosed) {
 		p.log.Error("mproc: cannot start a replacement worker", "err", err)
 		p.startErr = err
-	}
-	if err == nil {
-		// The worker was counted both starting and live until now: if
-		// it died or retired meanwhile, nothing replaced it. (Not after
-		// a failure: the pool would retry a start that keeps failing for
-		// ever instead of saying no worker runs.)
-		p.ensureWorkers()
 	}
 	p.noWorkersLeft()
 }
@@ -471,7 +473,6 @@ func (p *Pool) receiveOne(w *worker) bool {
 		return false
 	}
 	j := w.inflight[0]
-	w.answered = p.answers.Add(1)
 	w.pace(spawn.Now())
 	w.inflight[0] = nil
 	w.inflight = w.inflight[1:]

@@ -95,17 +95,20 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	// Bytes there at once say nothing of whether polling pays.
+	if n, ok, err := c.tryRead(p); ok {
+		return n, err
+	}
 	start := time.Now()
 	polling := c.misses.Load() < spinMisses
-	limit := time.Duration(0) // one poll only
 	if polling {
-		limit = spinFor
-	}
-	if n, polls, err := c.poll(p, start, limit); polls > 0 {
-		if polls > 1 {
-			c.misses.Store(0) // polling caught bytes that were not there yet
+		for time.Since(start) < spinFor {
+			runtime.Gosched() // any goroutine that wants this thread goes first
+			if n, ok, err := c.tryRead(p); ok {
+				c.misses.Store(0) // polling caught bytes that were not there yet
+				return n, err
+			}
 		}
-		return n, err
 	}
 	n, err := c.f.Read(p)
 	switch {
@@ -117,36 +120,30 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// poll polls for bytes at least once and until limit after start. It
-// returns how many polls it took to get bytes, the end of the stream or
-// an error, or 0 polls if it got none of them.
-func (c *Conn) poll(p []byte, start time.Time, limit time.Duration) (n, polls int, err error) {
-	for polls = 1; ; polls++ {
-		var rerr error
-		// A callback that returns true never waits: RawConn.Read only
-		// checks the deadline and that the file is open.
-		err = c.rc.Read(func(fd uintptr) bool {
-			n, rerr = unix.Read(int(fd), p)
-			return true
-		})
-		if err == nil {
-			err = rerr
-		} else {
-			err = rawErr(err)
-		}
-		switch {
-		case err == nil && n == 0:
-			return 0, polls, io.EOF
-		case err == nil:
-			return n, polls, nil
-		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
-		default: // os.ErrDeadlineExceeded, os.ErrClosed, or from read(2)
-			return 0, polls, &os.PathError{Op: "read", Path: c.f.Name(), Err: err}
-		}
-		if time.Since(start) >= limit {
-			return 0, 0, nil
-		}
-		runtime.Gosched() // any goroutine that wants this thread goes first
+// tryRead reads what is there without waiting; ok says it got bytes, the
+// end of the stream or an error, not that nothing was there yet.
+func (c *Conn) tryRead(p []byte) (n int, ok bool, err error) {
+	var rerr error
+	// A callback that returns true never waits: RawConn.Read only checks
+	// the deadline and that the file is open.
+	err = c.rc.Read(func(fd uintptr) bool {
+		n, rerr = unix.Read(int(fd), p)
+		return true
+	})
+	if err == nil {
+		err = rerr
+	} else {
+		err = rawErr(err)
+	}
+	switch {
+	case err == nil && n == 0:
+		return 0, true, io.EOF
+	case err == nil:
+		return n, true, nil
+	case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
+		return 0, false, nil
+	default: // os.ErrDeadlineExceeded, os.ErrClosed, or from read(2)
+		return 0, true, &os.PathError{Op: "read", Path: c.f.Name(), Err: err}
 	}
 }
 
