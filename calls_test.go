@@ -208,7 +208,7 @@ func TestProgress(t *testing.T) {
 	p := newPool(t, mproc.Workers(2))
 	var calls [][2]int
 	_, err := mproc.Map(t.Context(), p, square, inputs(40), mproc.ChunkSize(4),
-		mproc.Progress(func(done, total int) { calls = append(calls, [2]int{done, total}) }))
+		mproc.OnProgress(func(pr mproc.Progress) { calls = append(calls, [2]int{pr.Done, pr.Total}) }))
 	if err != nil {
 		t.Fatal(err)
 	}

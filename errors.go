@@ -3,9 +3,13 @@ package mproc
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/mproc-go/mproc/codec"
 )
@@ -17,6 +21,36 @@ var ErrTimeout = errors.New("mproc: task timed out")
 // ErrClosed is returned for calls on a pool that was closed or terminated,
 // and for their tasks still waiting when Terminate was called.
 var ErrClosed = errors.New("mproc: pool is closed")
+
+// ErrInterrupted is matched by errors.Is for a call stopped by a signal
+// under ShutdownOnSignal (see InterruptedError).
+var ErrInterrupted = errors.New("mproc: interrupted")
+
+// An InterruptedError reports a call that a signal stopped (see
+// ShutdownOnSignal): the inputs that had started ran to the end and their
+// outputs are returned along with this error; NotRun inputs never started.
+// errors.Is(err, ErrInterrupted) holds.
+type InterruptedError struct {
+	Signal os.Signal
+	NotRun int // inputs of the call that did not run
+}
+
+func (e *InterruptedError) Error() string {
+	return fmt.Sprintf("mproc: interrupted by %v: the running tasks finished, %d inputs did not run", signalName(e.Signal), e.NotRun)
+}
+
+// Is reports whether target is ErrInterrupted.
+func (e *InterruptedError) Is(target error) bool { return target == ErrInterrupted }
+
+// signalName names a signal as the kernel headers do ("SIGINT").
+func signalName(sig os.Signal) string {
+	if s, ok := sig.(syscall.Signal); ok {
+		if name := unix.SignalName(s); name != "" {
+			return name
+		}
+	}
+	return fmt.Sprint(sig)
+}
 
 // A TaskError reports a task that returned an error or panicked. The worker
 // that ran it is unharmed and goes on with other tasks.
@@ -65,6 +99,10 @@ type WorkerExitError struct {
 	Lost    bool
 	Running int
 
+	// Attempts is how many times the input was run, when its call had
+	// Retries: 1 + the retries used, all of them ended by a worker's death.
+	Attempts int
+
 	runningOther bool // with Lost: Running is an input of another call
 }
 
@@ -97,6 +135,9 @@ func (e *WorkerExitError) Error() string {
 	}
 	if e.Reason != "" {
 		b.WriteString(" (" + e.Reason + ")")
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, "; it was run %d times (Retries(%d)), and each time its worker died", e.Attempts, e.Attempts-1)
 	}
 	if e.Stderr != "" {
 		b.WriteString("; its stderr ends with:\n" + e.Stderr)

@@ -136,7 +136,7 @@ func imap[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In
 			for _, it := range batch {
 				yielded++
 				if cfg.progress != nil {
-					cfg.progress(yielded, -1)
+					cfg.progress(Progress{Done: yielded, Total: -1})
 				}
 				if !yield(it.out, it.err) {
 					return

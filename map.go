@@ -98,7 +98,7 @@ func Map[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In)
 				mu.Lock()
 				done := len(in) - remaining
 				mu.Unlock()
-				cfg.progress(done, len(in))
+				cfg.progress(Progress{Done: done, Total: len(in)})
 			}
 			continue
 		case <-finished:
@@ -109,7 +109,7 @@ func Map[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In)
 	mu.Lock()
 	defer mu.Unlock()
 	if cfg.progress != nil {
-		cfg.progress(len(in)-remaining, len(in))
+		cfg.progress(Progress{Done: len(in) - remaining, Total: len(in)})
 	}
 	if len(errs) == 0 {
 		return out, nil

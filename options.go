@@ -34,10 +34,11 @@ type config struct {
 	heartbeat    time.Duration
 	memoryLimit  int64
 	signals      bool
+	cancelGrace  time.Duration // how long a cancelled task may take to return before its worker is killed
 }
 
 func newConfig(opts []Option) config {
-	c := config{workers: runtime.NumCPU(), respawn: true, heartbeat: DefaultHeartbeat}
+	c := config{workers: runtime.NumCPU(), respawn: true, heartbeat: DefaultHeartbeat, cancelGrace: DefaultCancelGrace}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -153,13 +154,28 @@ func Heartbeat(d time.Duration) Option { return func(c *config) { c.heartbeat = 
 // See docs/reliability.md.
 func MemoryLimit(n int64) Option { return func(c *config) { c.memoryLimit = n } }
 
+// DefaultCancelGrace is how long a task whose call was cancelled may go on
+// running before the pool kills its worker (see CancelGrace).
+const DefaultCancelGrace = time.Second
+
+// CancelGrace sets how long a task whose call was cancelled (its ctx done,
+// an Imap loop left early, a Process's ctx done) may go on running before
+// its worker is killed and replaced. A task sees the cancellation through
+// its ctx at once; one that ignores it would otherwise hold its worker, and
+// every task queued behind it, for as long as it runs. Meanwhile its
+// worker gets no new tasks, and those it held that had not started move to
+// other workers. The default is DefaultCancelGrace; zero kills at once.
+// InProcess pools cannot kill a goroutine: there the task runs on and its
+// worker takes no new task until it returns.
+func CancelGrace(d time.Duration) Option { return func(c *config) { c.cancelGrace = d } }
+
 // A CallOption configures one Map, Imap, ImapUnordered or Submit call.
 type CallOption func(*callConfig)
 
 type callConfig struct {
 	chunk    int
 	collect  bool
-	progress func(done, total int)
+	progress func(Progress)
 	window   int
 	timeout  time.Duration
 	retries  int
@@ -204,11 +220,23 @@ func ChunkSize(n int) CallOption { return func(c *callConfig) { c.chunk = n } }
 // the rest of the call.
 func CollectErrors() CallOption { return func(c *callConfig) { c.collect = true } }
 
-// Progress calls fn with the number of inputs done and the total as results
-// come in, from the calling goroutine (Map) or the iterating one (Imap;
-// total is -1 there, the input's length being unknown). fn should return
-// quickly.
-func Progress(fn func(done, total int)) CallOption { return func(c *callConfig) { c.progress = fn } }
+// Progress is how far a call has got, as OnProgress reports it. Done and
+// Failed count the inputs whose outcome reached the caller, apart: an
+// input that was not run (the call was cancelled or interrupted) is in
+// neither. Total is the call's number of inputs, -1 for Imap and
+// ImapUnordered, whose input's length is unknown.
+type Progress struct {
+	Done   int // inputs that ran and succeeded
+	Failed int // inputs that failed: an error, a panic, a worker's death, a timeout
+	Total  int
+}
+
+// OnProgress calls fn as results come in: at least every 1% of the inputs
+// or every 50 ms, whichever comes first, and once at the end, from the
+// calling goroutine (Map) or the iterating one (Imap, ImapUnordered). The
+// inputs of one chunk report together: by default chunks stay under 1% of
+// a Map's inputs when OnProgress is set. fn should return quickly.
+func OnProgress(fn func(Progress)) CallOption { return func(c *callConfig) { c.progress = fn } }
 
 // Window bounds how many inputs Imap and ImapUnordered have in flight; the
 // default is four chunks per worker. The input sequence is read only as

@@ -62,7 +62,7 @@ func main() {
 
 	start = time.Now()
 	results, err := mproc.Map(ctx, pool, mproc.Plain(countPrimes), inputs,
-		mproc.ChunkSize(1), mproc.Progress(progressBar))
+		mproc.ChunkSize(1), mproc.OnProgress(progressBar))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -89,9 +89,10 @@ func main() {
 	}
 }
 
-// progressBar draws done/total on stderr.
-func progressBar(done, total int) {
+// progressBar draws how many inputs are done out of the total on stderr.
+func progressBar(pr mproc.Progress) {
 	const width = 40
-	filled := width * done / total
-	fmt.Fprintf(os.Stderr, "\r[%s%s] %d/%d", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total)
+	done := pr.Done + pr.Failed
+	filled := width * done / pr.Total
+	fmt.Fprintf(os.Stderr, "\r[%s%s] %d/%d", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, pr.Total)
 }
