@@ -88,8 +88,9 @@ func TestShutdownOnSignal(t *testing.T) {
 	}
 	out.SetReadDeadline(time.Now().Add(10 * time.Second))
 	line, err := r.ReadString('\n')
-	if err != nil || line != "queued task: "+mproc.ErrClosed.Error()+"\n" {
-		t.Fatalf("after one SIGINT the parent said %q (%v), want the queued task failed with ErrClosed", line, err)
+	want := "queued task: " + (&mproc.InterruptedError{Signal: unix.SIGINT, NotRun: 1}).Error() + "\n"
+	if err != nil || line != want {
+		t.Fatalf("after one SIGINT the parent said %q (%v), want %q: the queued task did not run", line, err, want)
 	}
 	var info unix.Siginfo
 	if err := unix.Waitid(unix.P_PID, cmd.Process.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil || info.Signo != 0 {

@@ -36,7 +36,11 @@ type InterruptedError struct {
 }
 
 func (e *InterruptedError) Error() string {
-	return fmt.Sprintf("mproc: interrupted by %v: the running tasks finished, %d inputs did not run", signalName(e.Signal), e.NotRun)
+	inputs := "inputs"
+	if e.NotRun == 1 {
+		inputs = "input"
+	}
+	return fmt.Sprintf("mproc: interrupted by %v: the running tasks finished, %d %s did not run", signalName(e.Signal), e.NotRun, inputs)
 }
 
 // Is reports whether target is ErrInterrupted.

@@ -28,8 +28,18 @@ func Submit[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, 
 	run, fv := runnerFor(fn)
 	cctx, cancel := context.WithCancel(ctx)
 	c := &call{ctx: cctx, cancel: cancel, run: run, fn: fv, slice: sliceArgs[In], timeout: cfg.timeout, retries: cfg.retries,
-		readsItself: ctx.Done() == nil}
+		readsItself: ctx.Done() == nil, total: 1}
 	f.c = c
+	f.j = &job{c: c, n: 1, args: []In{in}, est: -1}
+	f.stop = func() bool { return false }
+	switch {
+	case cfg.err != nil:
+		f.complete(*new(Out), cfg.err)
+		return f
+	case fn == nil:
+		f.complete(*new(Out), errNilFn)
+		return f
+	}
 	c.deliver = func(j *job, o any, errs []indexedError) {
 		var out Out
 		if outs, ok := o.([]Out); ok && len(outs) == 1 {
@@ -41,12 +51,15 @@ func Submit[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, 
 		}
 		f.complete(out, err)
 	}
+	c.notRun = func(j *job) {
+		f.complete(*new(Out), &InterruptedError{Signal: p.interruptSignal(), NotRun: 1})
+	}
 	f.stop = context.AfterFunc(ctx, func() {
 		p.abandon(c)
 		f.complete(*new(Out), ctx.Err())
 	})
-	f.j = &job{c: c, n: 1, args: []In{in}}
-	if err := p.enqueue(f.j); err != nil {
+	c.pending = []*job{f.j}
+	if err := p.submit(c); err != nil {
 		f.complete(*new(Out), err)
 	}
 	return f

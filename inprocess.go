@@ -7,6 +7,7 @@ import (
 
 	"github.com/mproc-go/mproc/codec"
 	"github.com/mproc-go/mproc/internal/serve"
+	"github.com/mproc-go/mproc/internal/spawn"
 	"github.com/mproc-go/mproc/internal/wire"
 )
 
@@ -34,7 +35,7 @@ func (p *Pool) startInProcess() error {
 				Panic: f.Stack != "", Stack: f.Stack}}
 		}
 	}
-	w := &worker{id: id, window: 1}
+	w := &worker{id: id}
 	p.mu.Lock()
 	p.workers[w] = struct{}{}
 	p.live++
@@ -55,8 +56,9 @@ func (p *Pool) serveHere(w *worker, jobs []*job) {
 			jobs = jobs[1:]
 			p.runHere(w, j, jobs)
 		}
-		var stop bool
-		if jobs, _, _, stop = p.take(w); stop {
+		b, stop := p.take(w)
+		jobs = b.jobs
+		if stop {
 			p.mu.Lock()
 			delete(p.workers, w)
 			p.mu.Unlock()
@@ -70,17 +72,19 @@ func (p *Pool) serveHere(w *worker, jobs []*job) {
 // If a task of j calls runtime.Goexit, runHere does not return: a fresh
 // goroutine finishes j and goes on serving with rest.
 func (p *Pool) runHere(w *worker, j *job, rest []*job) {
+	start := spawn.Now()
 	out, fails, err := p.runLocal(j, func(out any, fails []wire.Failure, err error) {
-		p.doneHere(w, j, out, fails, err)
+		p.doneHere(w, j, start, out, fails, err)
 		p.serveHere(w, rest)
 	})
-	p.doneHere(w, j, out, fails, err)
+	p.doneHere(w, j, start, out, fails, err)
 }
 
-// doneHere delivers the outcome of job j.
-func (p *Pool) doneHere(w *worker, j *job, out any, fails []wire.Failure, err error) {
+// doneHere delivers the outcome of job j, which started at start.
+func (p *Pool) doneHere(w *worker, j *job, start int64, out any, fails []wire.Failure, err error) {
 	p.mu.Lock()
-	w.inflight = w.inflight[:0]
+	p.unassign(w, j)
+	j.c.observe(j.n, spawn.Now()-start)
 	p.cond.Broadcast()
 	p.mu.Unlock()
 	if j.c.ctx.Err() != nil {

@@ -2,8 +2,11 @@ package mproc
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"time"
 
+	"github.com/mproc-go/mproc/codec"
 	"github.com/mproc-go/mproc/internal/wire"
 )
 
@@ -27,6 +30,92 @@ type call struct {
 
 	timeout time.Duration // per input, 0 for none
 	retries int           // runs again after a worker's death
+
+	// notRun is told of inputs that will never run because a signal
+	// interrupted the pool (ShutdownOnSignal); like deliver it is called
+	// once per input at most, from a pool goroutine, and must not block.
+	notRun func(j *job)
+
+	// What the dispatcher needs (dispatch.go); guarded by Pool.mu.
+	chunk   int         // fixed chunk size (ChunkSize), 0 to adapt it
+	fine    bool        // chunks of at most 1% of total (OnProgress)
+	total   int         // inputs of the call, -1 when unknown (Imap)
+	source  inputSource // inputs not yet cut into jobs; nil for Submit
+	pending []*job      // jobs cut and waiting, sent before any new cut
+	queued  bool        // in Pool.calls
+	perItem int64       // how long an input runs, in ns, as measured; 0 before the first result
+
+	tookSum     float64      // ns measured, decayed (see observe)
+	itemSum     float64      // inputs measured, decayed alike
+	perItemSeen atomic.Int64 // perItem, for readers without Pool.mu (Imap's window)
+}
+
+// An inputSource holds the inputs of a call that were not cut into jobs
+// yet: a Map's slice, or what an Imap's feeder read from its sequence.
+// Its methods are called with Pool.mu held.
+type inputSource interface {
+	// available returns how many inputs can be cut now.
+	available() int
+	// remaining returns how many inputs are left to cut in all, -1 when
+	// unknown (the sequence may yield more).
+	remaining() int
+	// cut returns the next n inputs, as a []In, and the index of the
+	// first in the call.
+	cut(n int) (args any, start int)
+	// drop forgets the inputs left and returns the index of the first
+	// and how many there were.
+	drop() (start, n int)
+}
+
+// sliceSource is the inputSource of a Map: a slice and how far it was cut.
+type sliceSource[In any] struct {
+	in   []In
+	next int
+}
+
+func (s *sliceSource[In]) available() int { return len(s.in) - s.next }
+func (s *sliceSource[In]) remaining() int { return len(s.in) - s.next }
+
+func (s *sliceSource[In]) cut(n int) (any, int) {
+	lo := s.next
+	s.next += n
+	return s.in[lo:s.next:s.next], lo
+}
+
+func (s *sliceSource[In]) drop() (start, n int) {
+	start, n = s.next, len(s.in)-s.next
+	s.in, s.next = nil, 0 // the pool keeps no reference to the caller's inputs
+	return start, n
+}
+
+// observe notes that a job of n inputs ran in took ns; Pool.mu is held.
+// The estimate is the time per input over the jobs measured, each weighing
+// by its inputs, with the past halving at each new job: a lone first input
+// (slow, its code cold) does not hold back the chunks after it, and a
+// call whose tasks change speed is followed within a few jobs.
+func (c *call) observe(n int, took int64) {
+	if n <= 0 {
+		return
+	}
+	c.tookSum = c.tookSum/2 + float64(max(took, 1))
+	c.itemSum = c.itemSum/2 + float64(n)
+	// A job that ran quicker than the average says the quickest the
+	// inputs can be, which is what sizes the next chunks: the first
+	// inputs of a call run slower (code and data cold), and waiting for
+	// the average to forget them would cut the call into many small
+	// chunks. A slower job moves the estimate up at once, through the
+	// average.
+	c.perItem = max(min(int64(c.tookSum/c.itemSum), max(took, 1)/int64(n)), 1)
+	c.perItemSeen.Store(c.perItem)
+}
+
+// estimate returns how long n inputs of c should run, in ns, or -1 when
+// nothing is known yet.
+func (c *call) estimate(n int) int64 {
+	if c.perItem == 0 {
+		return -1
+	}
+	return c.perItem * int64(n)
 }
 
 // An indexedError is the error of the input at index in its call.
@@ -44,14 +133,25 @@ type job struct {
 	n     int
 	args  any // []In of length n
 
-	dropped  bool // failed by drain before it started, its result unwanted; guarded by Pool.mu
-	requeues int  // times sent back to the queue by a worker's death
-	attempts int  // times run again after its worker died running it
+	requeues int   // times sent back to the queue by a worker's death
+	attempts int   // times run again after its worker died running it
+	est      int64 // how long it should run, in ns, when sent; -1 when unknown
+	stealing bool  // asked back from its worker (dispatch.go); guarded by Pool.mu
 }
 
 // sub returns the job for inputs lo to hi of j.
 func (j *job) sub(lo, hi int) *job {
 	return &job{c: j.c, start: j.start + lo, n: hi - lo, args: j.c.slice(j.args, lo, hi), attempts: j.attempts}
+}
+
+// encodeError returns the codec's refusal of j's task message, if any.
+func (j *job) encodeError() error {
+	_, err := codec.Marshal(&wire.Msg{Kind: wire.KindTask, Run: j.c.run, Fn: j.c.fn, Args: j.args})
+	var ue *codec.UnsupportedError
+	if errors.As(err, &ue) {
+		return err
+	}
+	return nil
 }
 
 func sliceArgs[In any](args any, lo, hi int) any { return args.([]In)[lo:hi] }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"sync"
 
@@ -25,10 +26,25 @@ import (
 // Cancelling ctx stops sending inputs, cancels the context the running
 // tasks see in their workers, and returns ctx.Err().
 //
-// Inputs go to workers in chunks (ChunkSize); the default, about four
-// chunks per worker, brings the cost of a trivial task under 100 ns.
+// Inputs go to workers in chunks cut as workers free up (ChunkSize); by
+// default their size adapts to what the call's inputs were measured to
+// cost, which brings a trivial task under 100 ns while uneven tasks still
+// balance: a worker never holds more than about a millisecond of work
+// queued behind the task it runs, and an idle worker takes back what waits
+// behind a task that runs long.
+//
+// Under ShutdownOnSignal, a signal stops the call: the inputs that started
+// run to the end, Map returns the outputs of every input that finished
+// (zero values for the others) and an *InterruptedError naming the signal
+// and how many inputs did not run.
 func Map[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In) (Out, error), in []In, opts ...CallOption) ([]Out, error) {
 	cfg := p.callConfig(opts)
+	if cfg.err != nil {
+		return nil, cfg.err
+	}
+	if fn == nil {
+		return nil, errNilFn
+	}
 	run, f := runnerFor(fn)
 	out := make([]Out, len(in))
 	if len(in) == 0 {
@@ -40,23 +56,36 @@ func Map[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	size := cfg.chunk
-	if size <= 0 {
-		size = autoChunk(len(in), p.cfg.workers)
-	}
 
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		mu        sync.Mutex
 		remaining = len(in)
+		done      int // inputs that succeeded
+		notRun    int
 		errs      []indexedError
+		first     error // the first error delivered: the cause, when one failure leads to others
 		finished  = make(chan struct{})
-		progress  = make(chan struct{}, 1)
+		changed   = make(chan struct{}, 1)
 		once      sync.Once
 		delivered = make([]bool, len(in))
 	)
-	c := &call{ctx: cctx, cancel: cancel, run: run, fn: f, slice: sliceArgs[In], timeout: cfg.timeout, retries: cfg.retries}
+	report := newReporter(cfg.progress, len(in))
+	defer report.stop()
+	finish := func(j *job, failed bool) {
+		remaining -= j.n
+		report.note(Progress{Done: done, Failed: len(errs), Total: len(in)})
+		if remaining == 0 || failed && !cfg.collect {
+			once.Do(func() { close(finished) })
+		}
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	c := &call{ctx: cctx, cancel: cancel, run: run, fn: f, slice: sliceArgs[In], timeout: cfg.timeout, retries: cfg.retries,
+		chunk: cfg.chunk, fine: cfg.progress != nil, total: len(in), source: &sliceSource[In]{in: in}}
 	c.deliver = func(j *job, o any, jerrs []indexedError) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -71,53 +100,61 @@ func Map[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In)
 			copy(out[j.start:j.start+j.n], o)
 		}
 		errs = append(errs, jerrs...)
-		remaining -= j.n
-		if remaining == 0 || len(jerrs) > 0 && !cfg.collect {
-			once.Do(func() { close(finished) })
+		if first == nil && len(jerrs) > 0 {
+			first = jerrs[0].err
 		}
-		select {
-		case progress <- struct{}{}:
-		default:
-		}
+		done += j.n - len(jerrs)
+		finish(j, len(jerrs) > 0)
 	}
-	jobs := make([]*job, 0, (len(in)+size-1)/size)
-	for lo := 0; lo < len(in); lo += size {
-		hi := min(lo+size, len(in))
-		jobs = append(jobs, &job{c: c, start: lo, n: hi - lo, args: in[lo:hi:hi]})
+	c.notRun = func(j *job) {
+		mu.Lock()
+		defer mu.Unlock()
+		notRun += j.n
+		finish(j, false)
 	}
-	if err := p.enqueue(jobs...); err != nil {
+	if err := p.submit(c); err != nil {
 		return nil, err
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			p.abandon(c)
+			report.final()
 			return nil, ctx.Err()
-		case <-progress:
-			if cfg.progress != nil {
-				mu.Lock()
-				done := len(in) - remaining
-				mu.Unlock()
-				cfg.progress(Progress{Done: done, Total: len(in)})
-			}
+		case <-changed:
+			report.flush()
+			continue
+		case <-report.due():
+			report.tick()
 			continue
 		case <-finished:
 		}
 		break
 	}
 	p.abandon(c)
+	report.final()
 	mu.Lock()
 	defer mu.Unlock()
-	if cfg.progress != nil {
-		cfg.progress(Progress{Done: len(in) - remaining, Total: len(in)})
+	if notRun > 0 {
+		// Interrupted: what finished is returned along with the signal.
+		all := []error{&InterruptedError{Signal: p.interruptSignal(), NotRun: notRun}}
+		if !cfg.collect && first != nil {
+			all = append(all, first)
+		} else {
+			slices.SortStableFunc(errs, func(a, b indexedError) int { return cmp.Compare(a.index, b.index) })
+			for _, e := range errs {
+				all = append(all, e.err)
+			}
+		}
+		return out, errors.Join(all...)
 	}
 	if len(errs) == 0 {
 		return out, nil
 	}
-	slices.SortStableFunc(errs, func(a, b indexedError) int { return cmp.Compare(a.index, b.index) })
 	if !cfg.collect {
-		return nil, errs[0].err
+		return nil, first
 	}
+	slices.SortStableFunc(errs, func(a, b indexedError) int { return cmp.Compare(a.index, b.index) })
 	all := make([]error, len(errs))
 	for i, e := range errs {
 		all[i] = e.err
@@ -125,11 +162,14 @@ func Map[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In)
 	return out, errors.Join(all...)
 }
 
-// autoChunk sizes chunks so that each worker gets about four, like
-// CPython's Pool.map: few enough messages that trivial tasks cost
-// nanoseconds, enough that uneven tasks still balance.
-func autoChunk(n, workers int) int {
-	return max(1, (n+4*workers-1)/(4*workers))
+// errNilFn is the error of a call given a nil function.
+var errNilFn = errors.New("mproc: fn is nil: pass a top-level function, or a func literal that captures nothing")
+
+// interruptSignal returns the signal that interrupted the pool, if any.
+func (p *Pool) interruptSignal() os.Signal {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.interrupted
 }
 
 // check reports a function or a first input that the codec cannot send,

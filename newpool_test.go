@@ -235,7 +235,10 @@ func TestFirstCallIsSharedWithWorkersStillStarting(t *testing.T) {
 	}()
 	var sent, queued int
 	waitFor(t, p, "8 tasks queued or sent", func() bool {
-		sent, queued = 0, len(p.queue)
+		sent, queued = 0, 0
+		for _, c := range p.calls {
+			queued += len(c.pending) + c.source.remaining()
+		}
 		for w := range p.workers {
 			sent += len(w.inflight)
 		}

@@ -2,6 +2,7 @@ package mproc
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
@@ -35,24 +36,39 @@ type config struct {
 	memoryLimit  int64
 	signals      bool
 	cancelGrace  time.Duration // how long a cancelled task may take to return before its worker is killed
+	err          error         // the first option given a value it cannot take
 }
 
-func newConfig(opts []Option) config {
+func newConfig(opts []Option) (config, error) {
 	c := config{workers: runtime.NumCPU(), respawn: true, heartbeat: DefaultHeartbeat, cancelGrace: DefaultCancelGrace}
 	for _, o := range opts {
 		o(&c)
 	}
-	if c.workers < 1 {
-		c.workers = 1
-	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
-	return c
+	return c, c.err
 }
 
-// Workers sets the number of workers; the default is runtime.NumCPU().
-func Workers(n int) Option { return func(c *config) { c.workers = n } }
+// invalid records that an option was given a value it cannot take; the
+// first such option fails NewPool or Start.
+func (c *config) invalid(option string, value any, why string) {
+	if c.err == nil {
+		c.err = fmt.Errorf("mproc: %s(%v): %s", option, value, why)
+	}
+}
+
+// Workers sets the number of workers, at least 1; the default is
+// runtime.NumCPU().
+func Workers(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			c.invalid("Workers", n, "a pool needs at least one worker")
+			return
+		}
+		c.workers = n
+	}
+}
 
 // Initializer runs fn(ctx, arg) once in each worker before its first task,
 // like the initializer and initargs of Python's Pool: it may set package
@@ -75,7 +91,15 @@ func Initializer[A any](fn func(ctx context.Context, arg A) error, arg A) Option
 // accumulate. Zero, the default, keeps workers for the pool's lifetime.
 // The retiring worker finishes the tasks it holds while its replacement
 // starts, so recycling never stalls a call. InProcess pools ignore it.
-func MaxTasksPerWorker(n int) Option { return func(c *config) { c.maxTasks = n } }
+func MaxTasksPerWorker(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.invalid("MaxTasksPerWorker", n, "the number of tasks cannot be negative; 0 keeps workers for the pool's lifetime")
+			return
+		}
+		c.maxTasks = n
+	}
+}
 
 // Env sets the workers' environment, in the form of os.Environ; the default
 // is the parent's.
@@ -86,7 +110,15 @@ func Dir(dir string) Option { return func(c *config) { c.dir = dir } }
 
 // StartTimeout bounds how long a new worker may take to reach mproc.Main
 // and say hello; the default is 10 seconds.
-func StartTimeout(d time.Duration) Option { return func(c *config) { c.startTimeout = d } }
+func StartTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d < 0 {
+			c.invalid("StartTimeout", d, "a timeout cannot be negative")
+			return
+		}
+		c.startTimeout = d
+	}
+}
 
 // InitTimeout bounds how long a worker's initializer may run (see
 // Initializer), from the moment the worker is started and said hello. A
@@ -95,7 +127,15 @@ func StartTimeout(d time.Duration) Option { return func(c *config) { c.startTime
 // which errors.Is(err, ErrTimeout) holds; a replacement worker that times
 // out is retried as any that fails to start. Zero, the default, waits
 // without limit. InProcess pools ignore it: a goroutine cannot be killed.
-func InitTimeout(d time.Duration) Option { return func(c *config) { c.initTimeout = d } }
+func InitTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d < 0 {
+			c.invalid("InitTimeout", d, "a timeout cannot be negative; 0 waits without limit")
+			return
+		}
+		c.initTimeout = d
+	}
+}
 
 // InProcess runs tasks on goroutines of this process instead of worker
 // processes, with the same API (Python's multiprocessing.dummy). It starts
@@ -125,7 +165,15 @@ func PrefixOutput() Option { return func(c *config) { c.prefix = true } }
 
 // DefaultTimeout sets the timeout of every task of the pool's calls that
 // do not set their own with Timeout. Zero, the default, means none.
-func DefaultTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
+func DefaultTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d < 0 {
+			c.invalid("DefaultTimeout", d, "a timeout cannot be negative; 0 means none")
+			return
+		}
+		c.timeout = d
+	}
+}
 
 // DefaultHeartbeat is how long a worker may go without a heartbeat before
 // the pool kills it as stopped or hung.
@@ -152,7 +200,15 @@ func Heartbeat(d time.Duration) Option { return func(c *config) { c.heartbeat = 
 // kernel's OOM killer. Logger is told when a worker has to do without. A worker that exceeds it dies alone; the task fails with a
 // WorkerExitError that says "worker exceeded its memory limit of N MiB".
 // See docs/reliability.md.
-func MemoryLimit(n int64) Option { return func(c *config) { c.memoryLimit = n } }
+func MemoryLimit(n int64) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.invalid("MemoryLimit", n, "a limit cannot be negative; 0 means none")
+			return
+		}
+		c.memoryLimit = n
+	}
+}
 
 // DefaultCancelGrace is how long a task whose call was cancelled may go on
 // running before the pool kills its worker (see CancelGrace).
@@ -167,7 +223,15 @@ const DefaultCancelGrace = time.Second
 // other workers. The default is DefaultCancelGrace; zero kills at once.
 // InProcess pools cannot kill a goroutine: there the task runs on and its
 // worker takes no new task until it returns.
-func CancelGrace(d time.Duration) Option { return func(c *config) { c.cancelGrace = d } }
+func CancelGrace(d time.Duration) Option {
+	return func(c *config) {
+		if d < 0 {
+			c.invalid("CancelGrace", d, "a grace period cannot be negative; 0 kills at once")
+			return
+		}
+		c.cancelGrace = d
+	}
+}
 
 // A CallOption configures one Map, Imap, ImapUnordered or Submit call.
 type CallOption func(*callConfig)
@@ -179,6 +243,7 @@ type callConfig struct {
 	window   int
 	timeout  time.Duration
 	retries  int
+	err      error // the first option given a value it cannot take
 }
 
 func (p *Pool) callConfig(opts []CallOption) callConfig {
@@ -192,13 +257,29 @@ func (p *Pool) callConfig(opts []CallOption) callConfig {
 	return c
 }
 
+// invalid records that a call option was given a value it cannot take;
+// the call fails with it before anything runs.
+func (c *callConfig) invalid(option string, value any, why string) {
+	if c.err == nil {
+		c.err = fmt.Errorf("mproc: %s(%v): %s", option, value, why)
+	}
+}
+
 // Timeout bounds each task of the call: a task that runs longer has its
 // worker killed and replaced, and fails with a *TimeoutError, for which
 // errors.Is(err, ErrTimeout) holds; the other tasks go on. It makes the
 // chunk size 1. An InProcess pool cannot kill a goroutine: there the
 // task's context is cancelled at the deadline and the task fails when it
 // returns.
-func Timeout(d time.Duration) CallOption { return func(c *callConfig) { c.timeout = d } }
+func Timeout(d time.Duration) CallOption {
+	return func(c *callConfig) {
+		if d < 0 {
+			c.invalid("Timeout", d, "a timeout cannot be negative; 0 means none")
+			return
+		}
+		c.timeout = d
+	}
+}
 
 // Retries runs a task again, up to n times, on a fresh worker when the
 // worker running it died (a crash, a kill, a missed heartbeat; not a
@@ -206,13 +287,34 @@ func Timeout(d time.Duration) CallOption { return func(c *callConfig) { c.timeou
 // doubling to at most a second. Use it for tasks that may run twice: a
 // task can die after doing its work. Each input's result still reaches
 // the caller once.
-func Retries(n int) CallOption { return func(c *callConfig) { c.retries = n } }
+func Retries(n int) CallOption {
+	return func(c *callConfig) {
+		if n < 0 {
+			c.invalid("Retries", n, "the number of retries cannot be negative")
+			return
+		}
+		c.retries = n
+	}
+}
 
 // ChunkSize sends inputs to workers n at a time. Larger chunks amortise the
-// cost of a message over more inputs; smaller ones balance uneven tasks and
-// make progress finer. By default Map uses about four chunks per worker, and
-// Imap and ImapUnordered use 1 so that they stream.
-func ChunkSize(n int) CallOption { return func(c *callConfig) { c.chunk = n } }
+// cost of a message, some microseconds, over more inputs; smaller ones
+// balance uneven tasks and make progress finer. By default (0) chunks adapt
+// to the call: its first input goes alone, to measure what an input costs,
+// then each chunk runs about half a millisecond, no more than its share of
+// what is left (a 2·Workers-th), so the tail of a call comes in small
+// pieces that spread over every worker; inputs that take longer than that
+// go one at a time. Imap and ImapUnordered chunk the same way among the
+// inputs read so far, so a slow trickle of inputs goes out one by one.
+func ChunkSize(n int) CallOption {
+	return func(c *callConfig) {
+		if n < 0 {
+			c.invalid("ChunkSize", n, "a chunk cannot be negative; 0 sizes chunks automatically")
+			return
+		}
+		c.chunk = n
+	}
+}
 
 // CollectErrors makes Map run every input even when some fail, and return
 // all their errors joined with errors.Join, in input order, along with the
@@ -238,7 +340,16 @@ type Progress struct {
 // a Map's inputs when OnProgress is set. fn should return quickly.
 func OnProgress(fn func(Progress)) CallOption { return func(c *callConfig) { c.progress = fn } }
 
-// Window bounds how many inputs Imap and ImapUnordered have in flight; the
-// default is four chunks per worker. The input sequence is read only as
-// results drain.
-func Window(n int) CallOption { return func(c *callConfig) { c.window = n } }
+// Window bounds how many inputs Imap and ImapUnordered have read from
+// their sequence and not yet yielded: the sequence is read ahead only that
+// far. The default adapts to the call: about 10 ms of the workers' work,
+// between 16 inputs per worker and 65536 in all.
+func Window(n int) CallOption {
+	return func(c *callConfig) {
+		if n < 0 {
+			c.invalid("Window", n, "a window cannot be negative; 0 sizes it automatically")
+			return
+		}
+		c.window = n
+	}
+}

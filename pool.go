@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -24,7 +25,7 @@ type Pool struct {
 
 	mu       sync.Mutex
 	cond     sync.Cond // signalled on any change below
-	queue    []*job    // jobs waiting for a worker, in order
+	calls    []*call   // calls with work to send, in the order submitted (dispatch.go)
 	workers  map[*worker]struct{}
 	live     int  // workers taking jobs
 	starting int  // workers being started
@@ -33,12 +34,16 @@ type Pool struct {
 
 	// starts is the context of every worker start; Terminate cancels it,
 	// so that a worker stuck starting does not hold Terminate up.
-	starts     context.Context
-	stopStarts context.CancelFunc
-	startErr   error // why the last worker failed to start
-	closing    bool
-	terminated bool
-	retrying   int // jobs waiting out a backoff before going back to the queue
+	starts      context.Context
+	stopStarts  context.CancelFunc
+	startErr    error // why the last worker failed to start
+	closing     bool
+	terminated  bool
+	interrupted os.Signal // the signal that stopped the pool (ShutdownOnSignal)
+	retrying    int       // jobs waiting out a backoff before going back to the queue
+
+	balanceTimer *time.Timer // runs balance again (dispatch.go)
+	balanceArmed bool
 
 	nextTask   atomic.Uint64
 	nextWorker atomic.Int64
@@ -52,20 +57,6 @@ type Pool struct {
 // if ever non-zero) and tasks run again after their worker died.
 var duplicates, retried atomic.Int64
 
-// window is how many tasks a process worker may have in flight at first:
-// it keeps a worker busy while its results travel back and the next tasks
-// arrive. A worker whose tasks turn out to be quick gets more, up to
-// maxWindow, so that about windowWork of them are in flight (see
-// worker.pace): at ChunkSize(1), trivial tasks went from 270k to 365k a
-// second on 2 workers with 256 in flight instead of 64. Slower tasks keep
-// 64, which bounds how much work waits on a busy worker while another is
-// idle at the end of a call.
-const (
-	window     = 64
-	maxWindow  = 256
-	windowWork = time.Millisecond
-)
-
 // NewPool starts a pool's workers in parallel (each is a fork and exec of
 // this binary, a few milliseconds) and returns once they can take tasks.
 //
@@ -77,7 +68,13 @@ const (
 // fails to start then is replaced, as one that dies is. NewPool fails if
 // none starts.
 func NewPool(opts ...Option) (*Pool, error) {
-	p := &Pool{cfg: newConfig(opts), workers: make(map[*worker]struct{}), finished: make(chan struct{})}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{cfg: cfg, workers: make(map[*worker]struct{}), finished: make(chan struct{})}
+	p.balanceTimer = time.AfterFunc(time.Hour, p.rebalance)
+	p.balanceTimer.Stop()
 	p.starts, p.stopStarts = context.WithCancel(context.Background())
 	p.cond.L = &p.mu
 	p.log = p.cfg.logger
@@ -125,7 +122,6 @@ func NewPool(opts ...Option) (*Pool, error) {
 	if p.cfg.initRun == nil {
 		enough = 1
 	}
-	var err error
 	ready := 0
 	for range n {
 		if e := <-errs; e != nil {
@@ -165,29 +161,65 @@ func firstError(err error) error {
 	return err
 }
 
-// enqueue adds the jobs of a call at the end of the queue. When a worker's
-// sender is idle, the caller writes the jobs to that worker itself: waking
-// the sender goroutine would cost a thread wake-up, several microseconds
-// on the idle path, against a round trip of about twenty.
-func (p *Pool) enqueue(jobs ...*job) error {
+// submit queues call c, whose work is in c.pending and c.source. When a
+// worker's sender is idle, the caller writes the first jobs to that worker
+// itself: waking the sender goroutine would cost a thread wake-up, several
+// microseconds on the idle path, against a round trip of about twenty.
+func (p *Pool) submit(c *call) error {
 	p.mu.Lock()
 	if p.closing {
 		p.mu.Unlock()
-		return ErrClosed
+		return p.closedError()
 	}
 	if p.live == 0 && p.starting == 0 && p.startErr != nil {
 		p.mu.Unlock()
 		return fmt.Errorf("mproc: no worker is running: %w", p.startErr)
 	}
-	p.queue = append(p.queue, jobs...)
+	p.addCall(c)
+	p.sendNow()
+	return nil
+}
+
+// closedError is the error of a call on a closed pool.
+func (p *Pool) closedError() error {
+	if p.interrupted != nil {
+		return fmt.Errorf("%w: it was interrupted by %s (ShutdownOnSignal)", ErrClosed, signalName(p.interrupted))
+	}
+	return ErrClosed
+}
+
+// kick tells the pool that call c has new inputs (an Imap's feeder read
+// them); it reports false when the pool no longer takes them.
+func (p *Pool) kick(c *call) bool {
+	p.mu.Lock()
+	if p.closing && !c.queued {
+		p.mu.Unlock()
+		return false
+	}
+	if c.ctx.Err() == nil {
+		p.addCall(c)
+	}
+	p.sendNow()
+	return true
+}
+
+// sendNow writes the work that an idle worker may take to it from the
+// calling goroutine, or wakes the senders; p.mu is held, and released.
+func (p *Pool) sendNow() {
 	w := p.idleSender()
 	if w == nil {
 		p.cond.Broadcast()
 		p.mu.Unlock()
-		return nil
+		return
 	}
-	jobs, ids, cancels := p.claim(w)
-	if len(jobs) == 1 && jobs[0].c.readsItself && len(w.inflight) == 1 && w.reading == readNone {
+	b := p.claim(w)
+	if b.empty() {
+		w.sending = false
+		p.cond.Broadcast()
+		p.mu.Unlock()
+		return
+	}
+	if len(b.jobs) == 1 && b.jobs[0].c.readsItself && len(w.inflight) == 1 && w.reading == readNone {
 		// The caller reads the result (see readFor); the receiver is
 		// woken only if it does not come to it soon. The timer is set
 		// once per lazyRead at most, not per task: setting a timer can
@@ -200,33 +232,35 @@ func (p *Pool) enqueue(jobs ...*job) error {
 	} else {
 		w.wakeReceiver()
 	}
-	if len(p.queue) > 0 {
+	if p.hasWork() {
 		p.cond.Broadcast() // the rest is for the other workers' senders
 	}
 	p.mu.Unlock()
-	ok := p.write(w, jobs, ids, cancels)
+	ok := p.write(w, b)
 	p.mu.Lock()
 	w.sending = false
 	if !ok {
 		w.broken = true
 	}
 	// What arrived for w meanwhile woke its sender, which found w busy.
-	if !ok || len(p.queue) > 0 || len(w.cancels) > 0 || p.closing || w.stopping {
+	if !ok || p.hasWork() || len(w.cancels) > 0 || len(w.steals) > 0 || p.closing || w.stopping {
 		p.cond.Broadcast()
 	}
 	p.mu.Unlock()
-	return nil
 }
 
-// idleSender returns a process worker that may take queued jobs now and
-// whose connection nobody is writing to, the least loaded, or nil; p.mu is
+// idleSender returns a process worker that may take work now and whose
+// connection nobody is writing to, the least loaded, or nil; p.mu is
 // held. Among equals it takes the one that answered last: its thread is
 // the likeliest to be awake still (see spawn.Conn), and the others can go
 // to sleep instead of waiting for work a little longer each time.
 func (p *Pool) idleSender() *worker {
+	if !p.hasWork() {
+		return nil
+	}
 	var best *worker
 	for w := range p.workers {
-		if w.proc == nil || w.sending || p.sendable(w) == 0 {
+		if w.proc == nil || w.sending || !p.wantsWork(w) {
 			continue
 		}
 		if best == nil || len(w.inflight) < len(best.inflight) ||
@@ -235,15 +269,6 @@ func (p *Pool) idleSender() *worker {
 		}
 	}
 	return best
-}
-
-// requeue puts jobs back at the front of the queue; p.mu is held.
-func (p *Pool) requeue(jobs []*job) {
-	if len(jobs) == 0 {
-		return
-	}
-	p.queue = append(jobs[:len(jobs):len(jobs)], p.queue...)
-	p.cond.Broadcast()
 }
 
 // retryLater puts j back in the queue after a backoff that doubles with
@@ -255,8 +280,9 @@ func (p *Pool) retryLater(j *job) {
 		p.mu.Lock()
 		p.retrying--
 		terminated := p.terminated
+		var notRun []*job
 		if !terminated && j.c.ctx.Err() == nil {
-			p.requeue([]*job{j})
+			notRun = p.requeue([]*job{j})
 		}
 		p.ensureWorkers()
 		p.noWorkersLeft()
@@ -265,129 +291,82 @@ func (p *Pool) retryLater(j *job) {
 		if terminated {
 			j.failAll(ErrClosed)
 		}
+		skip(notRun)
 	})
 }
 
-// dropAbandoned removes jobs of calls nobody waits for from the head of
-// the queue; p.mu is held. Those deeper in the queue go when they reach it.
-func (p *Pool) dropAbandoned() {
-	for len(p.queue) > 0 && p.queue[0].c.ctx.Err() != nil {
-		p.queue[0] = nil
-		p.queue = p.queue[1:]
-	}
+// A batch is what a worker's sender writes at once.
+type batch struct {
+	jobs    []*job
+	ids     []uint64 // the task IDs given to jobs (a job's id may change once p.mu is released)
+	cancels []uint64 // tasks whose context the worker is to cancel
+	steals  []uint64 // tasks the worker is to give back unless started
 }
 
-// sendable returns how many queued jobs w's sender may take now, 0 when it
-// must wait; p.mu is held. Whatever can make it positive must wake the
-// senders (p.cond.Broadcast).
-func (p *Pool) sendable(w *worker) int {
-	if w.stopping || w.broken {
-		return 0
-	}
-	room := w.window - len(w.inflight)
-	if w.budget > 0 {
-		room = min(room, w.budget)
-	}
-	// A busy worker is refilled in batches, one write for many tasks.
-	if room < w.batch() && len(w.inflight) >= w.batch() {
-		return 0
-	}
-	return max(0, min(room, p.share(w)))
-}
+func (b *batch) empty() bool { return len(b.jobs) == 0 && len(b.cancels) == 0 && len(b.steals) == 0 }
 
-// take waits until worker w may send jobs or cancellations, and returns
-// them with the task IDs given to the jobs (a job's id field may change
-// once the lock is released: a job goes back to the queue if w dies);
-// stop says the worker should close its connection and end. For a process
-// worker, the caller then owns w's connection until it clears w.sending.
-func (p *Pool) take(w *worker) (jobs []*job, ids []uint64, cancels []uint64, stop bool) {
+// take waits until worker w may send jobs, cancellations or steals, and
+// returns them; stop says the worker should close its connection and end.
+// For a process worker, the caller then owns w's connection until it
+// clears w.sending.
+func (p *Pool) take(w *worker) (b batch, stop bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for {
-		p.dropAbandoned()
 		if w.sending {
-			// A caller is writing to w (see enqueue); it wakes us after.
+			// A caller is writing to w (see sendNow); it wakes us after.
 			p.cond.Wait()
 			continue
 		}
 		if w.broken {
-			return nil, nil, nil, true
+			return batch{}, true
 		}
-		if p.sendable(w) > 0 || len(w.cancels) > 0 {
-			jobs, ids, cancels = p.claim(w)
+		if b = p.claim(w); !b.empty() {
 			if w.proc != nil {
 				w.wakeReceiver()
 			}
-			return jobs, ids, cancels, false
+			return b, false
 		}
-		if p.closing && len(p.queue) == 0 && p.retrying == 0 && !w.stopping {
+		w.sending = false
+		if p.closing && !p.hasWork() && p.retrying == 0 && !w.stopping {
 			p.retireLocked(w)
 		}
 		if w.stopping && len(w.inflight) == 0 {
-			return nil, nil, nil, true
+			return batch{}, true
 		}
 		p.cond.Wait()
 	}
 }
 
-// claim takes for w the jobs it may send now and its pending
-// cancellations, gives the jobs their task IDs and moves them to w's
-// in-flight tasks; p.mu is held. A process worker's connection is the
-// caller's until it clears w.sending: task IDs must reach a worker in
+// claim takes for w the jobs it may be sent now and its pending
+// cancellations and steals, gives the jobs their task IDs and moves them
+// to w's in-flight tasks; p.mu is held. A process worker's connection is
+// the caller's until it clears w.sending: task IDs must reach a worker in
 // increasing order, which is the order it runs them (see died).
-func (p *Pool) claim(w *worker) (jobs []*job, ids []uint64, cancels []uint64) {
-	cancels, w.cancels = w.cancels, nil
-	p.dropAbandoned()
+func (p *Pool) claim(w *worker) (b batch) {
+	b.cancels, w.cancels = w.cancels, nil
+	b.steals, w.steals = w.steals, nil
 	if w.proc != nil {
 		w.sending = true
 	}
-	k := p.sendable(w)
-	if k == 0 {
-		return nil, nil, cancels
+	if !p.wantsWork(w) {
+		return b
 	}
-	jobs = make([]*job, k)
-	copy(jobs, p.queue)
-	clear(p.queue[:k])
-	p.queue = p.queue[k:]
-	ids = make([]uint64, k)
-	for i, j := range jobs {
-		j.id = p.nextTask.Add(1)
-		j.w = w
-		ids[i] = j.id
+	for w.budget == 0 || len(b.jobs) < w.budget {
+		j := p.nextJob(w)
+		if j == nil {
+			break
+		}
+		b.jobs = append(b.jobs, j)
+		b.ids = append(b.ids, p.assign(w, j))
 	}
-	w.inflight = append(w.inflight, jobs...)
-	if w.budget > 0 {
-		w.budget -= k
+	if w.budget > 0 && len(b.jobs) > 0 {
+		w.budget -= len(b.jobs)
 		if w.budget == 0 {
 			p.retire(w)
 		}
 	}
-	return jobs, ids, cancels
-}
-
-// share returns how many queued jobs w may take: its fair share of the
-// work outstanding (queued and in flight on live workers) less what it
-// holds, and at least one when it holds none. Taking a fair share rather
-// than all that fits keeps a few long chunks spread over the workers.
-// p.mu is held.
-func (p *Pool) share(w *worker) int {
-	if len(p.queue) == 0 {
-		return 0
-	}
-	outstanding := len(p.queue)
-	for o := range p.workers {
-		if !o.stopping {
-			outstanding += len(o.inflight)
-		}
-	}
-	// Workers NewPool is still starting count as takers: the first
-	// call on a new pool must not go all to its first worker.
-	live := max(p.live+p.initial, 1)
-	k := (outstanding+live-1)/live - len(w.inflight)
-	if len(w.inflight) == 0 {
-		k = max(k, 1)
-	}
-	return min(k, len(p.queue))
+	return b
 }
 
 // retire stops giving jobs to w, which ends once its in-flight tasks are
@@ -426,48 +405,45 @@ func (p *Pool) retireLocked(w *worker) {
 	}
 }
 
-// abandon stops a call: its queued jobs are dropped and its running tasks
-// are told to cancel their context.
-func (p *Pool) abandon(c *call) {
-	c.cancel()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	signalled := false
-	for w := range p.workers {
-		for _, j := range w.inflight {
-			if j.c == c && w.proc != nil {
-				w.cancels = append(w.cancels, j.id)
-				signalled = true
-			}
-		}
-	}
-	if signalled {
-		p.cond.Broadcast()
-	}
-}
-
 // needsWorkers reports whether the pool still needs its workers: it is
 // open, or closing with tasks left (a worker that died while the pool
 // closed leaves its tasks to a replacement); p.mu is held.
 func (p *Pool) needsWorkers() bool {
-	return !p.terminated && (!p.closing || len(p.queue) > 0 || p.retrying > 0)
+	return !p.terminated && (!p.closing || p.hasWork() || p.retrying > 0)
 }
 
-// noWorkersLeft fails every queued job when no worker runs and none is
-// starting, so that no call waits for ever; p.mu is held.
+// noWorkersLeft fails the work of every queued call when no worker runs
+// and none is starting, so that no call waits for ever; p.mu is held.
 func (p *Pool) noWorkersLeft() {
-	if p.live > 0 || p.starting > 0 || len(p.queue) == 0 {
+	if p.live > 0 || p.starting > 0 || len(p.calls) == 0 {
 		return
 	}
-	err := ErrClosed
+	err := p.closedError()
 	if !p.closing && p.startErr != nil {
 		err = fmt.Errorf("mproc: no worker is running: %w", p.startErr)
 	}
-	queue := p.queue
-	p.queue = nil
-	for _, j := range queue {
+	for _, j := range p.takeAll() {
 		go j.failAll(err)
 	}
+}
+
+// takeAll empties the queue of calls and returns their work as jobs;
+// p.mu is held.
+func (p *Pool) takeAll() []*job {
+	var jobs []*job
+	for _, c := range p.calls {
+		c.queued = false
+		jobs = append(jobs, c.pending...)
+		c.pending = nil
+		if c.source != nil {
+			if n := c.source.available(); n > 0 && c.ctx.Err() == nil {
+				args, start := c.source.cut(n)
+				jobs = append(jobs, &job{c: c, start: start, n: n, args: args})
+			}
+		}
+	}
+	p.calls = nil
+	return jobs
 }
 
 // Close stops accepting calls, waits for the queued and running tasks to
@@ -491,8 +467,7 @@ func (p *Pool) Terminate() error {
 	p.stopStarts()
 	p.mu.Lock()
 	p.closing, p.terminated = true, true
-	queue := p.queue
-	p.queue = nil
+	queue := p.takeAll()
 	for w := range p.workers {
 		p.retireLocked(w)
 		if w.proc != nil {
@@ -508,6 +483,13 @@ func (p *Pool) Terminate() error {
 	p.wg.Wait()
 	p.finishOnce.Do(func() { close(p.finished) })
 	return nil
+}
+
+// skip tells the calls of jobs that they will not run (an interruption).
+func skip(jobs []*job) {
+	for _, j := range jobs {
+		j.c.notRun(j)
+	}
 }
 
 // Pids returns the process IDs of the pool's workers, sorted; none for an

@@ -9,10 +9,13 @@ import (
 )
 
 // ShutdownOnSignal makes the pool stop on SIGINT or SIGTERM, as a Ctrl-C
-// should: the first signal fails the tasks still queued with ErrClosed,
-// lets the running ones finish and then stops the workers; a second signal
-// kills the workers at once and ends the program with that signal's
-// default action.
+// should. The first signal stops new tasks: inputs not started never run,
+// the running tasks finish, and each call returns what finished along with
+// an *InterruptedError (errors.Is(err, ErrInterrupted)) that names the
+// signal and counts the inputs that did not run; then the pool closes, and
+// later calls fail with ErrClosed saying why. A second signal kills the
+// workers at once and ends the program by that signal, as if no handler
+// were installed.
 //
 // Without it the pool installs no handler: the program's own, or the
 // default that ends it, decides. Either way workers print nothing: they
@@ -33,52 +36,68 @@ func (p *Pool) handleSignals() {
 		case <-p.finished:
 			return
 		}
-		p.log.Info("mproc: stopping the pool", "signal", sig)
-		go p.drain()
+		p.log.Info("mproc: stopping the pool: running tasks finish, the others do not run", "signal", sig)
+		p.interrupt(sig)
+		go p.Close()
 		select {
 		case sig = <-ch:
 		case <-p.finished:
 			return
 		}
-		p.log.Info("mproc: killing the workers", "signal", sig)
-		p.Terminate()
-		signal.Reset(sig)
-		unix.Kill(os.Getpid(), sig.(syscall.Signal))
+		p.log.Info("mproc: killing the workers and exiting", "signal", sig)
+		p.die(sig.(syscall.Signal))
 	}()
 }
 
-// drain fails the tasks that have not started with ErrClosed, those in
-// the queue and those sent to a worker but waiting there, then closes the
-// pool, which waits for the running ones.
-func (p *Pool) drain() {
+// interrupt stops the pool for signal sig: no job that has not started
+// runs, those queued in the pool and those a worker holds and has not
+// started (taken back, see Pool.steal), and their calls are told so.
+func (p *Pool) interrupt(sig os.Signal) {
 	p.mu.Lock()
 	p.closing = true
-	queue := p.queue
-	p.queue = nil
+	p.interrupted = sig
+	var notRun []*job
+	for _, c := range p.calls {
+		c.queued = false
+		notRun = append(notRun, c.pending...)
+		c.pending = nil
+		if c.source != nil {
+			if start, n := c.source.drop(); n > 0 {
+				notRun = append(notRun, &job{c: c, start: start, n: n})
+			}
+		}
+	}
+	p.calls = nil
 	for w := range p.workers {
 		if w.proc == nil {
 			continue
 		}
-		// Task IDs grow in the order tasks are sent; a worker runs them in
-		// that order, so those past the one it started last are waiting.
-		last := w.proc.Slot.Finished()
-		if id, _, ok := w.proc.Slot.Started(); ok {
-			last = max(last, id)
-		}
+		// The first may not have started either: a worker gives back
+		// only what it has not started.
 		for _, j := range w.inflight {
-			if j.id > last && !j.dropped {
-				// Answered now; the worker skips it when it gets there, and
-				// its result, which must still arrive in order, is dropped.
-				j.dropped = true
-				w.cancels = append(w.cancels, j.id)
-				queue = append(queue, j)
+			if !j.stealing {
+				j.stealing = true
+				w.steals = append(w.steals, j.id)
 			}
 		}
 	}
 	p.cond.Broadcast()
 	p.mu.Unlock()
-	for _, j := range queue {
-		j.failAll(ErrClosed)
+	skip(notRun)
+}
+
+// die kills the workers and ends this process by sig. It holds p.mu to
+// the end, so that no call completes meanwhile and lets main return and
+// exit 0 before the signal is raised.
+func (p *Pool) die(sig syscall.Signal) {
+	p.stopStarts()
+	p.mu.Lock()
+	for w := range p.workers {
+		if w.proc != nil {
+			w.proc.Kill()
+		}
 	}
-	p.Close()
+	signal.Reset(sig)
+	unix.Kill(os.Getpid(), sig)
+	select {} // the signal ends the process
 }

@@ -18,24 +18,26 @@ import (
 // receiver goroutine, or a goroutine of this process (proc is nil).
 // Fields other than id, proc and the codec streams are guarded by Pool.mu.
 type worker struct {
-	id     int
-	proc   *spawn.Proc
-	window int // tasks in flight at most
+	id   int
+	proc *spawn.Proc
 
 	enc *codec.Encoder
 	fw  *wire.FrameWriter
 	dec *codec.Decoder
 
-	inflight    []*job   // sent and not answered, in the order sent
-	cancels     []uint64 // task IDs whose cancellation is to be sent
-	stopping    bool     // take no more jobs; end once inflight is empty
-	sending     bool     // a goroutine owns the connection's writing side
-	broken      bool     // a write failed: the worker was killed, nothing more is sent
-	budget      int      // tasks left before retirement; 0 means no limit
-	lastAt      int64    // when its last result arrived (spawn.Now), 0 before the first
-	perTask     int64    // time between its results while busy over the last span, in ns
-	spanTime    int64    // the current span of pace: time
-	spanResults int      // and results
+	inflight []*job   // sent and not answered, in the order sent
+	work     int64    // estimated ns of the in-flight jobs whose cost is known
+	inputs   int      // inputs of the in-flight jobs
+	unknown  int      // in-flight jobs whose cost is not known
+	cancels  []uint64 // task IDs whose cancellation is to be sent
+	steals   []uint64 // task IDs to ask back (see Pool.steal)
+	held     *job     // a job of a cancelled call it runs: no new work until it ends (see Pool.hold)
+	grace    *time.Timer
+	stopping bool  // take no more jobs; end once inflight is empty
+	sending  bool  // a goroutine owns the connection's writing side
+	broken   bool  // a write failed: the worker was killed, nothing more is sent
+	budget   int   // tasks left before retirement; 0 means no limit
+	lastAt   int64 // when its last result arrived (spawn.Now), 0 before the first
 
 	// One goroutine at a time reads the connection: the receiver, or a
 	// caller waiting for its own result (readFor), which spares the
@@ -88,38 +90,11 @@ func (w *worker) wakeReceiver() {
 	}
 }
 
-// pace notes a result that arrived at now and sizes w's window to about
-// windowWork of tasks at the pace its results come; Pool.mu is held. Only
-// gaps during which the worker had more tasks than the one answered count:
-// they measure its work, not the parent's. Results come in bursts (one
-// write for up to 32), whose gaps are next to nothing, so the pace is taken
-// over spans of at least paceSpan of such gaps: every span then holds a
-// whole gap between bursts, and the results before it.
-func (w *worker) pace(now int64) {
-	if w.lastAt != 0 && len(w.inflight) > 1 {
-		w.spanTime += now - w.lastAt
-		w.spanResults++
-		if w.spanTime >= int64(paceSpan) {
-			w.perTask = max(w.spanTime/int64(w.spanResults), 1)
-			w.spanTime, w.spanResults = 0, 0
-			w.window = int(max(window, min(int64(windowWork)/w.perTask, maxWindow)))
-		}
-	}
-	w.lastAt = now
-}
-
-// paceSpan is the least time a span of pace covers.
-const paceSpan = windowWork / 4
-
 // timedOut records the task a watchdog killed its worker for.
 type timedOut struct {
 	id             uint64
 	elapsed, limit time.Duration
 }
-
-// batch is how many tasks a busy worker's sender waits to be able to send
-// at once.
-func (w *worker) batch() int { return max(1, w.window/4) }
 
 // maxRequeues bounds how often a task goes back to the queue after its
 // worker died while it waited there, so that a task which kills workers
@@ -170,7 +145,7 @@ func (p *Pool) startProcess(initial bool) error {
 	if h := testHookSpawned; h != nil {
 		h(id, proc.Pid)
 	}
-	w := &worker{id: id, proc: proc, window: window, budget: p.cfg.maxTasks, recvWake: make(chan struct{}, 1),
+	w := &worker{id: id, proc: proc, budget: p.cfg.maxTasks, recvWake: make(chan struct{}, 1),
 		done: make(chan struct{}), unwatched: make(chan struct{}), poke: make(chan struct{}, 1)}
 	w.lazy = time.AfterFunc(time.Hour, func() {
 		p.mu.Lock()
@@ -189,7 +164,11 @@ func (p *Pool) startProcess(initial bool) error {
 	w.lazy.Stop()
 	w.fw = wire.NewFrameWriter(proc.Conn)
 	w.enc = codec.NewEncoder(w.fw)
-	w.dec = codec.NewDecoder(wire.NewFrameReader(proc.Conn))
+	fr := wire.NewFrameReader(proc.Conn)
+	// What the worker had written and not sent when it died is in its
+	// slot's stash: the stream ends with it (see serve).
+	fr.OnEnd(proc.Slot.Stashed)
+	w.dec = codec.NewDecoder(fr)
 	stop := context.AfterFunc(p.starts, func() { proc.Kill() }) // Terminate
 	err = w.init(p.cfg)
 	stop()
@@ -221,6 +200,7 @@ func (p *Pool) startProcess(initial bool) error {
 		p.initial--
 	}
 	p.live++
+	p.balance() // it may take work queued at busy workers
 	p.cond.Broadcast()
 	p.mu.Unlock()
 	p.log.Debug("mproc: worker started", "worker", id, "pid", proc.Pid)
@@ -343,12 +323,12 @@ func (w *worker) exitError(index int, reason string) *WorkerExitError {
 func (p *Pool) send(w *worker) {
 	defer p.wg.Done()
 	for {
-		jobs, ids, cancels, stop := p.take(w)
+		b, stop := p.take(w)
 		if stop {
 			w.proc.Conn.CloseWrite() // the worker exits on EOF
 			return
 		}
-		ok := p.write(w, jobs, ids, cancels)
+		ok := p.write(w, b)
 		p.mu.Lock()
 		w.sending = false
 		w.broken = !ok
@@ -359,29 +339,36 @@ func (p *Pool) send(w *worker) {
 	}
 }
 
-// write sends cancellations and jobs to worker w with one flush; the caller
-// owns w's connection (w.sending). It reports false when the stream broke:
-// the worker was killed then, and its receiver sees the end.
-func (p *Pool) write(w *worker, jobs []*job, ids []uint64, cancels []uint64) bool {
-	for _, id := range cancels {
+// write sends a batch to worker w with one flush; the caller owns w's
+// connection (w.sending). It reports false when the stream broke: the
+// worker was killed then, and its receiver sees the end. A job whose
+// inputs the codec cannot send is taken back: each input that cannot be
+// sent fails alone, and the others go back to their call, to be sent again.
+func (p *Pool) write(w *worker, b batch) bool {
+	for _, id := range b.cancels {
 		if err := w.enc.Encode(&wire.Msg{Kind: wire.KindCancel, ID: id}); err != nil {
 			w.proc.Kill()
 			return false
 		}
 	}
-	for i, j := range jobs {
+	for _, id := range b.steals {
+		if err := w.enc.Encode(&wire.Msg{Kind: wire.KindSteal, ID: id}); err != nil {
+			w.proc.Kill()
+			return false
+		}
+	}
+	for i, j := range b.jobs {
 		if j.c.timeout > 0 {
 			select {
 			case w.poke <- struct{}{}:
 			default:
 			}
 		}
-		err := w.enc.Encode(&wire.Msg{Kind: wire.KindTask, ID: ids[i], Run: j.c.run, Fn: j.c.fn, Args: j.args})
+		err := w.enc.Encode(&wire.Msg{Kind: wire.KindTask, ID: b.ids[i], Run: j.c.run, Fn: j.c.fn, Args: j.args})
 		var ue *codec.UnsupportedError
 		if errors.As(err, &ue) {
-			// Nothing was written; the task never reaches the worker.
-			p.unsend(w, j)
-			j.failAll(err)
+			// Nothing was written; the job never reaches the worker.
+			p.unsend(w, j, err)
 			continue
 		}
 		if err != nil {
@@ -396,17 +383,44 @@ func (p *Pool) write(w *worker, jobs []*job, ids []uint64, cancels []uint64) boo
 	return true
 }
 
-// unsend removes j from w's in-flight tasks.
-func (p *Pool) unsend(w *worker, j *job) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i, k := range w.inflight {
-		if k == j {
-			w.inflight = append(w.inflight[:i], w.inflight[i+1:]...)
-			break
+// unsend takes back job j, which could not be encoded with error err. The
+// function cannot be sent, or some of the inputs: those fail alone, with
+// their own path, and the others go back to the call.
+func (p *Pool) unsend(w *worker, j *job, err error) {
+	var bad []*job
+	var good []*job
+	if j.n > 1 && checkFn(j.c.fn) == nil {
+		lo := 0
+		for i := range j.n {
+			one := j.sub(i, i+1)
+			if e := one.encodeError(); e != nil {
+				if i > lo {
+					good = append(good, j.sub(lo, i))
+				}
+				bad = append(bad, one)
+				lo = i + 1
+			}
+		}
+		if lo < j.n && len(bad) > 0 {
+			good = append(good, j.sub(lo, j.n))
 		}
 	}
+	p.mu.Lock()
+	p.unassign(w, j)
+	var notRun []*job
+	if len(bad) > 0 {
+		notRun = p.requeue(good)
+	}
 	p.cond.Broadcast()
+	p.mu.Unlock()
+	skip(notRun)
+	if len(bad) == 0 {
+		j.failAll(err) // the function, or all of it
+		return
+	}
+	for _, one := range bad {
+		one.failAll(one.encodeError())
+	}
 }
 
 // receive reads results whenever w has some in flight and no caller reads
@@ -465,29 +479,53 @@ func (p *Pool) receiveOne(w *worker) bool {
 		return true
 	}
 	p.mu.Lock()
-	if m.Kind != wire.KindResult || len(w.inflight) == 0 || w.inflight[0].id != m.ID {
+	if m.Kind == wire.KindReturned {
+		notRun, ok := p.returned(w, m.ID)
 		p.mu.Unlock()
-		w.reason = fmt.Sprintf("out of step: got message kind %d for task %d", m.Kind, m.ID)
-		w.proc.Kill()
-		w.ended = true
-		return false
+		if !ok {
+			return p.outOfStep(w, m)
+		}
+		skip(notRun)
+		return true
 	}
-	j := w.inflight[0]
-	w.pace(spawn.Now())
-	w.inflight[0] = nil
-	w.inflight = w.inflight[1:]
-	// Wake the sender when it may send again (its share of the queue
-	// depends on every worker's load, so a fixed threshold can miss
-	// the moment), or when a stopping worker has drained.
-	if p.sendable(w) > 0 || w.stopping && len(w.inflight) == 0 {
+	// Results come in the order the tasks were sent, but for those given
+	// back meanwhile: the one answered is almost always the first.
+	var j *job
+	for _, k := range w.inflight {
+		if k.id == m.ID {
+			j = k
+			break
+		}
+	}
+	if m.Kind != wire.KindResult || j == nil {
+		p.mu.Unlock()
+		return p.outOfStep(w, m)
+	}
+	w.lastAt = spawn.Now()
+	p.unassign(w, j)
+	j.c.observe(j.n, m.Took)
+	p.release(w, j)
+	// Wake the sender when it may send again, or when a stopping worker
+	// has drained; an idle worker may take back work queued at others.
+	if len(w.inflight) == 0 {
+		p.balance()
+	}
+	if p.wantsWork(w) && p.hasWork() || w.stopping && len(w.inflight) == 0 {
 		p.cond.Broadcast()
 	}
-	dropped := j.dropped
 	p.mu.Unlock()
-	if !dropped && j.c.ctx.Err() == nil {
+	if j.c.ctx.Err() == nil {
 		j.c.deliver(j, m.Out, taskErrors(j, m.Fails, w.id, w.proc.Pid))
 	}
 	return true
+}
+
+// outOfStep kills worker w for a message that answers no task it holds.
+func (p *Pool) outOfStep(w *worker, m *wire.Msg) bool {
+	w.reason = fmt.Sprintf("out of step: got message kind %d for task %d", m.Kind, m.ID)
+	w.proc.Kill()
+	w.ended = true
+	return false
 }
 
 // readFor reads the connection of the worker running j on the calling
@@ -630,8 +668,8 @@ func (p *Pool) died(w *worker, reason string, fatal bool) {
 	blamed := false // a worker that gave up on its stream blames its first unrun task
 	for i, j := range jobs {
 		switch {
-		case j.c.ctx.Err() != nil, j.dropped:
-			// Nobody waits for it, or it was answered already.
+		case j.c.ctx.Err() != nil:
+			// Nobody waits for it.
 		case p.terminated:
 			failed = append(failed, failure{j: j, err: ErrClosed})
 		case j.id <= finishedID:
@@ -642,12 +680,16 @@ func (p *Pool) died(w *worker, reason string, fatal bool) {
 			case to != nil && to.id == j.id:
 				failed = append(failed, failure{j: one, err: &TimeoutError{Index: j.start + item, Worker: w.id, Pid: w.proc.Pid,
 					Elapsed: to.elapsed, Limit: to.limit}})
-			case one.attempts < j.c.retries:
+			case one.attempts < j.c.retries && p.interrupted == nil:
 				one.attempts++
 				retried.Add(1)
 				p.retryLater(one)
 			default:
-				failed = append(failed, failure{j: one, err: exitErr(j.start + item)})
+				e := exitErr(j.start + item)
+				if j.c.retries > 0 {
+					e.Attempts = one.attempts + 1
+				}
+				failed = append(failed, failure{j: one, err: e})
 			}
 			if item > 0 {
 				lost(j.sub(0, item)) // they ran
@@ -675,16 +717,31 @@ func (p *Pool) died(w *worker, reason string, fatal bool) {
 		}
 	}
 	unexpected := len(jobs) > 0 || exit.Code != 0 || exit.Signal != "" || reason != ""
-	if unexpected && !p.terminated {
-		p.log.Warn("mproc: worker died", "worker", w.id, "pid", w.proc.Pid, "exit", exit.String(), "reason", reason)
-	} else {
+	switch {
+	case p.terminated || !unexpected:
 		p.log.Debug("mproc: worker stopped", "worker", w.id, "pid", w.proc.Pid)
+	case w.timedOut != nil:
+		p.log.Info("mproc: worker killed by the pool: a task ran past its timeout", "worker", w.id, "pid", w.proc.Pid,
+			"timeout", w.timedOut.limit, "elapsed", w.timedOut.elapsed)
+	case w.killReason != "" || w.callerKilled:
+		why := w.killReason
+		if w.callerKilled {
+			why = "killed by Process.Kill"
+		}
+		p.log.Info("mproc: worker killed", "worker", w.id, "pid", w.proc.Pid, "reason", why)
+	default:
+		p.log.Warn("mproc: worker died", "worker", w.id, "pid", w.proc.Pid, "exit", exit.String(), "reason", reason)
 	}
-	p.requeue(again)
+	if w.grace != nil {
+		w.grace.Stop()
+	}
+	w.held = nil
+	notRun := p.requeue(again)
 	p.ensureWorkers()
 	p.noWorkersLeft()
 	p.cond.Broadcast()
 	p.mu.Unlock()
+	skip(notRun)
 	// The cause first: a call that stops at its first error reports the
 	// input that killed the worker rather than one whose result was lost.
 	for _, f := range failed {

@@ -1,7 +1,10 @@
 // Package serve is the loop a worker process runs inside mproc.Main: it
 // runs the initializer, then tasks one at a time in arrival order, while a
-// reader takes new tasks and cancellations and a writer sends results,
-// flushing once per burst.
+// reader takes new tasks, cancellations and requests to give back tasks
+// not started, and a writer sends results, flushing once per burst. Each
+// result is copied to the slot's stash as soon as it is encoded, before
+// the next task starts: if the worker dies before the burst is sent, the
+// parent reads it there (spawn.Slot.Stash).
 package serve
 
 import (
@@ -69,8 +72,10 @@ type worker struct {
 	handoff *time.Timer   // checks on the task running on the reading goroutine
 	flush   chan struct{} // asks the flusher to flush
 
-	wmu       sync.Mutex // guards enc, fw and unflushed once tasks run
-	unflushed int        // results written to fw and not flushed
+	wmu        sync.Mutex // guards enc, fw, unflushed and the stash once tasks run
+	unflushed  int        // results written to fw and not flushed
+	stashFrame uint64     // the frame the stash holds the start of
+	stashed    int        // bytes of it the stash holds
 
 	mu        sync.Mutex
 	running   map[uint64]context.CancelFunc // queued or running tasks
@@ -85,7 +90,8 @@ type worker struct {
 // A task is a decoded task message and the context it runs with.
 type task struct {
 	*wire.Msg
-	ctx context.Context
+	ctx  context.Context
+	took int64 // how long it ran, in ns
 }
 
 // flushingReader reads the control socket for the decoder, flushing the
@@ -170,7 +176,7 @@ func (w *worker) read() {
 		switch m.Kind {
 		case wire.KindTask:
 			ctx, cancel := context.WithCancel(context.Background())
-			t := task{m, ctx}
+			t := task{Msg: m, ctx: ctx}
 			w.mu.Lock()
 			w.running[m.ID] = cancel
 			if w.executing {
@@ -197,17 +203,46 @@ func (w *worker) read() {
 				cancel()
 			}
 			w.mu.Unlock()
+		case wire.KindSteal:
+			if w.giveBack(m.ID) {
+				w.wmu.Lock()
+				if err := w.encode(&wire.Msg{Kind: wire.KindReturned, ID: m.ID}); err != nil {
+					os.Exit(3)
+				}
+				w.stashLocked()
+				w.unflushed++
+				w.flushLocked() // an idle worker waits for it
+				w.wmu.Unlock()
+			}
 		default:
 			w.die(fmt.Sprintf("unexpected message kind %d", m.Kind))
 		}
 	}
 }
 
+// giveBack removes the task with the given ID from the queue if it has
+// not started, and reports whether it did: the parent then sends it to
+// another worker, and this one never runs it. A task that started is left
+// alone; its result answers the parent's request.
+func (w *worker) giveBack(id uint64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, t := range w.queue {
+		if t.ID == id {
+			w.queue = append(w.queue[:i], w.queue[i+1:]...)
+			w.running[id]()
+			delete(w.running, id)
+			return true
+		}
+	}
+	return false
+}
+
 // runHere runs t on the reading goroutine and reports whether this
 // goroutine still reads after it. When t calls runtime.Goexit, runHere does
 // not return: a fresh goroutine finishes t and takes the role over.
 func (w *worker) runHere(t task) (reading bool) {
-	out, fails := w.run(t, func(out any, fails []wire.Failure) {
+	out, fails := w.run(&t, func(out any, fails []wire.Failure) {
 		if w.ranHere(t, out, fails) {
 			w.read()
 		} else {
@@ -272,7 +307,7 @@ func (w *worker) drain() {
 		w.queue[0] = task{}
 		w.queue = w.queue[1:]
 		w.mu.Unlock()
-		out, fails := w.run(t, func(out any, fails []wire.Failure) {
+		out, fails := w.run(&t, func(out any, fails []wire.Failure) {
 			w.done(t, out, fails, false)
 			w.drain()
 		})
@@ -284,15 +319,18 @@ func (w *worker) drain() {
 // When one of its inputs calls runtime.Goexit, which ends this goroutine,
 // Run goes on with the task on a fresh goroutine and calls resume there
 // with the outcome. A task cancelled before it started fails as a whole.
-func (w *worker) run(t task, resume func(any, []wire.Failure)) (out any, fails []wire.Failure) {
+func (w *worker) run(t *task, resume func(any, []wire.Failure)) (out any, fails []wire.Failure) {
 	if err := t.ctx.Err(); err != nil {
 		return nil, []wire.Failure{Fail(-1, err)}
 	}
 	w.slot.Start(t.ID)
+	start := spawn.Now()
 	out, fails = t.Run.Run(t.ctx, t.Fn, t.Args, w.slot.Item(), func(out any, fails []wire.Failure) {
+		t.took = spawn.Now() - start
 		w.slot.Finish(t.ID)
 		resume(out, fails)
 	})
+	t.took = spawn.Now() - start
 	w.slot.Finish(t.ID)
 	return out, fails
 }
@@ -305,7 +343,7 @@ func (w *worker) done(t task, out any, fails []wire.Failure, inline bool) {
 	delete(w.running, t.ID)
 	idle := len(w.queue) == 0
 	w.mu.Unlock()
-	w.reply(&wire.Msg{Kind: wire.KindResult, ID: t.ID, Out: out, Fails: fails}, inline, idle)
+	w.reply(&wire.Msg{Kind: wire.KindResult, ID: t.ID, Out: out, Fails: fails, Took: t.took}, inline, idle)
 }
 
 // reply sends a result. A result of a task run where it was read waits for
@@ -319,6 +357,7 @@ func (w *worker) reply(m *wire.Msg, inline, idle bool) {
 	if err := w.encode(m); err != nil {
 		os.Exit(3) // the parent is gone or the stream is broken
 	}
+	w.stashLocked()
 	w.unflushed++
 	if inline && w.unflushed < maxUnflushed {
 		return
@@ -343,6 +382,19 @@ func (w *worker) flusher() {
 		w.flushLocked()
 		w.wmu.Unlock()
 	}
+}
+
+// stashLocked copies what was encoded and not sent to the slot's stash,
+// where it outlives this process; w.wmu is held. It costs a copy of the
+// bytes added since the last call, no system call.
+func (w *worker) stashLocked() {
+	frames := w.fw.Frames()
+	if frames != w.stashFrame {
+		w.stashFrame, w.stashed = frames, 0 // what the stash held was sent
+	}
+	pending := w.fw.Pending()
+	w.slot.Stash(frames, pending, w.stashed)
+	w.stashed = len(pending)
 }
 
 func (w *worker) flushLocked() {

@@ -9,15 +9,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A Slot is a page of memory shared by a worker and its parent. The worker
-// records in it which task and which item it is running; the parent reads it
-// after the worker died to tell which task killed it and which never started.
+// A Slot is memory shared by a worker and its parent. The worker records in
+// it which task and which item it is running; the parent reads it after the
+// worker died to tell which task killed it and which never started.
 // Updating it costs an atomic store, not a message.
+//
+// After its first page comes the stash: a copy of what the worker has
+// written to its control stream and not yet sent (see Stash). The kernel
+// keeps the memory while the parent maps it, so results a worker buffered
+// outlive a crash. Pages of the stash cost nothing until written.
 type Slot struct {
 	mem []byte
 }
 
-const slotSize = 4096
+const (
+	slotPage  = 4096
+	stashSize = 1 << 20 // wire.MaxFrame: a FrameWriter never holds more
+	slotSize  = slotPage + stashSize
+)
 
 // Field offsets in the slot; each is an aligned 64-bit word.
 const (
@@ -26,7 +35,10 @@ const (
 	offFinished = 16 // ID of the task the worker finished last
 	offStartNs  = 24 // CLOCK_MONOTONIC time the last task started, in ns
 	offBeats    = 32 // heartbeats so far
+	offStash    = 40 // the stash: frame index << stashLenBits | bytes
 )
+
+const stashLenBits = 24
 
 // Now returns the CLOCK_MONOTONIC time in nanoseconds, the clock a worker
 // stamps its tasks with; it is the same clock in every process. It is the
@@ -106,6 +118,29 @@ func (s *Slot) Running() (id uint64, item int, ok bool) {
 		return 0, 0, false
 	}
 	return started, int(s.word(offItem).Load()), true
+}
+
+// Stash records that the first len(pending) bytes of the stash hold the
+// payload of the worker's frame number frame (counting from 0), not sent
+// yet. It copies pending[from:] only, what the stash does not hold yet.
+func (s *Slot) Stash(frame uint64, pending []byte, from int) {
+	if len(pending) > stashSize || from > len(pending) {
+		return // cannot happen: a FrameWriter holds at most MaxFrame
+	}
+	copy(s.mem[slotPage+from:], pending[from:])
+	s.word(offStash).Store(frame<<stashLenBits | uint64(len(pending)))
+}
+
+// Stashed returns a copy of the stash if it holds the payload of frame
+// number frame, nil otherwise; the parent calls it once the worker is
+// gone, for the frame its stream ended before.
+func (s *Slot) Stashed(frame uint64) []byte {
+	w := s.word(offStash).Load()
+	n := int(w & (1<<stashLenBits - 1))
+	if w>>stashLenBits != frame || n == 0 || n > stashSize {
+		return nil
+	}
+	return append([]byte(nil), s.mem[slotPage:slotPage+n]...)
 }
 
 // Finished returns the ID of the task the worker finished last.

@@ -78,8 +78,9 @@ func update(crc uint32, p []byte) uint32 {
 // A FrameError reports a frame that is not one: the stream is corrupted or
 // was cut short, and the connection cannot be used any more.
 type FrameError struct {
-	Offset int64 // of the frame in the stream
-	Msg    string
+	Offset    int64 // of the frame in the stream
+	Msg       string
+	Truncated bool // the stream ended inside the frame
 }
 
 func (e *FrameError) Error() string {
@@ -89,8 +90,9 @@ func (e *FrameError) Error() string {
 // A FrameWriter buffers what is written to it and sends it as frames on
 // Flush, or whenever a frame is full.
 type FrameWriter struct {
-	w   io.Writer
-	buf []byte // header room, then the pending payload
+	w      io.Writer
+	buf    []byte // header room, then the pending payload
+	frames uint64 // frames sent
 
 	bufs [][]byte // scratch for writeDirect
 }
@@ -183,6 +185,7 @@ func (f *FrameWriter) writeDirect(p []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	f.frames++
 	return k, nil
 }
 
@@ -196,6 +199,14 @@ type VectorWriter interface {
 // Buffered returns the number of bytes written and not yet sent.
 func (f *FrameWriter) Buffered() int { return len(f.buf) - frameHeader }
 
+// Pending returns the bytes written and not yet sent, which the next
+// Flush sends as frame number Frames(). The slice is valid until the next
+// Write or Flush.
+func (f *FrameWriter) Pending() []byte { return f.buf[frameHeader:] }
+
+// Frames returns the number of frames sent so far.
+func (f *FrameWriter) Frames() uint64 { return f.frames }
+
 // Flush sends what is buffered as one frame.
 func (f *FrameWriter) Flush() error {
 	payload := f.buf[frameHeader:]
@@ -207,16 +218,48 @@ func (f *FrameWriter) Flush() error {
 	binary.LittleEndian.PutUint32(f.buf[5:], update(0, payload))
 	_, err := f.w.Write(f.buf)
 	f.buf = f.buf[:frameHeader]
+	if err == nil {
+		f.frames++
+	}
 	return err
 }
 
 // A FrameReader reads the payloads of frames as one stream.
 type FrameReader struct {
-	r   *bufio.Reader
-	buf []byte // the current frame's payload, checked
-	off int    // read so far from buf
-	pos int64  // offset in the stream of the next frame
-	hdr [frameHeader]byte
+	r      *bufio.Reader
+	buf    []byte // the current frame's payload, checked
+	off    int    // read so far from buf
+	pos    int64  // offset in the stream of the next frame
+	hdr    [frameHeader]byte
+	frames uint64 // frames read whole
+
+	rest   func(frame uint64) []byte // see OnEnd
+	rested bool
+}
+
+// OnEnd sets rest to be called once, when the stream ends between frames
+// or inside one: if it returns the payload of the frame the stream ended
+// before (frame counts the frames read whole), the reader serves it as
+// that frame, then the end. A worker's parent uses it to recover what the
+// worker had written but not sent when it died (spawn.Slot.Stashed).
+func (f *FrameReader) OnEnd(rest func(frame uint64) []byte) { f.rest = rest }
+
+// end handles the end of the stream, err being what reading said: it
+// serves the payload rest gives, if any, or returns err.
+func (f *FrameReader) end(err error) error {
+	var fe *FrameError
+	ended := errors.Is(err, io.EOF) || errors.As(err, &fe) && fe.Truncated
+	if f.rest == nil || f.rested || !ended {
+		return err
+	}
+	f.rested = true
+	p := f.rest(f.frames)
+	if len(p) == 0 {
+		return err
+	}
+	f.buf, f.off = p, 0
+	f.frames++
+	return nil
 }
 
 // NewFrameReader returns a FrameReader reading frames from r.
@@ -229,32 +272,47 @@ func NewFrameReader(r io.Reader) *FrameReader {
 // any of it. It returns io.EOF at the end of the stream between frames, and
 // a *FrameError for a bad or truncated frame.
 func (f *FrameReader) Read(p []byte) (int, error) {
-	if f.off == len(f.buf) && len(p) >= directMin {
+	if f.off == len(f.buf) && len(p) >= directMin && !f.rested {
 		// A frame that fits in p is read straight into it and checked
 		// there; p is scratch space until the checksum matches.
 		size, err := f.header()
 		if err != nil {
-			return 0, err
-		}
-		if int(size) <= len(p) {
-			if err := f.payload(p[:size]); err != nil {
+			if err = f.end(err); err != nil {
 				return 0, err
 			}
-			return int(size), nil
+		} else if int(size) <= len(p) {
+			if err := f.payload(p[:size]); err != nil {
+				if err = f.end(err); err != nil {
+					return 0, err
+				}
+			} else {
+				f.frames++
+				return int(size), nil
+			}
+		} else {
+			if cap(f.buf) < int(size) {
+				f.buf = make([]byte, size)
+			}
+			f.buf = f.buf[:size]
+			f.off = 0
+			if err := f.payload(f.buf); err != nil {
+				f.buf = f.buf[:0]
+				if err = f.end(err); err != nil {
+					return 0, err
+				}
+			} else {
+				f.frames++
+			}
 		}
-		if cap(f.buf) < int(size) {
-			f.buf = make([]byte, size)
-		}
-		f.buf = f.buf[:size]
-		if err := f.payload(f.buf); err != nil {
-			f.buf, f.off = f.buf[:0], 0
-			return 0, err
-		}
-		f.off = 0
 	}
 	for f.off == len(f.buf) {
+		if f.rested {
+			return 0, io.EOF // the stream ended; what it lacked was served
+		}
 		if err := f.next(); err != nil {
-			return 0, err
+			if err = f.end(err); err != nil {
+				return 0, err
+			}
 		}
 	}
 	n := copy(p, f.buf[f.off:])
@@ -276,6 +334,7 @@ func (f *FrameReader) next() error {
 		return err
 	}
 	f.off = 0
+	f.frames++
 	return nil
 }
 
@@ -286,16 +345,16 @@ func (f *FrameReader) header() (uint32, error) {
 	at := f.pos
 	if n, err := io.ReadFull(f.r, h[:]); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, &FrameError{at, fmt.Sprintf("stream ends inside a frame header (%d of %d bytes)", n, frameHeader)}
+			return 0, &FrameError{at, fmt.Sprintf("stream ends inside a frame header (%d of %d bytes)", n, frameHeader), true}
 		}
 		return 0, err
 	}
 	if h[0] != frameMagic {
-		return 0, &FrameError{at, fmt.Sprintf("magic byte %#02x, want %#02x", h[0], frameMagic)}
+		return 0, &FrameError{Offset: at, Msg: fmt.Sprintf("magic byte %#02x, want %#02x", h[0], frameMagic)}
 	}
 	size := binary.LittleEndian.Uint32(h[1:])
 	if size == 0 || size > MaxFrame {
-		return 0, &FrameError{at, fmt.Sprintf("payload length %d, want 1 to %d", size, MaxFrame)}
+		return 0, &FrameError{Offset: at, Msg: fmt.Sprintf("payload length %d, want 1 to %d", size, MaxFrame)}
 	}
 	return size, nil
 }
@@ -306,13 +365,13 @@ func (f *FrameReader) payload(dst []byte) error {
 	at := f.pos
 	if n, err := io.ReadFull(f.r, dst); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return &FrameError{at, fmt.Sprintf("stream ends inside a frame (%d of %d payload bytes)", n, len(dst))}
+			return &FrameError{at, fmt.Sprintf("stream ends inside a frame (%d of %d payload bytes)", n, len(dst)), true}
 		}
 		return err
 	}
 	want := binary.LittleEndian.Uint32(f.hdr[5:])
 	if sum := update(0, dst); sum != want {
-		return &FrameError{at, fmt.Sprintf("checksum %#08x, want %#08x: the payload is corrupted", sum, want)}
+		return &FrameError{Offset: at, Msg: fmt.Sprintf("checksum %#08x, want %#08x: the payload is corrupted", sum, want)}
 	}
 	f.pos += frameHeader + int64(len(dst))
 	return nil

@@ -21,6 +21,8 @@ const (
 	KindCancel                     // parent → worker: cancel task ID's context
 	KindResult                     // worker → parent: task ID's results, in task order
 	KindFatal                      // worker → parent: the worker cannot go on (Text), it exits
+	KindSteal                      // parent → worker: give task ID back unless it has started
+	KindReturned                   // worker → parent: task ID was given back unstarted; it never runs there
 )
 
 // Msg is every message; Kind tells which fields are set.
@@ -34,6 +36,7 @@ type Msg struct {
 	Args  any         // Init: the initializer's argument; Task: the inputs ([]In)
 	Out   any         // Result: the outputs ([]Out), zero values where an item failed
 	Fails []Failure
+	Took  int64  // Result: how long the task ran in the worker, in ns
 	Text  string // Fatal
 }
 
