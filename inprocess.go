@@ -116,7 +116,7 @@ func (p *Pool) runLocal(j *job, resume func(any, []wire.Failure, error)) (out an
 		ctx, cancel = context.WithTimeout(ctx, j.c.timeout)
 	}
 	start := time.Now()
-	out, fails = j.c.run.Run(ctx, fn, args, &item, func(out any, fails []wire.Failure) {
+	out, fails = j.c.run.Run(ctx, fn, args, &wire.Tracker{Item: &item}, func(out any, fails []wire.Failure) {
 		resume(p.afterRun(j, ctx, cancel, start, &item, out, fails))
 	})
 	return p.afterRun(j, ctx, cancel, start, &item, out, fails)

@@ -137,6 +137,18 @@ type job struct {
 	attempts int   // times run again after its worker died running it
 	est      int64 // how long it should run, in ns, when sent; -1 when unknown
 	stealing bool  // asked back from its worker (dispatch.go); guarded by Pool.mu
+	skip     int   // inputs of the chunk as sent that partial results answered already
+}
+
+// answered splits off the first n inputs of j, which a partial result
+// answered: j goes on with the rest. Pool.mu is held.
+func (j *job) answered(n int) *job {
+	piece := &job{c: j.c, start: j.start, n: n}
+	j.args = j.c.slice(j.args, n, j.n)
+	j.start += n
+	j.n -= n
+	j.skip += n
+	return piece
 }
 
 // sub returns the job for inputs lo to hi of j.

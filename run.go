@@ -2,7 +2,6 @@ package mproc
 
 import (
 	"context"
-	"sync/atomic"
 
 	"github.com/mproc-go/mproc/internal/serve"
 	"github.com/mproc-go/mproc/internal/wire"
@@ -12,27 +11,27 @@ import (
 // It is empty: what travels is its type, by reference.
 type runCtx[In, Out any] struct{}
 
-func (runCtx[In, Out]) Run(ctx context.Context, fn, args any, item *atomic.Uint64, resume func(any, []wire.Failure)) (any, []wire.Failure) {
+func (runCtx[In, Out]) Run(ctx context.Context, fn, args any, t *wire.Tracker, resume func(any, []wire.Failure)) (any, []wire.Failure) {
 	f, _ := fn.(func(context.Context, In) (Out, error))
-	return runEach(ctx, args.([]In), item, resume, func(in In) (Out, error) { return f(ctx, in) })
+	return runEach(ctx, args.([]In), t, resume, func(in In) (Out, error) { return f(ctx, in) })
 }
 
 // runPlain is the wire.Runner for a func(In) Out given to Plain.
 type runPlain[In, Out any] struct{}
 
-func (runPlain[In, Out]) Run(ctx context.Context, fn, args any, item *atomic.Uint64, resume func(any, []wire.Failure)) (any, []wire.Failure) {
+func (runPlain[In, Out]) Run(ctx context.Context, fn, args any, t *wire.Tracker, resume func(any, []wire.Failure)) (any, []wire.Failure) {
 	f, _ := fn.(func(In) Out)
-	return runEach(ctx, args.([]In), item, resume, func(in In) (Out, error) { return f(in), nil })
+	return runEach(ctx, args.([]In), t, resume, func(in In) (Out, error) { return f(in), nil })
 }
 
 // runEach calls f on each input, recording progress in item, recovering
 // panics, and failing the inputs left when ctx is cancelled. An input that
 // calls runtime.Goexit fails, and the rest of the inputs run on a fresh
 // goroutine, which passes the outcome to resume (see wire.Runner).
-func runEach[In, Out any](ctx context.Context, in []In, item *atomic.Uint64, resume func(any, []wire.Failure), f func(In) (Out, error)) (any, []wire.Failure) {
-	s := &eachRun[In, Out]{ctx: ctx, in: in, out: make([]Out, len(in)), item: item, f: f, resume: resume}
+func runEach[In, Out any](ctx context.Context, in []In, t *wire.Tracker, resume func(any, []wire.Failure), f func(In) (Out, error)) (any, []wire.Failure) {
+	s := &eachRun[In, Out]{ctx: ctx, in: in, out: make([]Out, len(in)), t: t, f: f, resume: resume}
 	s.loop()
-	return s.out, s.fails
+	return s.out[t.Sent:], s.fails
 }
 
 // eachRun is the state of a runEach, which a fresh goroutine takes over
@@ -43,7 +42,7 @@ type eachRun[In, Out any] struct {
 	out    []Out
 	fails  []wire.Failure
 	i      int // the input running
-	item   *atomic.Uint64
+	t      *wire.Tracker
 	f      func(In) (Out, error)
 	resume func(any, []wire.Failure)
 }
@@ -62,7 +61,7 @@ func (s *eachRun[In, Out]) loop() {
 		s.i++
 		go func() {
 			s.loop()
-			s.resume(s.out, s.fails)
+			s.resume(s.out[s.t.Sent:], s.fails)
 		}()
 	}()
 	for ; s.i < len(s.in); s.i++ {
@@ -73,7 +72,7 @@ func (s *eachRun[In, Out]) loop() {
 			}
 			break
 		}
-		s.item.Store(uint64(i))
+		s.t.Item.Store(uint64(i))
 		var err error
 		fail, ok := serve.Protect(func() { s.out[i], err = s.f(s.in[i]) })
 		switch {
@@ -82,6 +81,14 @@ func (s *eachRun[In, Out]) loop() {
 			s.fails = append(s.fails, fail)
 		case err != nil:
 			s.fails = append(s.fails, serve.Fail(i, err))
+		}
+		if s.t.Due != nil && i+1 < len(s.in) && s.t.Due() {
+			// The outcome so far goes out (or at least to the stash)
+			// now: a crash later in the chunk keeps it.
+			from := s.t.Sent
+			s.t.Sent = i + 1
+			s.t.Partial(from, s.out[from:i+1], s.fails)
+			s.fails = nil
 		}
 	}
 	returned = true

@@ -497,9 +497,23 @@ func (p *Pool) receiveOne(w *worker) bool {
 			break
 		}
 	}
-	if m.Kind != wire.KindResult || j == nil {
+	if m.Kind != wire.KindResult || j == nil || m.From != j.skip || m.Partial && (m.N <= 0 || m.N >= j.n) {
 		p.mu.Unlock()
 		return p.outOfStep(w, m)
+	}
+	for i := range m.Fails {
+		if m.Fails[i].Item >= 0 {
+			m.Fails[i].Item -= j.skip // they count from the chunk as sent
+		}
+	}
+	if m.Partial {
+		piece := j.answered(m.N)
+		w.inputs -= m.N
+		p.mu.Unlock()
+		if j.c.ctx.Err() == nil {
+			j.c.deliver(piece, m.Out, taskErrors(piece, m.Fails, w.id, w.proc.Pid))
+		}
+		return true
 	}
 	w.lastAt = spawn.Now()
 	p.unassign(w, j)
@@ -594,7 +608,7 @@ func (p *Pool) died(w *worker, reason string, fatal bool) {
 	p.mu.Lock()
 	delete(p.workers, w) // and so does drain, through p.workers
 	p.mu.Unlock()
-	runningID, item, running := w.proc.Slot.Running()
+	runningID, itemSent, running := w.proc.Slot.Running()
 	finishedID := w.proc.Slot.Finished()
 	w.proc.Release()
 	// A SIGKILL the pool sent itself (a timeout, a missed heartbeat,
@@ -635,10 +649,13 @@ func (p *Pool) died(w *worker, reason string, fatal bool) {
 	// their results died with it. The task it was running, if any, is the
 	// first after them; its items before item ran too.
 	var runningJob *job
+	item := 0 // of the running job's inputs not answered yet
 	firstUnrun := -1
 	for i, j := range jobs {
 		if running && j.id == runningID {
 			runningJob = j
+			// Partial results answered those before skip.
+			item = max(itemSent-j.skip, 0)
 		}
 		if firstUnrun < 0 && j.id > finishedID && !(running && j.id == runningID) {
 			firstUnrun = i

@@ -34,6 +34,7 @@ func Run(c *spawn.Child) {
 		running: make(map[uint64]context.CancelFunc),
 	}
 	w.dec = codec.NewDecoder(wire.NewFrameReader(flushingReader{w}))
+	w.tr = wire.Tracker{Item: c.Slot.Item(), Due: w.due, Partial: w.partial}
 	w.enc = codec.NewEncoder(w.fw)
 	w.handoff = time.AfterFunc(time.Hour, w.checkHandoff)
 	w.handoff.Stop()
@@ -76,6 +77,16 @@ type worker struct {
 	unflushed  int        // results written to fw and not flushed
 	stashFrame uint64     // the frame the stash holds the start of
 	stashed    int        // bytes of it the stash holds
+	flushedAt  int64      // when fw was last flushed (spawn.Now)
+
+	// The task running (one at a time) and how far it got: its Runner
+	// passes the outcome of its inputs on every partialEvery (see due).
+	tr        wire.Tracker
+	cur       *task
+	partialAt int64 // when the task started, or its last partial result went
+	checkedAt int64 // when due last read the clock
+	stride    int   // inputs between two readings of the clock
+	count     int   // inputs since the last reading
 
 	mu        sync.Mutex
 	running   map[uint64]context.CancelFunc // queued or running tasks
@@ -92,6 +103,7 @@ type task struct {
 	*wire.Msg
 	ctx  context.Context
 	took int64 // how long it ran, in ns
+	from int   // the inputs before it went out in partial results
 }
 
 // flushingReader reads the control socket for the decoder, flushing the
@@ -325,14 +337,63 @@ func (w *worker) run(t *task, resume func(any, []wire.Failure)) (out any, fails 
 	}
 	w.slot.Start(t.ID)
 	start := spawn.Now()
-	out, fails = t.Run.Run(t.ctx, t.Fn, t.Args, w.slot.Item(), func(out any, fails []wire.Failure) {
-		t.took = spawn.Now() - start
+	w.cur, w.tr.Sent = t, 0
+	w.partialAt, w.checkedAt, w.stride, w.count = start, start, 1, 0
+	out, fails = t.Run.Run(t.ctx, t.Fn, t.Args, &w.tr, func(out any, fails []wire.Failure) {
+		t.took, t.from = spawn.Now()-start, w.tr.Sent
 		w.slot.Finish(t.ID)
 		resume(out, fails)
 	})
-	t.took = spawn.Now() - start
+	t.took, t.from = spawn.Now()-start, w.tr.Sent
 	w.slot.Finish(t.ID)
 	return out, fails
+}
+
+// partialEvery is how often a task of many inputs passes on the outcome of
+// those done: a crash then loses at most that much of its work (the stash
+// keeps what was passed on), for the cost of a message per period, about a
+// microsecond. partialSend is how often such outcomes are sent at once
+// rather than left for the next flush, so that the parent's progress moves.
+const (
+	partialEvery = int64(100 * time.Microsecond)
+	partialSend  = int64(10 * time.Millisecond)
+)
+
+// due reports whether the running task should pass on its outcome so far.
+// It reads the clock every stride inputs, stride adapting so that a
+// reading comes about every few microseconds: quick inputs do not pay for
+// a clock reading each.
+func (w *worker) due() bool {
+	if w.count++; w.count < w.stride {
+		return false
+	}
+	w.count = 0
+	now := spawn.Now()
+	if now-w.checkedAt < int64(5*time.Microsecond) {
+		w.stride = min(2*w.stride, 1024)
+	} else if w.stride > 1 {
+		w.stride /= 2
+	}
+	w.checkedAt = now
+	if now-w.partialAt < partialEvery {
+		return false
+	}
+	w.partialAt = now
+	return true
+}
+
+// partial passes on the outcome of the running task's inputs from from on.
+func (w *worker) partial(from int, out any, fails []wire.Failure) {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	if err := w.encode(&wire.Msg{Kind: wire.KindResult, ID: w.cur.ID, Out: out, Fails: fails, From: from, Partial: true, N: w.tr.Sent - from}); err != nil {
+		os.Exit(3)
+	}
+	w.stashLocked()
+	w.unflushed++
+	if spawn.Now()-w.flushedAt >= partialSend {
+		w.flushLocked()
+	}
 }
 
 // done forgets task t and sends its result; inline says the reading
@@ -343,7 +404,7 @@ func (w *worker) done(t task, out any, fails []wire.Failure, inline bool) {
 	delete(w.running, t.ID)
 	idle := len(w.queue) == 0
 	w.mu.Unlock()
-	w.reply(&wire.Msg{Kind: wire.KindResult, ID: t.ID, Out: out, Fails: fails, Took: t.took}, inline, idle)
+	w.reply(&wire.Msg{Kind: wire.KindResult, ID: t.ID, Out: out, Fails: fails, Took: t.took, From: t.from}, inline, idle)
 }
 
 // reply sends a result. A result of a task run where it was read waits for
@@ -405,6 +466,7 @@ func (w *worker) flushLocked() {
 		os.Exit(3)
 	}
 	w.unflushed = 0
+	w.flushedAt = spawn.Now()
 }
 
 // die reports why the worker cannot go on and exits.

@@ -37,7 +37,12 @@ type Msg struct {
 	Out   any         // Result: the outputs ([]Out), zero values where an item failed
 	Fails []Failure
 	Took  int64  // Result: how long the task ran in the worker, in ns
-	Text  string // Fatal
+	// Result: the outputs are those of the task's inputs from From on;
+	// a Partial result is followed by others for the inputs after it.
+	From    int
+	Partial bool
+	N       int // Partial: how many inputs it covers
+	Text    string // Fatal
 }
 
 // Setup is how a worker is to run, sent with Init.
@@ -47,8 +52,11 @@ type Setup struct {
 }
 
 // A Runner runs fn over the inputs args inside a worker and returns the
-// outputs and the items that failed. It stores in item the index of the
-// input it is running, so that the parent can name it if the worker dies.
+// outputs and the items that failed. It stores in t.Item the index of the
+// input it is running, so that the parent can name it if the worker dies,
+// and passes the outcome of the inputs done so far to t.Partial whenever
+// t.Due says so; it then returns the outputs of the inputs after them
+// (from t.Sent on) and the failures it did not pass on.
 //
 // The pool sends an empty value of a generic type instantiated for the
 // task's In and Out: the codec sends the type by reference, and the worker
@@ -63,7 +71,19 @@ type Setup struct {
 // caller must thus do after Run only what resume does too, and defer
 // nothing around Run that must not run when its goroutine ends.
 type Runner interface {
-	Run(ctx context.Context, fn, args any, item *atomic.Uint64, resume func(out any, fails []Failure)) (out any, fails []Failure)
+	Run(ctx context.Context, fn, args any, t *Tracker, resume func(out any, fails []Failure)) (out any, fails []Failure)
+}
+
+// A Tracker is how a Runner tells the worker how far it got.
+type Tracker struct {
+	Item *atomic.Uint64 // the index of the input running, in the slot
+	// Due, when not nil, is called after each input and says whether the
+	// outcome of the inputs done so far should go out now: Partial takes
+	// the outputs of inputs from on and the failures among them, and
+	// Sent is the number of inputs passed to it so far.
+	Due     func() bool
+	Partial func(from int, out any, fails []Failure)
+	Sent    int
 }
 
 // An Initializer runs a pool's initializer fn with its argument inside a
