@@ -90,6 +90,7 @@ func (dec *Decoder) Decode(ptr any) error {
 	d.src, d.limit = dec, dec.d.opts.maxMessage-int(n)
 	err = d.decodeMessage(body, dec.offset-len(body), ptr)
 	d.src = nil
+	d.release()
 	if err != nil && (errors.As(err, new(*DecodeError)) || errors.As(err, new(*FingerprintError))) {
 		dec.err = err
 		return err
@@ -285,6 +286,16 @@ func (d *decoder) checkHeader(version uint64, fp string, at int) error {
 		return &FingerprintError{Stream: fp, Local: fingerprint()}
 	}
 	return nil
+}
+
+// release drops the decoder's references to the value it decoded last, so
+// that a long-lived stream keeps nothing of it alive.
+func (d *decoder) release() {
+	clear(d.memo)
+	d.memo = d.memo[:0]
+	clear(d.words)
+	d.strs = ""
+	d.r = reader{}
 }
 
 // decodeMessage decodes one message body that starts at stream offset base.

@@ -67,6 +67,7 @@ func (enc *Encoder) Encode(v any) error {
 		if _, err := enc.w.Write(e.buf[start:]); err != nil {
 			return enc.fail(err)
 		}
+		e.release()
 		return nil
 	}
 	frame := enc.frame[:0]
@@ -109,6 +110,7 @@ func (enc *Encoder) Encode(v any) error {
 	e.spans = e.spans[:0]
 	clear(e.outside)
 	e.outside = e.outside[:0]
+	e.release()
 	return nil
 }
 
@@ -203,15 +205,22 @@ func (e *encoder) begin(bulk int) {
 	e.defs = e.defs[:0]
 	e.addTypes = e.addTypes[:0]
 	e.addFuncs = e.addFuncs[:0]
+	e.release()
+	e.depth = 0
+}
+
+// release drops the encoder's references to the value it encoded last, so
+// that a long-lived stream keeps nothing of it alive.
+func (e *encoder) release() {
 	if e.nmemo > uint64(len(e.memoFew)) {
 		clear(e.memo)
 		clear(e.memoAlt)
 	}
 	if e.nmemo > 0 {
-		clear(e.memoFew[:min(e.nmemo, uint64(len(e.memoFew)))]) // drop the references
+		clear(e.memoFew[:min(e.nmemo, uint64(len(e.memoFew)))])
 		e.nmemo = 0
 	}
-	e.depth = 0
+	clear(e.words)
 }
 
 // rollback forgets the definitions the failed message introduced.
@@ -231,6 +240,7 @@ func (e *encoder) rollback() {
 	clear(e.outside)
 	e.outside = e.outside[:0]
 	e.buf = e.buf[:headroom]
+	e.release()
 }
 
 // headroom is the space left at the start of buf for a length prefix.
