@@ -2,6 +2,7 @@ package mproc_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/mproc-go/mproc"
@@ -124,5 +125,36 @@ func BenchmarkMainInParent(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		mproc.Main()
+	}
+}
+
+// BenchmarkImapTrivial streams 100k trivial tasks through Imap and
+// ImapUnordered with their default window and chunking; compare tasks/s
+// with BenchmarkMapTrivial/auto.
+func BenchmarkImapTrivial(b *testing.B) {
+	for _, ordered := range []bool{true, false} {
+		name := "ordered"
+		imap := mproc.Imap[int, int]
+		if !ordered {
+			name, imap = "unordered", mproc.ImapUnordered[int, int]
+		}
+		b.Run(name, func(b *testing.B) {
+			p := benchPool(b)
+			ctx := context.Background()
+			const n = 100_000
+			for b.Loop() {
+				got := 0
+				for _, err := range imap(ctx, p, square, slices.Values(inputs(n))) {
+					if err != nil {
+						b.Fatal(err)
+					}
+					got++
+				}
+				if got != n {
+					b.Fatalf("%d results, want %d", got, n)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "tasks/s")
+		})
 	}
 }

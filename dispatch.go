@@ -175,6 +175,14 @@ func (p *Pool) nextJob(w *worker) *job {
 			p.removeCall(c)
 			continue
 		}
+		if len(w.inflight) > 0 && c.chunk == 0 && c.perItem > 0 && c.source.remaining() < 0 &&
+			int64(n) < minChunkWork/c.perItem {
+			// An Imap whose inputs come one by one while this worker is
+			// busy: wait for enough of them to make a chunk worth its
+			// message (the worker's next result brings it back here); an
+			// idle worker takes even one, so that a trickle streams.
+			return nil
+		}
 		if len(w.inflight) > 0 {
 			// No more than its share of what is outstanding: a worker
 			// that answered first must not take what the others, about

@@ -98,10 +98,9 @@ func TestExactlyOnceWithoutRetries(t *testing.T) {
 			if e := failed[2]; !errors.As(e, &we) || we.Lost || we.Code != 7 || !strings.Contains(e.Error(), "died running task 2: exit status 7") {
 				t.Errorf("input 2: %v, want a WorkerExitError for its exit", e)
 			}
-			if chunk == 4 && (failed[0] == nil || failed[1] == nil) {
-				// In one chunk, inputs 0 and 1 cannot have been answered.
-				t.Errorf("inputs 0 and 1 did not fail: %v", err)
-			}
+			// In one chunk, inputs 0 and 1 are answered if the chunk
+			// passed on their outcome before input 2 ran (every 100 µs of
+			// its running), and fail as lost otherwise: either way, once.
 			for i := range 2 {
 				e := failed[i]
 				if e == nil {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Imap runs fn on the inputs of seq in the pool's workers and yields the
@@ -102,34 +103,48 @@ func (st *imapState[Out]) put(index int, it imapItem[Out], state uint8) {
 		}
 		return
 	}
-	k := index - st.base
-	for len(st.slots) <= k {
-		st.slots = append(st.slots, imapSlot[Out]{})
+	if k := index - st.base; k >= len(st.slots) {
+		st.grow(k + 1)
 	}
-	st.slots[k] = imapSlot[Out]{imapItem: it, state: state}
+	st.slots[index&(len(st.slots)-1)] = imapSlot[Out]{imapItem: it, state: state}
+}
+
+// grow makes the ring hold at least n outcomes from st.base on.
+func (st *imapState[Out]) grow(n int) {
+	size := max(64, len(st.slots))
+	for size < n {
+		size *= 2
+	}
+	ring := make([]imapSlot[Out], size)
+	for i := range st.slots {
+		idx := st.base + i
+		ring[idx&(size-1)] = st.slots[idx&(len(st.slots)-1)]
+	}
+	st.slots = ring
 }
 
 // ready moves the outcomes that may be yielded now into batch; st.mu is
 // held.
 func (st *imapState[Out]) ready(batch []imapItem[Out]) []imapItem[Out] {
 	if !st.ordered {
-		batch = append(batch, st.arrived...)
-		clear(st.arrived)
-		st.arrived = st.arrived[:0]
+		// The two slices trade places: no copy.
+		batch, st.arrived = st.arrived, batch[:0]
 		return batch
 	}
-	n := 0
-	for n < len(st.slots) && st.slots[n].state != slotEmpty {
-		if st.slots[n].state == slotReady {
-			batch = append(batch, st.slots[n].imapItem)
+	mask := len(st.slots) - 1
+	for len(st.slots) > 0 {
+		slot := &st.slots[st.base&mask]
+		if slot.state == slotEmpty {
+			break
+		}
+		if slot.state == slotReady {
+			batch = append(batch, slot.imapItem)
 		} else {
 			st.settled++
 		}
-		n++
+		*slot = imapSlot[Out]{}
+		st.base++
 	}
-	clear(st.slots[:n])
-	st.slots = st.slots[n:]
-	st.base += n
 	return batch
 }
 
@@ -150,6 +165,7 @@ func imap[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In
 		defer cancel()
 
 		src := &feedSource[In]{}
+		src.waiting.Store(true) // the first input must tell the pool
 		c := &call{ctx: cctx, cancel: cancel, run: run, fn: f, slice: sliceArgs[In], timeout: cfg.timeout, retries: cfg.retries,
 			chunk: cfg.chunk, total: -1, source: src}
 		st := &imapState[Out]{signal: make(chan struct{}, 1), ordered: ordered, perItem: &c.perItemSeen}
@@ -167,16 +183,18 @@ func imap[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In
 		}
 		c.deliver = func(j *job, o any, errs []indexedError) {
 			outs, _ := o.([]Out)
+			failed := make(map[int]error, len(errs))
+			for _, e := range errs {
+				failed[e.index] = e.err
+			}
 			st.mu.Lock()
 			for i := range j.n {
 				var it imapItem[Out]
 				if outs != nil {
 					it.out = outs[i]
 				}
-				for _, e := range errs {
-					if e.index == j.start+i {
-						it.err = e.err
-					}
+				if len(failed) > 0 {
+					it.err = failed[j.start+i]
 				}
 				st.put(j.start+i, it, slotReady)
 			}
@@ -259,18 +277,23 @@ func imap[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In
 func feed[In, Out any](p *Pool, c *call, f any, seq iter.Seq[In], src *feedSource[In], st *imapState[Out]) {
 	var stopErr error
 	checked := false
+	taken, room := 0, 0 // room: inputs the window lets in before it is looked at again
 	seq(func(v In) bool {
-		st.mu.Lock()
-		for !st.left && st.taken-st.settled >= st.limit() {
-			st.waiting = true
-			st.room.Wait()
-			st.waiting = false
-		}
-		if st.left {
+		if room <= 0 {
+			st.mu.Lock()
+			for !st.left && taken-st.settled >= st.limit() {
+				st.waiting = true
+				st.room.Wait()
+				st.waiting = false
+			}
+			left := st.left
+			room = st.limit() - (taken - st.settled)
+			st.taken = taken
 			st.mu.Unlock()
-			return false
+			if left {
+				return false
+			}
 		}
-		st.mu.Unlock()
 		if !checked {
 			checked = true
 			if err := p.check(f, []In{v}); err != nil {
@@ -278,14 +301,13 @@ func feed[In, Out any](p *Pool, c *call, f any, seq iter.Seq[In], src *feedSourc
 				return false
 			}
 		}
-		st.mu.Lock()
-		st.taken++
-		st.mu.Unlock()
+		taken++
+		room--
 		if src.push(v) && !p.kick(c) {
 			// The pool closed: what it did not take never runs.
-			st.mu.Lock()
 			_, n := src.drop()
-			st.taken -= n
+			taken -= n
+			st.mu.Lock()
 			st.notRun += n
 			if p.interruptSignal() == nil {
 				stopErr = p.closedError()
@@ -296,6 +318,7 @@ func feed[In, Out any](p *Pool, c *call, f any, seq iter.Seq[In], src *feedSourc
 		return true
 	})
 	st.mu.Lock()
+	st.taken = taken
 	st.ended = true
 	if st.err == nil {
 		st.err = stopErr
@@ -305,35 +328,68 @@ func feed[In, Out any](p *Pool, c *call, f any, seq iter.Seq[In], src *feedSourc
 }
 
 // feedSource is the inputSource of an Imap: the inputs its feeder read
-// that were not cut into jobs yet.
+// that were not cut into jobs yet. The feeder writes them into blocks and
+// publishes their count with one atomic add, no lock: the pool reads
+// what was published and cuts it (with Pool.mu held, so one cutter at a
+// time). A block is never written again once published, so a job can hold
+// a piece of it as its inputs.
 type feedSource[In any] struct {
-	mu      sync.Mutex
-	buf     []In
-	next    int  // index in the call of buf[0]
-	waiting bool // the pool took all there was: the next push must tell it
-	dropped bool
+	// The feeder's own.
+	block []In // the block being filled
+	fill  int  // inputs written to it
+
+	published atomic.Int64 // inputs written in all
+	_         [56]byte     // published on a cache line of its own: the feeder writes it per input
+	waiting   atomic.Bool  // the pool found nothing to take: the next push must tell it
+	dropped   atomic.Bool
+
+	mu     sync.Mutex
+	blocks [][]In // blocks not cut to the end, oldest first
+
+	// The cutter's own (Pool.mu).
+	cursor int // inputs cut in all
+	first  int // index of blocks[0][0]
 }
+
+// feedBlock is the size of a feedSource's blocks, in bytes.
+const feedBlock = 256 << 10
 
 // push adds an input and reports whether the pool must be told (kick).
 func (s *feedSource[In]) push(v In) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.dropped {
+	if s.dropped.Load() {
 		return true // kick reports the pool closed
 	}
-	s.buf = append(s.buf, v)
-	tell := s.waiting || len(s.buf) == 1
-	s.waiting = false
-	return tell
+	if s.fill == len(s.block) {
+		size := max(64, feedBlock/max(int(unsafe.Sizeof(v)), 1))
+		s.block, s.fill = make([]In, size), 0
+		s.mu.Lock()
+		s.blocks = append(s.blocks, s.block)
+		s.mu.Unlock()
+	}
+	s.block[s.fill] = v
+	s.fill++
+	s.published.Add(1)
+	return s.waiting.Load() && s.waiting.CompareAndSwap(true, false)
 }
 
+// available returns the inputs that can be cut in one piece: those
+// published, up to the end of the oldest block.
 func (s *feedSource[In]) available() int {
+	n := int(s.published.Load()) - s.cursor
+	if n == 0 {
+		// Ask to be told, then look again: a push in between may not
+		// have seen the request (telling too often costs a lock).
+		s.waiting.Store(true)
+		if n = int(s.published.Load()) - s.cursor; n == 0 {
+			return 0
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.buf) == 0 {
-		s.waiting = true
+	if len(s.blocks) == 0 {
+		return 0
 	}
-	return len(s.buf)
+	return min(n, len(s.blocks[0])-(s.cursor-s.first))
 }
 
 func (s *feedSource[In]) remaining() int { return -1 }
@@ -341,23 +397,27 @@ func (s *feedSource[In]) remaining() int { return -1 }
 func (s *feedSource[In]) cut(n int) (any, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	args := s.buf[:n:n]
-	s.buf = s.buf[n:]
-	if len(s.buf) == 0 {
-		s.buf = nil
-		s.waiting = true
+	b := s.blocks[0]
+	off := s.cursor - s.first
+	args := b[off : off+n : off+n]
+	start := s.cursor
+	s.cursor += n
+	if off+n == len(b) {
+		s.blocks[0] = nil
+		s.blocks = s.blocks[1:]
+		s.first += len(b)
 	}
-	start := s.next
-	s.next += n
 	return args, start
 }
 
 func (s *feedSource[In]) drop() (start, n int) {
+	s.dropped.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	start, n = s.next, len(s.buf)
-	s.next += n
-	s.buf = nil
-	s.dropped = true
+	start = s.cursor
+	n = int(s.published.Load()) - s.cursor
+	s.cursor += n
+	clear(s.blocks)
+	s.blocks = nil
 	return start, n
 }

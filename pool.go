@@ -364,6 +364,7 @@ func (p *Pool) claim(w *worker) (b batch) {
 		w.budget -= len(b.jobs)
 		if w.budget == 0 {
 			p.retire(w)
+			p.cond.Broadcast() // what it may not take is for the others
 		}
 	}
 	return b
