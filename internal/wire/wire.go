@@ -36,12 +36,12 @@ type Msg struct {
 	Args  any         // Init: the initializer's argument; Task: the inputs ([]In)
 	Out   any         // Result: the outputs ([]Out), zero values where an item failed
 	Fails []Failure
-	Took  int64  // Result: how long the task ran in the worker, in ns
+	Took  int64 // Result: how long the task ran in the worker, in ns
 	// Result: the outputs are those of the task's inputs from From on;
 	// a Partial result is followed by others for the inputs after it.
 	From    int
 	Partial bool
-	N       int // Partial: how many inputs it covers
+	N       int    // Partial: how many inputs it covers
 	Text    string // Fatal
 }
 
