@@ -240,8 +240,10 @@ func imap[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In
 				if it.err != nil {
 					failed++
 				}
-				report.note(Progress{Done: yielded - failed, Failed: failed, Total: -1})
-				report.flush()
+				if cfg.progress != nil {
+					report.note(Progress{Done: yielded - failed, Failed: failed, Total: -1})
+					report.flush()
+				}
 				if !yield(it.out, it.err) {
 					return
 				}

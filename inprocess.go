@@ -40,7 +40,7 @@ func (p *Pool) startInProcess() error {
 	p.workers[w] = struct{}{}
 	p.live++
 	p.mu.Unlock()
-	p.wg.Add(1)
+	p.goroutines.Add(1)
 	go p.serveHere(w, nil)
 	return nil
 }
@@ -62,7 +62,7 @@ func (p *Pool) serveHere(w *worker, jobs []*job) {
 			p.mu.Lock()
 			delete(p.workers, w)
 			p.mu.Unlock()
-			p.wg.Done()
+			p.goroutines.Done()
 			return
 		}
 	}
@@ -86,9 +86,10 @@ func (p *Pool) doneHere(w *worker, j *job, start int64, out any, fails []wire.Fa
 	p.unassign(w, j)
 	j.c.observe(j.n, spawn.Now()-start)
 	p.cond.Broadcast()
+	closed := j.closed
 	p.mu.Unlock()
-	if j.c.ctx.Err() != nil {
-		return
+	if closed || j.c.ctx.Err() != nil {
+		return // Terminate answered it, or nobody waits
 	}
 	if err != nil {
 		j.failAll(err)

@@ -89,25 +89,28 @@ func (s *sliceSource[In]) drop() (start, n int) {
 }
 
 // observe notes that a job of n inputs ran in took ns; Pool.mu is held.
-// The estimate is the time per input over the jobs measured, each weighing
-// by its inputs, with the past halving at each new job: a lone first input
-// (slow, its code cold) does not hold back the chunks after it, and a
-// call whose tasks change speed is followed within a few jobs.
+// A job of many inputs measures them well on its own, and its time per
+// input is the estimate: the first inputs of a call run slower (code and
+// data cold) and a call's inputs may change speed, so the past is best
+// forgotten. Single inputs and small jobs vary more: they are averaged,
+// each weighing by its inputs, the past halving at each new job.
 func (c *call) observe(n int, took int64) {
 	if n <= 0 {
 		return
 	}
-	c.tookSum = c.tookSum/2 + float64(max(took, 1))
+	took = max(took, 1)
+	c.tookSum = c.tookSum/2 + float64(took)
 	c.itemSum = c.itemSum/2 + float64(n)
-	// A job that ran quicker than the average says the quickest the
-	// inputs can be, which is what sizes the next chunks: the first
-	// inputs of a call run slower (code and data cold), and waiting for
-	// the average to forget them would cut the call into many small
-	// chunks. A slower job moves the estimate up at once, through the
-	// average.
-	c.perItem = max(min(int64(c.tookSum/c.itemSum), max(took, 1)/int64(n)), 1)
+	if n >= wholeJob {
+		c.perItem = max(took/int64(n), 1)
+	} else {
+		c.perItem = max(int64(c.tookSum/c.itemSum), 1)
+	}
 	c.perItemSeen.Store(c.perItem)
 }
+
+// wholeJob is the size from which a job's own measurement is the estimate.
+const wholeJob = 16
 
 // estimate returns how long n inputs of c should run, in ns, or -1 when
 // nothing is known yet.
@@ -138,6 +141,7 @@ type job struct {
 	est      int64 // how long it should run, in ns, when sent; -1 when unknown
 	stealing bool  // asked back from its worker (dispatch.go); guarded by Pool.mu
 	skip     int   // inputs of the chunk as sent that partial results answered already
+	closed   bool  // answered by Terminate while a goroutine ran it (InProcess); guarded by Pool.mu
 }
 
 // answered splits off the first n inputs of j, which a partial result

@@ -47,7 +47,8 @@ type Pool struct {
 
 	nextTask   atomic.Uint64
 	nextWorker atomic.Int64
-	wg         sync.WaitGroup // worker and starter goroutines
+	wg         sync.WaitGroup // process workers' and starters' goroutines
+	goroutines sync.WaitGroup // an InProcess pool's workers: Close waits for them, Terminate does not
 	closeOnce  sync.Once
 	finished   chan struct{} // closed when Close or Terminate has stopped every worker
 	finishOnce sync.Once
@@ -458,12 +459,16 @@ func (p *Pool) Close() error {
 		p.mu.Unlock()
 	})
 	p.wg.Wait()
+	p.goroutines.Wait()
 	p.finishOnce.Do(func() { close(p.finished) })
 	return nil
 }
 
 // Terminate kills the workers at once. Tasks queued or running fail with
-// ErrClosed. It is idempotent, and may follow or interrupt Close.
+// ErrClosed. It is idempotent, and may follow or interrupt Close. It
+// returns once the worker processes are gone; the goroutines of an
+// InProcess pool cannot be killed: those running a task finish it in the
+// background, and its outcome is dropped.
 func (p *Pool) Terminate() error {
 	p.stopStarts()
 	p.mu.Lock()
@@ -473,6 +478,13 @@ func (p *Pool) Terminate() error {
 		p.retireLocked(w)
 		if w.proc != nil {
 			w.proc.Kill()
+			continue
+		}
+		for _, j := range w.inflight {
+			if !j.closed {
+				j.closed = true // its goroutine drops the outcome (doneHere)
+				queue = append(queue, j)
+			}
 		}
 	}
 	p.cond.Broadcast()
