@@ -52,9 +52,20 @@
 // # Calls
 //
 // Map, Imap, ImapUnordered and Submit are Python's Pool.map, imap,
-// imap_unordered and apply_async, typed. Inputs go to workers in chunks; a
-// worker runs its tasks one at a time while the next ones are already on
-// their way, and results come back in batches.
+// imap_unordered and apply_async, typed. Inputs go to workers in chunks
+// cut as workers free up, sized by what the call's inputs were measured to
+// cost; a worker runs its tasks one at a time while the next ones are
+// already on their way, and results come back in batches. Uneven work
+// balances: a worker holds at most about a millisecond of work queued
+// behind the task it runs, and an idle worker takes back what waits behind
+// a task that runs long (see docs/reliability.md). Imap and ImapUnordered
+// read their sequence on a goroutine of their own, so a loop body may feed
+// it. OnProgress reports the inputs done and failed, apart.
+//
+// Cancelling a call's context cancels the context its tasks see in their
+// workers; a worker whose cancelled task does not return within
+// CancelGrace is killed and replaced, so a task that ignores its context
+// never holds a pool.
 //
 // What a call costs, measured on a 2-core VM (docs/performance.md): a
 // Submit+Wait of a trivial task about 18 µs on average (8 µs median), a Map
@@ -84,7 +95,9 @@
 // memory (RLIMIT_DATA, and a memory cgroup where one can be made); the one
 // that exceeds it dies alone, and the error says so. MaxTasksPerWorker
 // recycles workers. Each result reaches the caller once, also when workers
-// die with results in flight.
+// die with results in flight; a result a worker had buffered when it died
+// is not lost: each is copied to memory shared with the parent before the
+// next task starts.
 //
 // Workers exit on their own when the parent dies, even by SIGKILL: each
 // watches its control socket for the end of the stream. They run in a
