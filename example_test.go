@@ -106,3 +106,76 @@ func ExampleInProcess() {
 	fmt.Println(out, err)
 	// Output: [20 40] <nil>
 }
+
+// links returns the pages a page links to: here, page n links to 2n and
+// 2n+1 below 16.
+func links(_ context.Context, page int) ([]int, error) {
+	var out []int
+	for _, next := range []int{2 * page, 2*page + 1} {
+		if next < 16 {
+			out = append(out, next)
+		}
+	}
+	return out, nil
+}
+
+// A work list fed by the results, as a crawler's is: Imap reads its input
+// on a goroutine of its own, so the loop body may add inputs while the
+// sequence waits for them.
+func ExampleImapUnordered_workList() {
+	ctx := context.Background()
+	pool, err := mproc.NewPool(mproc.Workers(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+
+	todo := make(chan int, 16)
+	todo <- 1
+	pending := 1 // inputs sent and not answered
+	seq := func(yield func(int) bool) {
+		for page := range todo {
+			if !yield(page) {
+				return
+			}
+		}
+	}
+	seen := []int{1}
+	for found, err := range mproc.ImapUnordered(ctx, pool, links, seq) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		pending--
+		for _, page := range found {
+			seen = append(seen, page)
+			pending++
+			todo <- page
+		}
+		if pending == 0 {
+			close(todo) // nothing in flight, nothing to add: the sequence ends
+		}
+	}
+	slices.Sort(seen)
+	fmt.Println(len(seen), seen[0], seen[len(seen)-1])
+	// Output: 15 1 15
+}
+
+// OnProgress counts the inputs that succeeded and those that failed apart.
+func ExampleOnProgress() {
+	ctx := context.Background()
+	pool, err := mproc.NewPool(mproc.Workers(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+
+	in := []string{"1", "2", "x", "4"}
+	var last mproc.Progress
+	_, err = mproc.Map(ctx, pool, parse, in, mproc.CollectErrors(),
+		mproc.OnProgress(func(pr mproc.Progress) { last = pr }))
+	fmt.Printf("done %d, failed %d of %d\n", last.Done, last.Failed, last.Total)
+	fmt.Println(err != nil)
+	// Output:
+	// done 3, failed 1 of 4
+	// true
+}
