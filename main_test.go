@@ -21,6 +21,9 @@ func TestMain(m *testing.M) {
 		parentMode() // the parent-death test's parent process
 		return
 	}
+	if os.Getenv(wlParentEnv) != "" {
+		wlParentMode() // the interrupt test's parent program (workload_test.go); it exits
+	}
 	// Under the race detector a process sleeps a second at exit unless told
 	// otherwise; workers inherit this and stop at once.
 	if os.Getenv("GORACE") == "" {

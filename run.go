@@ -82,7 +82,7 @@ func (s *eachRun[In, Out]) loop() {
 		case err != nil:
 			s.fails = append(s.fails, serve.Fail(i, err))
 		}
-		if s.t.Due != nil && i+1 < len(s.in) && s.t.Due() {
+		if s.t.Due != nil && i+1 < len(s.in) && s.t.Due(i+1, len(s.in)) {
 			// The outcome so far goes out (or at least to the stash)
 			// now: a crash later in the chunk keeps it.
 			from := s.t.Sent

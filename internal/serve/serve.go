@@ -349,21 +349,30 @@ func (w *worker) run(t *task, resume func(any, []wire.Failure)) (out any, fails 
 	return out, fails
 }
 
-// partialEvery is how often a task of many inputs passes on the outcome of
-// those done: a crash then loses at most that much of its work (the stash
-// keeps what was passed on), for the cost of a message per period, about a
-// microsecond. partialSend is how often such outcomes are sent at once
-// rather than left for the next flush, so that the parent's progress moves.
+// A task of at most partialEach inputs passes on the outcome of each as it
+// finishes; a larger one, every partialEvery of running: a crash then
+// loses nothing of a small task and at most partialEvery of the work of a
+// large one (the stash keeps what was passed on). A partial result costs a
+// message, under a microsecond and no system call; chunks are cut to run
+// about half a millisecond (see mproc's dispatch), so a task of more than
+// partialEach inputs has inputs of a few microseconds at most, where a
+// message per input would cost more than the inputs. partialSend is how
+// often partial results are sent at once rather than left for the next
+// flush, so that the parent's progress moves.
 const (
+	partialEach  = 64
 	partialEvery = int64(100 * time.Microsecond)
 	partialSend  = int64(10 * time.Millisecond)
 )
 
-// due reports whether the running task should pass on its outcome so far.
-// It reads the clock every stride inputs, stride adapting so that a
-// reading comes about every few microseconds: quick inputs do not pay for
-// a clock reading each.
-func (w *worker) due() bool {
+// due reports whether the running task, done of whose n inputs finished,
+// should pass on its outcome so far. For a large task it reads the clock
+// every stride inputs, stride adapting so that a reading comes about every
+// few microseconds: quick inputs do not pay for a clock reading each.
+func (w *worker) due(done, n int) bool {
+	if n <= partialEach {
+		return true
+	}
 	if w.count++; w.count < w.stride {
 		return false
 	}

@@ -77,11 +77,12 @@ type Runner interface {
 // A Tracker is how a Runner tells the worker how far it got.
 type Tracker struct {
 	Item *atomic.Uint64 // the index of the input running, in the slot
-	// Due, when not nil, is called after each input and says whether the
-	// outcome of the inputs done so far should go out now: Partial takes
+	// Due, when not nil, is called after each input but the last, with the
+	// number of inputs done and their total, and says whether the outcome
+	// of the inputs done so far should go out now: Partial takes
 	// the outputs of inputs from on and the failures among them, and
 	// Sent is the number of inputs passed to it so far.
-	Due     func() bool
+	Due     func(done, n int) bool
 	Partial func(from int, out any, fails []Failure)
 	Sent    int
 }
