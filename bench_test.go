@@ -2,7 +2,9 @@ package mproc_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"time"
 	"testing"
 
 	"github.com/mproc-go/mproc"
@@ -155,6 +157,35 @@ func BenchmarkImapTrivial(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "tasks/s")
+		})
+	}
+}
+
+func sleepFor(_ context.Context, d time.Duration) (time.Duration, error) {
+	time.Sleep(d)
+	return d, nil
+}
+
+// BenchmarkUnevenMakespan maps one 2 s task and 60 tasks of 50 ms on 2
+// workers, the uneven case: the ideal makespan is 2.5 s. It
+// reports the makespan over the ideal (1 is perfect) at default chunking
+// and at ChunkSize(1). Run it with -benchtime 1x.
+func BenchmarkUnevenMakespan(b *testing.B) {
+	in := []time.Duration{2 * time.Second}
+	for range 60 {
+		in = append(in, 50*time.Millisecond)
+	}
+	const ideal = 2500 * time.Millisecond
+	for _, chunk := range []int{0, 1} {
+		b.Run(fmt.Sprintf("chunk%d", chunk), func(b *testing.B) {
+			p := benchPool(b)
+			ctx := context.Background()
+			for b.Loop() {
+				if _, err := mproc.Map(ctx, p, sleepFor, in, mproc.ChunkSize(chunk)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/ideal.Seconds(), "x-ideal")
 		})
 	}
 }
