@@ -241,9 +241,13 @@ func TestStartProcessExit(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = pr.Wait()
+	var ee *mproc.ExitError
 	var we *mproc.WorkerExitError
-	if !errors.As(err, &we) || we.Code != 4 || we.Pid != pr.Pid() || !strings.Contains(err.Error(), "exit status 4") {
-		t.Errorf("Wait = %v, want a WorkerExitError with exit status 4", err)
+	if !errors.As(err, &ee) || ee.Code != 4 || ee.Pid != pr.Pid() || !strings.Contains(err.Error(), "exited with status 4 before fn returned") {
+		t.Errorf("Wait = %v, want an ExitError: exited with status 4 before fn returned", err)
+	}
+	if !errors.As(err, &we) || we.Code != 4 {
+		t.Errorf("Wait = %v, want it to unwrap to the pool's WorkerExitError too", err)
 	}
 }
 

@@ -107,5 +107,9 @@
 // # Processes
 //
 // Start runs one function in one new process, like Python's
-// multiprocessing.Process, with Wait, Kill and Signal.
+// multiprocessing.Process or an *exec.Cmd: Wait returns fn's outcome, Done
+// is closed when the process has ended, ExitCode and ProcessState say how,
+// Kill and Signal stop it. Cancelling Start's ctx kills the process if fn
+// has not returned within CancelGrace; a process that exits or is killed
+// before fn returns fails with an *ExitError.
 package mproc

@@ -154,7 +154,9 @@ func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 // Output sends the workers' stdout and stderr to the given writers instead
 // of this process's. A nil writer keeps the default for that stream. The
 // last few KiB of each worker's stderr are kept either way, for
-// WorkerExitError.
+// WorkerExitError. A writer is not called again after its first error: the
+// rest of that stream is dropped (Logger is told once), and the worker
+// never notices — it is never stopped by a broken pipe.
 func Output(stdout, stderr io.Writer) Option {
 	return func(c *config) { c.stdout, c.stderr = stdout, stderr }
 }

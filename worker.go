@@ -107,7 +107,10 @@ const startAttempts = 4
 
 func (p *Pool) spawnConfig(id int) spawn.Config {
 	cfg := spawn.Config{Env: p.cfg.env, Dir: p.cfg.dir, StartTimeout: p.cfg.startTimeout,
-		Stdout: p.cfg.stdout, Stderr: p.cfg.stderr}
+		Stdout: p.cfg.stdout, Stderr: p.cfg.stderr,
+		OutputError: func(pid int, stream string, err error) {
+			p.log.Warn("mproc: cannot write a worker's output; dropping the rest of it", "worker", id, "pid", pid, "stream", stream, "err", err)
+		}}
 	if p.cfg.prefix {
 		prefix := fmt.Sprintf("[worker %d] ", id)
 		cfg.Stdout = newPrefixWriter(orStd(cfg.Stdout, os.Stdout), prefix)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,14 +30,30 @@ const DefaultStartTimeout = 10 * time.Second
 const MainHint = "call mproc.Main() first in main() and in TestMain"
 
 // Config describes how to start a worker.
+//
+// The worker's stdout goes straight to Stdout when that is an *os.File (or
+// nil: this process's stdout), so that the worker writes to the file
+// itself at no cost here. Any other Stdout, and always Stderr, is fed by a
+// goroutine of this process copying from a pipe, which reads the pipe to
+// its end whatever the writer does: after the writer's first error it
+// drops the rest. Were it to stop reading, the pipe would fill or break,
+// and the worker would block or die of SIGPIPE at its next write for a
+// fault of this process's writer; and the tail of its stderr would stop
+// being kept just when it is wanted. A writer that blocks still blocks the
+// worker once the pipe is full.
 type Config struct {
 	Path         string    // executable; empty means this one
 	Args         []string  // arguments after the program name; nil means this process's
 	Env          []string  // environment; nil means this process's
 	Dir          string    // working directory; empty means this process's
-	Stdout       io.Writer // nil means this process's stdout, inherited
+	Stdout       io.Writer // nil means this process's stdout, inherited; see Config
 	Stderr       io.Writer // nil means this process's stderr; its tail is kept either way
 	StartTimeout time.Duration
+
+	// OutputError, when set, is called once per stream ("stdout" or
+	// "stderr") at the first error writing the worker's output to Stdout
+	// or Stderr, from the goroutine copying it; it must not block.
+	OutputError func(pid int, stream string, err error)
 }
 
 // A Proc is a started worker whose hello was checked.
@@ -47,9 +64,11 @@ type Proc struct {
 
 	cmd        *exec.Cmd
 	tail       tail
+	stdoutDone chan struct{} // closed when the copy of its stdout ended; closed at once when not copied
 	stderrDone chan struct{}
 	waitOnce   sync.Once
 	exit       Exit
+	state      atomic.Pointer[os.ProcessState]
 }
 
 // A StartError reports a worker that did not get as far as its hello.
@@ -134,15 +153,29 @@ func Start(ctx context.Context, cfg Config) (p *Proc, err error) {
 	}
 	defer stderrW.Close() // closed early after a successful start
 
-	p = &Proc{Slot: slot, stderrDone: make(chan struct{})}
+	p = &Proc{Slot: slot, stdoutDone: make(chan struct{}), stderrDone: make(chan struct{})}
+	// exec.Cmd would copy a Stdout that is not a file itself, and stop at
+	// the writer's first error (see Config); such a writer gets a pipe of
+	// ours instead.
+	stdoutFile, direct := cfg.Stdout.(*os.File)
+	if cfg.Stdout == nil {
+		stdoutFile, direct = os.Stdout, true
+	}
+	var stdoutR *os.File
+	if !direct {
+		r, w, err := os.Pipe()
+		if err != nil {
+			stderrR.Close()
+			return nil, fmt.Errorf("stdout pipe: %w", err)
+		}
+		defer w.Close() // closed early after a successful start
+		stdoutR, stdoutFile = r, w
+	}
 	cmd := exec.Command(path, args...)
 	cmd.Args[0] = os.Args[0]
 	cmd.Env = append(env[:len(env):len(env)], Marker+"="+markerValue)
 	cmd.Dir = cfg.Dir
-	cmd.Stdout = cfg.Stdout
-	if cmd.Stdout == nil {
-		cmd.Stdout = os.Stdout
-	}
+	cmd.Stdout = stdoutFile
 	cmd.Stderr = stderrW
 	cmd.ExtraFiles = []*os.File{childEnd, slotFile} // fds 3 and 4
 	// A process group of its own keeps the terminal's Ctrl-C for the parent,
@@ -154,8 +187,14 @@ func Start(ctx context.Context, cfg Config) (p *Proc, err error) {
 	// exit shows as EOF on both.
 	childEnd.Close()
 	stderrW.Close()
+	if !direct {
+		stdoutFile.Close()
+	}
 	if err != nil {
 		stderrR.Close()
+		if stdoutR != nil {
+			stdoutR.Close()
+		}
 		return nil, fmt.Errorf("start worker %s: %w", path, err)
 	}
 	p.cmd, p.Pid = cmd, cmd.Process.Pid
@@ -164,7 +203,14 @@ func Start(ctx context.Context, cfg Config) (p *Proc, err error) {
 	if stderr == nil {
 		stderr = os.Stderr
 	}
-	go p.copyStderr(stderrR, stderr)
+	if stdoutR != nil {
+		go p.copyOutput(stdoutR, &sink{w: cfg.Stdout, pid: p.Pid, stream: "stdout", report: cfg.OutputError}, p.stdoutDone)
+	} else {
+		close(p.stdoutDone)
+	}
+	// The tail first: it must see what the worker wrote even while the
+	// writer is slow.
+	go p.copyOutput(stderrR, io.MultiWriter(&p.tail, &sink{w: stderr, pid: p.Pid, stream: "stderr", report: cfg.OutputError}), p.stderrDone)
 
 	fail := func(reason string) (*Proc, error) {
 		p.Kill()
@@ -210,10 +256,43 @@ func Start(ctx context.Context, cfg Config) (p *Proc, err error) {
 	return p, nil
 }
 
-func (p *Proc) copyStderr(r *os.File, w io.Writer) {
-	defer close(p.stderrDone)
+// copyOutput copies the worker's output from r to w, which never fails
+// (see sink), until the worker and whatever inherited the pipe from it have
+// closed it; r is closed then, never before.
+func (p *Proc) copyOutput(r *os.File, w io.Writer, done chan struct{}) {
+	defer close(done)
 	defer r.Close()
-	io.Copy(io.MultiWriter(w, &p.tail), r)
+	io.Copy(w, r)
+}
+
+// A sink passes a worker's output on to a writer until that writer fails
+// once, and from then on drops it: a writer that failed (a closed pipe, a
+// full disk, a user's writer that returns errors) is not asked again, and
+// the copy goes on reading so that the worker never notices. Its Write
+// never fails. Only the copying goroutine uses it.
+type sink struct {
+	w      io.Writer
+	pid    int
+	stream string
+	report func(pid int, stream string, err error)
+	failed bool
+}
+
+func (s *sink) Write(b []byte) (int, error) {
+	if s.failed {
+		return len(b), nil
+	}
+	n, err := s.w.Write(b)
+	if err == nil && n != len(b) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		s.failed = true
+		if s.report != nil {
+			s.report(s.pid, s.stream, err)
+		}
+	}
+	return len(b), nil
 }
 
 // Kill kills the worker with SIGKILL. Killing an exited worker is not an error.
@@ -228,17 +307,24 @@ func (p *Proc) Signal(sig os.Signal) error {
 	return err
 }
 
-// Wait waits for the worker to exit and for its stderr to drain (at most a
-// second after exit, in case a process it started holds the pipe open), and
+// Wait waits for the worker to exit and for its output to drain (at most a
+// second after exit, in case a process it started holds a pipe open), and
 // describes how it ended. It may be called more than once.
 func (p *Proc) Wait() Exit {
 	p.waitOnce.Do(func() {
 		err := p.cmd.Wait()
 		untrack(p.Pid)
-		select {
-		case <-p.stderrDone:
-		case <-time.After(time.Second):
+		drained := time.NewTimer(time.Second)
+	wait:
+		for _, done := range []chan struct{}{p.stdoutDone, p.stderrDone} {
+			select {
+			case <-done:
+			case <-drained.C:
+				break wait
+			}
 		}
+		drained.Stop()
+		p.state.Store(p.cmd.ProcessState)
 		p.exit = exitOf(p.cmd.ProcessState, err)
 		if p.Conn != nil {
 			p.Conn.Close()
@@ -246,6 +332,10 @@ func (p *Proc) Wait() Exit {
 	})
 	return p.exit
 }
+
+// ProcessState returns how the worker ended, as os/exec reports it (exit
+// status, signal, resource usage), once Wait has returned; nil before.
+func (p *Proc) ProcessState() *os.ProcessState { return p.state.Load() }
 
 // Exited reports whether the worker has exited, without reaping it.
 func (p *Proc) Exited() bool {

@@ -60,6 +60,8 @@ func child(mode string) int {
 			switch strings.TrimSpace(line) {
 			case "beat":
 				c.Slot.Beat()
+			case "spew":
+				spew()
 			case "crash":
 				c.Slot.Start(7)
 				c.Slot.Item().Store(3)
@@ -70,6 +72,22 @@ func child(mode string) int {
 		}
 	}
 	return 2
+}
+
+// spewSize is how much spew writes to each of stdout and stderr: many
+// times a pipe's buffer, so that a parent that stopped reading would
+// block or break the writes.
+const spewSize = 1 << 20
+
+// spew writes spewSize bytes to stdout and to stderr, then a last line to
+// stderr.
+func spew() {
+	line := []byte(strings.Repeat("x", 1023) + "\n")
+	for range spewSize / len(line) {
+		os.Stdout.Write(line)
+		os.Stderr.Write(line)
+	}
+	fmt.Fprintln(os.Stderr, "spewed it all")
 }
 
 func start(t *testing.T, mode string, timeout time.Duration) (*Proc, error) {
