@@ -52,10 +52,22 @@ func newConfig(opts []Option) (config, error) {
 
 // invalid records that an option was given a value it cannot take; the
 // first such option fails NewPool or Start.
-func (c *config) invalid(option string, value any, why string) {
-	if c.err == nil {
-		c.err = fmt.Errorf("mproc: %s(%v): %s", option, value, why)
+func (c *config) invalid(option string, value any, why string) { invalid(&c.err, option, value, why) }
+
+func invalid(err *error, option string, value any, why string) {
+	if *err == nil {
+		*err = fmt.Errorf("mproc: %s(%v): %s", option, value, why)
 	}
+}
+
+// nonNegative stores v in dst, or records in err that option cannot take
+// a negative v; zero says what 0 means.
+func nonNegative[T ~int | ~int64](err *error, dst *T, option string, v T, zero string) {
+	if v < 0 {
+		invalid(err, option, v, "cannot be negative; "+zero)
+		return
+	}
+	*dst = v
 }
 
 // Workers sets the number of workers, at least 1; the default is
@@ -93,11 +105,7 @@ func Initializer[A any](fn func(ctx context.Context, arg A) error, arg A) Option
 // starts, so recycling never stalls a call. InProcess pools ignore it.
 func MaxTasksPerWorker(n int) Option {
 	return func(c *config) {
-		if n < 0 {
-			c.invalid("MaxTasksPerWorker", n, "the number of tasks cannot be negative; 0 keeps workers for the pool's lifetime")
-			return
-		}
-		c.maxTasks = n
+		nonNegative(&c.err, &c.maxTasks, "MaxTasksPerWorker", n, "0 keeps workers for the pool's lifetime")
 	}
 }
 
@@ -111,13 +119,7 @@ func Dir(dir string) Option { return func(c *config) { c.dir = dir } }
 // StartTimeout bounds how long a new worker may take to reach mproc.Main
 // and say hello; the default is 10 seconds.
 func StartTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d < 0 {
-			c.invalid("StartTimeout", d, "a timeout cannot be negative")
-			return
-		}
-		c.startTimeout = d
-	}
+	return func(c *config) { nonNegative(&c.err, &c.startTimeout, "StartTimeout", d, "0 means the default") }
 }
 
 // InitTimeout bounds how long a worker's initializer may run (see
@@ -128,13 +130,7 @@ func StartTimeout(d time.Duration) Option {
 // out is retried as any that fails to start. Zero, the default, waits
 // without limit. InProcess pools ignore it: a goroutine cannot be killed.
 func InitTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d < 0 {
-			c.invalid("InitTimeout", d, "a timeout cannot be negative; 0 waits without limit")
-			return
-		}
-		c.initTimeout = d
-	}
+	return func(c *config) { nonNegative(&c.err, &c.initTimeout, "InitTimeout", d, "0 waits without limit") }
 }
 
 // InProcess runs tasks on goroutines of this process instead of worker
@@ -168,13 +164,7 @@ func PrefixOutput() Option { return func(c *config) { c.prefix = true } }
 // DefaultTimeout sets the timeout of every task of the pool's calls that
 // do not set their own with Timeout. Zero, the default, means none.
 func DefaultTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d < 0 {
-			c.invalid("DefaultTimeout", d, "a timeout cannot be negative; 0 means none")
-			return
-		}
-		c.timeout = d
-	}
+	return func(c *config) { nonNegative(&c.err, &c.timeout, "DefaultTimeout", d, "0 means none") }
 }
 
 // DefaultHeartbeat is how long a worker may go without a heartbeat before
@@ -203,13 +193,7 @@ func Heartbeat(d time.Duration) Option { return func(c *config) { c.heartbeat = 
 // WorkerExitError that says "worker exceeded its memory limit of N MiB".
 // See docs/reliability.md.
 func MemoryLimit(n int64) Option {
-	return func(c *config) {
-		if n < 0 {
-			c.invalid("MemoryLimit", n, "a limit cannot be negative; 0 means none")
-			return
-		}
-		c.memoryLimit = n
-	}
+	return func(c *config) { nonNegative(&c.err, &c.memoryLimit, "MemoryLimit", n, "0 means none") }
 }
 
 // DefaultCancelGrace is how long a task whose call was cancelled may go on
@@ -226,13 +210,7 @@ const DefaultCancelGrace = time.Second
 // InProcess pools cannot kill a goroutine: there the task runs on and its
 // worker takes no new task until it returns.
 func CancelGrace(d time.Duration) Option {
-	return func(c *config) {
-		if d < 0 {
-			c.invalid("CancelGrace", d, "a grace period cannot be negative; 0 kills at once")
-			return
-		}
-		c.cancelGrace = d
-	}
+	return func(c *config) { nonNegative(&c.err, &c.cancelGrace, "CancelGrace", d, "0 kills at once") }
 }
 
 // A CallOption configures one Map, Imap, ImapUnordered or Submit call.
@@ -262,9 +240,7 @@ func (p *Pool) callConfig(opts []CallOption) callConfig {
 // invalid records that a call option was given a value it cannot take;
 // the call fails with it before anything runs.
 func (c *callConfig) invalid(option string, value any, why string) {
-	if c.err == nil {
-		c.err = fmt.Errorf("mproc: %s(%v): %s", option, value, why)
-	}
+	invalid(&c.err, option, value, why)
 }
 
 // Timeout bounds each task of the call: a task that runs longer has its
@@ -274,13 +250,7 @@ func (c *callConfig) invalid(option string, value any, why string) {
 // task's context is cancelled at the deadline and the task fails when it
 // returns.
 func Timeout(d time.Duration) CallOption {
-	return func(c *callConfig) {
-		if d < 0 {
-			c.invalid("Timeout", d, "a timeout cannot be negative; 0 means none")
-			return
-		}
-		c.timeout = d
-	}
+	return func(c *callConfig) { nonNegative(&c.err, &c.timeout, "Timeout", d, "0 means none") }
 }
 
 // Retries runs a task again, up to n times, on a fresh worker when the
@@ -290,13 +260,7 @@ func Timeout(d time.Duration) CallOption {
 // task can die after doing its work. Each input's result still reaches
 // the caller once.
 func Retries(n int) CallOption {
-	return func(c *callConfig) {
-		if n < 0 {
-			c.invalid("Retries", n, "the number of retries cannot be negative")
-			return
-		}
-		c.retries = n
-	}
+	return func(c *callConfig) { nonNegative(&c.err, &c.retries, "Retries", n, "0 runs a task once") }
 }
 
 // ChunkSize sends inputs to workers n at a time. Larger chunks amortise the
@@ -309,13 +273,7 @@ func Retries(n int) CallOption {
 // go one at a time. Imap and ImapUnordered chunk the same way among the
 // inputs read so far, so a slow trickle of inputs goes out one by one.
 func ChunkSize(n int) CallOption {
-	return func(c *callConfig) {
-		if n < 0 {
-			c.invalid("ChunkSize", n, "a chunk cannot be negative; 0 sizes chunks automatically")
-			return
-		}
-		c.chunk = n
-	}
+	return func(c *callConfig) { nonNegative(&c.err, &c.chunk, "ChunkSize", n, "0 sizes chunks automatically") }
 }
 
 // CollectErrors makes Map run every input even when some fail, and return
@@ -347,11 +305,5 @@ func OnProgress(fn func(Progress)) CallOption { return func(c *callConfig) { c.p
 // far. The default adapts to the call: about 10 ms of the workers' work,
 // between 16 inputs per worker and 65536 in all.
 func Window(n int) CallOption {
-	return func(c *callConfig) {
-		if n < 0 {
-			c.invalid("Window", n, "a window cannot be negative; 0 sizes it automatically")
-			return
-		}
-		c.window = n
-	}
+	return func(c *callConfig) { nonNegative(&c.err, &c.window, "Window", n, "0 sizes it automatically") }
 }

@@ -429,8 +429,9 @@ func (p *Pool) noWorkersLeft() {
 	}
 }
 
-// takeAll empties the queue of calls and returns their work as jobs;
-// p.mu is held.
+// takeAll empties the queue of calls and returns all their work left as
+// jobs, to be failed or skipped: the inputs not cut yet make one job per
+// call, without its inputs, which the pool no longer keeps. p.mu is held.
 func (p *Pool) takeAll() []*job {
 	var jobs []*job
 	for _, c := range p.calls {
@@ -438,9 +439,8 @@ func (p *Pool) takeAll() []*job {
 		jobs = append(jobs, c.pending...)
 		c.pending = nil
 		if c.source != nil {
-			if n := c.source.available(); n > 0 && c.ctx.Err() == nil {
-				args, start := c.source.cut(n)
-				jobs = append(jobs, &job{c: c, start: start, n: n, args: args})
+			if start, n := c.source.drop(); n > 0 && c.ctx.Err() == nil {
+				jobs = append(jobs, &job{c: c, start: start, n: n})
 			}
 		}
 	}

@@ -56,18 +56,7 @@ func (p *Pool) interrupt(sig os.Signal) {
 	p.mu.Lock()
 	p.closing = true
 	p.interrupted = sig
-	var notRun []*job
-	for _, c := range p.calls {
-		c.queued = false
-		notRun = append(notRun, c.pending...)
-		c.pending = nil
-		if c.source != nil {
-			if start, n := c.source.drop(); n > 0 {
-				notRun = append(notRun, &job{c: c, start: start, n: n})
-			}
-		}
-	}
-	p.calls = nil
+	notRun := p.takeAll()
 	for w := range p.workers {
 		if w.proc == nil {
 			continue
