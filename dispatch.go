@@ -239,6 +239,7 @@ func (p *Pool) assign(w *worker, j *job) uint64 {
 	j.id = p.nextTask.Add(1)
 	j.w = w
 	j.stealing = false
+	j.skip = 0 // the chunk as sent now starts at j.start: partial results count from there
 	w.inflight = append(w.inflight, j)
 	w.inputs += j.n
 	if j.est < 0 {

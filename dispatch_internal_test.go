@@ -245,3 +245,24 @@ func TestReporterReportsEveryPercentInOrder(t *testing.T) {
 		t.Errorf("final report missing: %v", got[len(got)-1])
 	}
 }
+
+// A job that partial results answered in part, then sent again after its
+// worker died, counts its inputs from where it now starts: the new worker
+// knows nothing of the old one's partial results.
+func TestAJobSentAgainForgetsPartialResults(t *testing.T) {
+	p := policyPool(1)
+	w := procWorker(p, 1)
+	c := sliceCall(10, time.Microsecond)
+	j := &job{c: c, start: 0, n: 10, args: make([]int, 10), est: 1000}
+	p.assign(w, j)
+	piece := j.answered(4)
+	if piece.start != 0 || piece.n != 4 || j.start != 4 || j.n != 6 || j.skip != 4 {
+		t.Fatalf("after a partial result of 4: piece %d+%d, job %d+%d skip %d", piece.start, piece.n, j.start, j.n, j.skip)
+	}
+	p.unassign(w, j)
+	p.requeue([]*job{j})
+	p.assign(procWorker(p, 2), p.nextJob(w))
+	if j.skip != 0 || j.start != 4 || j.n != 6 {
+		t.Errorf("sent again: job %d+%d skip %d, want 4+6 skip 0", j.start, j.n, j.skip)
+	}
+}
