@@ -424,8 +424,14 @@ func (p *Pool) abandon(c *call) {
 	c.cancel()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.stop(c, true)
+}
+
+// stop drops what is left of call c in the queue and cancels its tasks at
+// the workers; with hold, a worker running one of them is held (see hold).
+// It reports whether a task of c was at a worker. p.mu is held.
+func (p *Pool) stop(c *call, hold bool) (signalled bool) {
 	p.forget(c)
-	signalled := false
 	for w := range p.workers {
 		if w.proc == nil {
 			continue
@@ -436,12 +442,13 @@ func (p *Pool) abandon(c *call) {
 			}
 			w.cancels = append(w.cancels, j.id)
 			signalled = true
-			if i == 0 && w.held == nil {
+			if hold && i == 0 && w.held == nil {
 				p.hold(w, j)
 			}
 		}
 	}
 	if signalled {
-		p.cond.Broadcast()
+		p.cond.Broadcast() // the senders write the cancellations
 	}
+	return signalled
 }

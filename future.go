@@ -30,7 +30,7 @@ func Submit[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, 
 	c := &call{ctx: cctx, cancel: cancel, run: run, fn: fv, slice: sliceArgs[In], timeout: cfg.timeout, retries: cfg.retries,
 		readsItself: ctx.Done() == nil, total: 1}
 	f.c = c
-	f.j = &job{c: c, n: 1, args: []In{in}, est: -1}
+	f.j = &job{c: c, n: 1, args: []In{in}}
 	f.stop = func() bool { return false }
 	switch {
 	case cfg.err != nil:

@@ -135,29 +135,22 @@ func Map[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In)
 	report.final()
 	mu.Lock()
 	defer mu.Unlock()
+	// Interrupted: what finished is returned along with the signal.
+	var all []error
 	if notRun > 0 {
-		// Interrupted: what finished is returned along with the signal.
-		all := []error{&InterruptedError{Signal: p.interruptSignal(), NotRun: notRun}}
-		if !cfg.collect && first != nil {
-			all = append(all, first)
-		} else {
-			slices.SortStableFunc(errs, func(a, b indexedError) int { return cmp.Compare(a.index, b.index) })
-			for _, e := range errs {
-				all = append(all, e.err)
-			}
-		}
-		return out, errors.Join(all...)
+		all = append(all, &InterruptedError{Signal: p.interruptSignal(), NotRun: notRun})
 	}
-	if len(errs) == 0 {
-		return out, nil
-	}
-	if !cfg.collect {
+	switch {
+	case len(errs) == 0:
+	case !cfg.collect && notRun == 0:
 		return nil, first
-	}
-	slices.SortStableFunc(errs, func(a, b indexedError) int { return cmp.Compare(a.index, b.index) })
-	all := make([]error, len(errs))
-	for i, e := range errs {
-		all[i] = e.err
+	case !cfg.collect:
+		all = append(all, first)
+	default:
+		slices.SortStableFunc(errs, func(a, b indexedError) int { return cmp.Compare(a.index, b.index) })
+		for _, e := range errs {
+			all = append(all, e.err)
+		}
 	}
 	return out, errors.Join(all...)
 }

@@ -50,10 +50,9 @@ func newConfig(opts []Option) (config, error) {
 	return c, c.err
 }
 
-// invalid records that an option was given a value it cannot take; the
-// first such option fails NewPool or Start.
-func (c *config) invalid(option string, value any, why string) { invalid(&c.err, option, value, why) }
-
+// invalid records in err, unless it holds an error already, that option
+// was given a value it cannot take: the first such option fails NewPool,
+// Start or the call before anything starts.
 func invalid(err *error, option string, value any, why string) {
 	if *err == nil {
 		*err = fmt.Errorf("mproc: %s(%v): %s", option, value, why)
@@ -75,7 +74,7 @@ func nonNegative[T ~int | ~int64](err *error, dst *T, option string, v T, zero s
 func Workers(n int) Option {
 	return func(c *config) {
 		if n < 1 {
-			c.invalid("Workers", n, "a pool needs at least one worker")
+			invalid(&c.err, "Workers", n, "a pool needs at least one worker")
 			return
 		}
 		c.workers = n
@@ -235,12 +234,6 @@ func (p *Pool) callConfig(opts []CallOption) callConfig {
 		c.chunk = 1 // a timeout is per input
 	}
 	return c
-}
-
-// invalid records that a call option was given a value it cannot take;
-// the call fails with it before anything runs.
-func (c *callConfig) invalid(option string, value any, why string) {
-	invalid(&c.err, option, value, why)
 }
 
 // Timeout bounds each task of the call: a task that runs longer has its

@@ -104,15 +104,10 @@ func (pr *Process[Out]) run() {
 // cancel tells fn that Start's ctx ended with err, and arms the kill that
 // follows if fn does not return within CancelGrace.
 func (pr *Process[Out]) cancel(err error) {
-	p, j := pr.pool, pr.fut.j
+	p := pr.pool
 	p.mu.Lock()
-	sent := j.w != nil
-	if sent {
-		j.w.cancels = append(j.w.cancels, j.id) // its sender writes them
-		p.cond.Broadcast()
-	} else {
-		p.forget(j.c) // fn never reaches the process
-	}
+	// The grace and the kill are the Process's own (below), in its terms.
+	sent := p.stop(pr.fut.j.c, false)
 	p.mu.Unlock()
 	if !sent {
 		pr.fut.complete(*new(Out), err)

@@ -62,15 +62,22 @@ func wlPool(t *testing.T, opts ...mproc.Option) *mproc.Pool {
 // wlTerminate terminates p, failing the test if Terminate does not return.
 func wlTerminate(t *testing.T, p *mproc.Pool) {
 	t.Helper()
+	wlReturns(t, "Terminate", p.Terminate, t.Errorf)
+}
+
+// wlReturns calls f, failing the test with fail if f does not return
+// within wlPatience.
+func wlReturns(t *testing.T, what string, f func() error, fail func(format string, args ...any)) {
+	t.Helper()
 	done := make(chan struct{})
 	go func() {
-		p.Terminate()
+		f()
 		close(done)
 	}()
 	select {
 	case <-done:
 	case <-time.After(wlPatience):
-		t.Errorf("Terminate did not return within %v", wlPatience)
+		fail("%s did not return within %v", what, wlPatience)
 	}
 }
 
@@ -767,16 +774,7 @@ func TestProgressCountsWhatRan(t *testing.T) {
 // wlClose closes p, failing the test if Close does not return.
 func wlClose(t *testing.T, p *mproc.Pool) {
 	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		p.Close()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(wlPatience):
-		t.Fatalf("Close did not return within %v", wlPatience)
-	}
+	wlReturns(t, "Close", p.Close, t.Fatalf)
 }
 
 // Problem 7 — Ctrl-C with ShutdownOnSignal keeps what finished. A child

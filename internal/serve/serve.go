@@ -218,11 +218,7 @@ func (w *worker) read() {
 		case wire.KindSteal:
 			if w.giveBack(m.ID) {
 				w.wmu.Lock()
-				if err := w.encode(&wire.Msg{Kind: wire.KindReturned, ID: m.ID}); err != nil {
-					os.Exit(3)
-				}
-				w.stashLocked()
-				w.unflushed++
+				w.bufferLocked(&wire.Msg{Kind: wire.KindReturned, ID: m.ID})
 				w.flushLocked() // an idle worker waits for it
 				w.wmu.Unlock()
 			}
@@ -395,11 +391,7 @@ func (w *worker) due(done, n int) bool {
 func (w *worker) partial(from int, out any, fails []wire.Failure) {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
-	if err := w.encode(&wire.Msg{Kind: wire.KindResult, ID: w.cur.ID, Out: out, Fails: fails, From: from, Partial: true, N: w.tr.Sent - from}); err != nil {
-		os.Exit(3)
-	}
-	w.stashLocked()
-	w.unflushed++
+	w.bufferLocked(&wire.Msg{Kind: wire.KindResult, ID: w.cur.ID, Out: out, Fails: fails, From: from, Partial: true, N: w.tr.Sent - from})
 	if spawn.Now()-w.flushedAt >= partialSend {
 		w.flushLocked()
 	}
@@ -424,11 +416,7 @@ func (w *worker) done(t task, out any, fails []wire.Failure, inline bool) {
 func (w *worker) reply(m *wire.Msg, inline, idle bool) {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
-	if err := w.encode(m); err != nil {
-		os.Exit(3) // the parent is gone or the stream is broken
-	}
-	w.stashLocked()
-	w.unflushed++
+	w.bufferLocked(m)
 	if inline && w.unflushed < maxUnflushed {
 		return
 	}
@@ -452,6 +440,16 @@ func (w *worker) flusher() {
 		w.flushLocked()
 		w.wmu.Unlock()
 	}
+}
+
+// bufferLocked encodes m into the stream's buffer and copies it to the
+// stash, where it outlives this process until it is flushed; w.wmu is held.
+func (w *worker) bufferLocked(m *wire.Msg) {
+	if err := w.encode(m); err != nil {
+		os.Exit(3) // the parent is gone or the stream is broken
+	}
+	w.stashLocked()
+	w.unflushed++
 }
 
 // stashLocked copies what was encoded and not sent to the slot's stash,
