@@ -51,8 +51,9 @@ type imapItem[Out any] struct {
 	err error
 }
 
-// imapSlot holds the outcome of an input of an ordered Imap until the
-// inputs before it have been yielded.
+// imapSlot holds the outcome of an input until it is yielded: in an
+// ordered Imap until the inputs before it have been, in an unordered one
+// until the outcomes that arrived before it have been.
 type imapSlot[Out any] struct {
 	imapItem[Out]
 	state uint8 // slotEmpty, slotReady or slotSkipped
@@ -72,10 +73,10 @@ type imapState[Out any] struct {
 	signal  chan struct{} // tells the iterating goroutine something came
 	ordered bool
 
-	base    int             // ordered: index of slots[0], the next to yield
-	slots   []imapSlot[Out] // ordered: outcomes by index - base
-	arrived []imapItem[Out] // unordered: outcomes in arrival order
-	taken   int             // inputs the feeder read and passed on
+	base     int             // index of the next outcome to yield
+	slots    []imapSlot[Out] // a ring of outcomes from base on, by index: the input's if ordered, else the arrival's
+	arrivals int             // unordered: outcomes that arrived
+	taken    int             // inputs the feeder read and passed on
 	settled int             // inputs yielded or skipped
 	notRun  int             // inputs skipped because of an interruption
 	ended   bool            // the feeder is done: taken is final
@@ -93,20 +94,18 @@ func (st *imapState[Out]) wake() {
 	}
 }
 
-// put stores the outcome of input index; st.mu is held.
-func (st *imapState[Out]) put(index int, it imapItem[Out], state uint8) {
+// reserve makes room in the ring for the outcomes of n inputs from input
+// index on and returns the ring index of the first; st.mu is held. In an
+// unordered Imap outcomes take the ring's next places instead.
+func (st *imapState[Out]) reserve(index, n int) int {
 	if !st.ordered {
-		if state == slotReady {
-			st.arrived = append(st.arrived, it)
-		} else {
-			st.settled++
-		}
-		return
+		index = st.arrivals
+		st.arrivals += n
 	}
-	if k := index - st.base; k >= len(st.slots) {
-		st.grow(k + 1)
+	if k := index + n - st.base; k > len(st.slots) {
+		st.grow(k)
 	}
-	st.slots[index&(len(st.slots)-1)] = imapSlot[Out]{imapItem: it, state: state}
+	return index
 }
 
 // grow makes the ring hold at least n outcomes from st.base on.
@@ -123,16 +122,16 @@ func (st *imapState[Out]) grow(n int) {
 	st.slots = ring
 }
 
-// ready moves the outcomes that may be yielded now into batch; st.mu is
-// held.
+// imapBatch bounds the outcomes the iterating goroutine moves out of the
+// ring at a time: enough that the lock is taken rarely, few enough that
+// the batch stays in cache and never grows.
+const imapBatch = 256
+
+// ready moves the outcomes that may be yielded now, up to imapBatch, into
+// batch; st.mu is held.
 func (st *imapState[Out]) ready(batch []imapItem[Out]) []imapItem[Out] {
-	if !st.ordered {
-		// The two slices trade places: no copy.
-		batch, st.arrived = st.arrived, batch[:0]
-		return batch
-	}
 	mask := len(st.slots) - 1
-	for len(st.slots) > 0 {
+	for len(st.slots) > 0 && len(batch) < imapBatch {
 		slot := &st.slots[st.base&mask]
 		if slot.state == slotEmpty {
 			break
@@ -188,15 +187,16 @@ func imap[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In
 				failed[e.index] = e.err
 			}
 			st.mu.Lock()
+			first, mask := st.reserve(j.start, j.n), len(st.slots)-1
 			for i := range j.n {
-				var it imapItem[Out]
+				slot := &st.slots[(first+i)&mask]
 				if outs != nil {
-					it.out = outs[i]
+					slot.out = outs[i]
 				}
 				if len(failed) > 0 {
-					it.err = failed[j.start+i]
+					slot.err = failed[j.start+i]
 				}
-				st.put(j.start+i, it, slotReady)
+				slot.state = slotReady
 			}
 			st.mu.Unlock()
 			st.wake()
@@ -204,8 +204,9 @@ func imap[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In
 		c.notRun = func(j *job) {
 			st.mu.Lock()
 			st.notRun += j.n
+			first, mask := st.reserve(j.start, j.n), len(st.slots)-1
 			for i := range j.n {
-				st.put(j.start+i, imapItem[Out]{}, slotSkipped)
+				st.slots[(first+i)&mask].state = slotSkipped
 			}
 			st.mu.Unlock()
 			st.wake()
@@ -222,7 +223,7 @@ func imap[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In
 		report := newReporter(cfg.progress, -1)
 		defer report.stop()
 		yielded, failed := 0, 0
-		var batch []imapItem[Out]
+		batch := make([]imapItem[Out], 0, imapBatch)
 		for {
 			st.mu.Lock()
 			batch = st.ready(batch[:0])
@@ -340,10 +341,12 @@ type feedSource[In any] struct {
 	block []In // the block being filled
 	fill  int  // inputs written to it
 
+	// On a cache line of their own, apart from what the cutter writes: the
+	// feeder writes published per input and reads the two flags beside it.
 	published atomic.Int64 // inputs written in all
-	_         [56]byte     // published on a cache line of its own: the feeder writes it per input
 	waiting   atomic.Bool  // the pool found nothing to take: the next push must tell it
 	dropped   atomic.Bool
+	_         [64]byte
 
 	mu     sync.Mutex
 	blocks [][]In // blocks not cut to the end, oldest first
