@@ -77,14 +77,14 @@ type imapState[Out any] struct {
 	slots    []imapSlot[Out] // a ring of outcomes from base on, by index: the input's if ordered, else the arrival's
 	arrivals int             // unordered: outcomes that arrived
 	taken    int             // inputs the feeder read and passed on
-	settled int             // inputs yielded or skipped
-	notRun  int             // inputs skipped because of an interruption
-	ended   bool            // the feeder is done: taken is final
-	left    bool            // the iterating goroutine has stopped
-	err     error           // why the feeder stopped early, yielded once
-	waiting bool            // the feeder waits for room
-	perItem *atomic.Int64   // the call's measured cost per input, for the window
-	limit   func() int      // the window now
+	settled  int             // inputs yielded or skipped
+	notRun   int             // inputs skipped because of an interruption
+	ended    bool            // the feeder is done: taken is final
+	left     bool            // the iterating goroutine has stopped
+	err      error           // why the feeder stopped early, yielded once
+	waiting  bool            // the feeder waits for room
+	perItem  *atomic.Int64   // the call's measured cost per input, for the window
+	limit    func() int      // the window now
 }
 
 func (st *imapState[Out]) wake() {
