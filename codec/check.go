@@ -123,8 +123,24 @@ func (c *checker) walk(v reflect.Value, path string, depth int) {
 		if v.IsNil() {
 			return
 		}
-		if pr, bad := funcProblem(ti.t, funcInfo(v)); bad {
-			c.add(path, []Problem{pr})
+		fi := funcInfo(v)
+		fv := *(*unsafe.Pointer)(unsafe.Pointer(v.UnsafeAddr()))
+		switch {
+		case fi.MethodValue && strings.HasSuffix(fi.Name, "-fm") && !fi.Foreign:
+			// Both parts: the method by reference, the receiver by value.
+			mv := methodValueOf(ti.t, *(*uintptr)(fv), fi.Name, "")
+			if mv.pr != nil {
+				c.add(path, []Problem{*mv.pr})
+				return
+			}
+			recv := reflect.New(mv.recv).Elem()
+			recv.Set(reflect.NewAt(mv.recv, unsafe.Add(fv, mv.off)).Elem())
+			c.walk(recv, path+".(receiver "+mv.recv.String()+")", depth+1)
+		case fi.Closure && !fi.MethodValue && !fi.Foreign && fi.Name != "" && dictOf(*(*uintptr)(fv), fv).ok:
+		default:
+			if pr, bad := funcProblem(ti.t, fi); bad {
+				c.add(path, []Problem{pr})
+			}
 		}
 	case kType:
 		if !v.IsNil() {

@@ -554,22 +554,117 @@ func decFunc(ti *typeInfo) decFn {
 			return &DecodeError{Offset: at, Msg: fmt.Sprintf("reference to undefined function #%d", id)}
 		}
 		f := d.types.funcs[id-1]
-		if f.fv == nil && f.err == nil {
-			f.fv, f.err = d.resolveFunc(f, ti)
+		if !d.matches(d.types.lookup(f.typ), ti) {
+			return &DecodeError{Offset: at, Msg: fmt.Sprintf("function #%d %s is not a %s", id, f.name, ti.t)}
+		}
+		if !f.resolved {
+			f.resolved = true
+			switch f.closure {
+			case closureMethod:
+				f.err = d.resolveMethod(f, ti)
+			case closureDict:
+				f.fv, f.err = d.resolveDict(f, ti)
+			default:
+				f.fv, f.err = d.resolveFunc(f, ti)
+			}
 		}
 		if f.err != nil {
 			return fmt.Errorf("codec: function at byte %d: %w", at, f.err)
 		}
-		if !d.matches(d.types.lookup(f.typ), ti) {
-			return &DecodeError{Offset: at, Msg: fmt.Sprintf("function #%d %s is not a %s", id, f.name, ti.t)}
+		if f.closure != closureMethod {
+			*(*unsafe.Pointer)(p) = f.fv
+			return nil
 		}
-		*(*unsafe.Pointer)(p) = f.fv
+		if d.depth++; d.depth > d.opts.maxDepth {
+			return &DepthError{Limit: d.opts.maxDepth}
+		}
+		defer func() { d.depth-- }()
+		if d.opts.strict {
+			// No position is trusted: the method value is made by reflect
+			// from the decoded receiver.
+			rv := reflect.New(f.recvInfo.t)
+			if err := f.recvInfo.dec(d, rv.UnsafePointer()); err != nil {
+				return err
+			}
+			x := rv.Elem().MethodByName(f.method).Convert(ti.t).Interface()
+			*(*unsafe.Pointer)(p) = (*eface)(unsafe.Pointer(&x)).data
+			return nil
+		}
+		obj := reflect.New(f.funcval).UnsafePointer()
+		*(*uintptr)(obj) = f.pc
+		if err := f.recvInfo.dec(d, unsafe.Add(obj, f.recvOff)); err != nil {
+			return err
+		}
+		*(*unsafe.Pointer)(p) = obj
 		return nil
 	}
 }
 
+// resolveMethod checks a method value's definition: its receiver type
+// resolves here and has the method with the value's type, and, unless
+// Strict, the position holds that method's value wrapper.
+func (d *decoder) resolveMethod(f *wireFunc, ti *typeInfo) error {
+	rt, err := d.resolve(d.types.lookup(f.recv))
+	if err != nil {
+		return err
+	}
+	mt, ok := methodType(rt, f.method)
+	if !ok {
+		return fmt.Errorf("method value %s: %s has no method %s", f.name, rt, f.method)
+	}
+	if !(mt == ti.t || mt.ConvertibleTo(ti.t)) {
+		return fmt.Errorf("method value %s: method %s of %s is a %s, not a %s", f.name, f.method, rt, mt, ti.t)
+	}
+	f.recvInfo = infoOf(rt)
+	if d.opts.strict {
+		return nil
+	}
+	if want := expectedWrapper(rt, f.method); f.name != want {
+		return fmt.Errorf("method value %s: the method %s of %s has the wrapper %s", f.name, f.method, rt, want)
+	}
+	pc, err := resolveCode(f.offset, f.name, true)
+	if err != nil {
+		return err
+	}
+	if got, want, ok := argsFits(pc, ti.t); !ok {
+		return fmt.Errorf("method value %s takes %d bytes of arguments, a %s takes %d", f.name, got, ti.t, want)
+	}
+	f.pc = pc
+	f.funcval = reflect.StructOf([]reflect.StructField{{Name: "F", Type: reflect.TypeFor[uintptr]()}, {Name: "R", Type: rt}})
+	f.recvOff = f.funcval.Field(1).Offset
+	return nil
+}
+
+// resolveDict checks the definition of a function made in generic code:
+// its code is a wrapper the compiler made, with that name, and its
+// dictionary lies in the binary's read-only data and starts with the type
+// the stream names, found by its own verified position. Strict mode
+// trusts no position, and such a function has no name to register.
+func (d *decoder) resolveDict(f *wireFunc, ti *typeInfo) (unsafe.Pointer, error) {
+	if d.opts.strict {
+		return nil, fmt.Errorf("function %s is made in generic code and travels by position only, which Strict mode does not trust: send a top-level function (an instantiation F[int] written out) and codec.Register it", f.name)
+	}
+	pc, err := resolveCode(f.offset, f.name, true)
+	if err != nil {
+		return nil, err
+	}
+	if got, want, ok := argsFits(pc, ti.t); !ok {
+		return nil, fmt.Errorf("function %s takes %d bytes of arguments, a %s takes %d", f.name, got, ti.t, want)
+	}
+	first, err := typeAt(f.dictType, f.dictName)
+	if err != nil {
+		return nil, err
+	}
+	dict := anchorPC() + uintptr(f.dictOff)
+	if got, ok := dictFirst(dict); !ok || got != first {
+		return nil, fmt.Errorf("function %s: no dictionary starting with %s at %+#x", f.name, f.dictName, f.dictOff)
+	}
+	return unsafe.Pointer(&dictClosure{pc, dict}), nil
+}
+
 // resolveFunc finds the local function a reference names: by position
-// (verified against the name) or, in Strict mode, by registered name.
+// (verified against the name, and its argument frame against the type)
+// or, in Strict mode, by registered name.
 func (d *decoder) resolveFunc(f *wireFunc, ti *typeInfo) (unsafe.Pointer, error) {
 	var fn reflect.Value
 	if d.opts.strict {
@@ -585,6 +680,9 @@ func (d *decoder) resolveFunc(f *wireFunc, ti *typeInfo) (unsafe.Pointer, error)
 		v, err := funcAt(f.offset, f.name, ti.t)
 		if err != nil {
 			return nil, err
+		}
+		if got, want, ok := argsFits(v.Pointer(), ti.t); !ok {
+			return nil, fmt.Errorf("function %s takes %d bytes of arguments, a %s takes %d: the stream gives it a signature it does not have", f.name, got, ti.t, want)
 		}
 		fn = v
 	}

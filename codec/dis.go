@@ -195,8 +195,17 @@ func (ds *disasm) typeDef(w *wireType) {
 }
 
 func (ds *disasm) funcDef(f *wireFunc) {
-	ds.line(f.at, "func", fmt.Sprintf("#%d %s %s: by reference: name and position %+#x in the binary, no code",
-		f.id, f.name, ds.typeName(f.typ), f.offset))
+	switch f.closure {
+	case closureMethod:
+		ds.line(f.at, "func", fmt.Sprintf("#%d %s %s: method value: method %s of #%d %s by reference (its wrapper's name and position %+#x in the binary, no code); each value carries its receiver by value",
+			f.id, f.name, ds.typeName(f.typ), f.method, f.recv, ds.typeName(f.recv), f.offset))
+	case closureDict:
+		ds.line(f.at, "func", fmt.Sprintf("#%d %s %s: made in generic code: by reference: its code's name and position %+#x and its dictionary (type arguments, read-only data of the binary, starting with %s) at %+#x, no code",
+			f.id, f.name, ds.typeName(f.typ), f.offset, f.dictName, f.dictOff))
+	default:
+		ds.line(f.at, "func", fmt.Sprintf("#%d %s %s: by reference: name and position %+#x in the binary, no code",
+			f.id, f.name, ds.typeName(f.typ), f.offset))
+	}
 }
 
 func (ds *disasm) typeName(id uint64) string {
@@ -395,8 +404,13 @@ func (ds *disasm) value(w *wireType, label string) error {
 		if id > uint64(len(ds.tt.funcs)) {
 			return &DecodeError{Offset: at, Msg: fmt.Sprintf("reference to undefined function #%d", id)}
 		}
-		show("func #%d %s, by reference", id, ds.tt.funcs[id-1].name)
-		return nil
+		f := ds.tt.funcs[id-1]
+		if f.closure != closureMethod {
+			show("func #%d %s, by reference", id, f.name)
+			return nil
+		}
+		show("method value #%d %s: method %s by reference, receiver by value:", id, f.name, f.method)
+		return ds.nested(func() error { return ds.value(ds.tt.lookup(f.recv), "receiver") })
 	case kPtr:
 		return ds.ref(w, label, func() error {
 			elem := ds.tt.lookup(w.elem)

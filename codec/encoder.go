@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"unsafe"
 )
 
@@ -152,9 +153,9 @@ type encoder struct {
 	types    map[reflect.Type]uint64
 	nextType uint64
 	addTypes []reflect.Type
-	funcs    map[unsafe.Pointer]uint64 // funcval -> id
+	funcs    map[funcDefKey]uint64
 	nextFunc uint64
-	addFuncs []unsafe.Pointer
+	addFuncs []funcDefKey
 
 	// The last dynamic type seen and its id: a stream usually carries one
 	// type over and over.
@@ -191,7 +192,7 @@ func (e *encoder) init(o options) {
 	e.opts = o
 	if e.types == nil {
 		e.types = map[reflect.Type]uint64{}
-		e.funcs = map[unsafe.Pointer]uint64{}
+		e.funcs = map[funcDefKey]uint64{}
 	}
 	e.nextType = firstUserID
 	e.nextFunc = 1
@@ -501,31 +502,107 @@ func (e *encoder) typeID(ti *typeInfo) (uint64, error) {
 	return id, err
 }
 
+// A funcDefKey identifies a function definition of the stream: the code (or
+// the static funcval), what it captures by reference (a dictionary), and
+// the func type it travels as: one function under two func types is two
+// definitions.
+type funcDefKey struct {
+	p, dict unsafe.Pointer
+	t       reflect.Type
+}
+
 // funcID returns the stream's id for the function whose funcval is fv,
 // defining it if new. Functions travel by reference only: a name and a
-// position in the binary. Closures that capture variables and method values
-// are refused.
-func (e *encoder) funcID(ti *typeInfo, p unsafe.Pointer, fv unsafe.Pointer) (uint64, error) {
-	if id, ok := e.funcs[fv]; ok {
-		return id, nil
+// position in the binary. A method value travels as a reference to its
+// method and, after the id (see encFunc), its receiver by value; a
+// function made in generic code as references to its code and to its
+// dictionary. Closures that capture variables are refused.
+//
+// It returns the receiver's info and its offset in the funcval for a
+// method value.
+func (e *encoder) funcID(ti *typeInfo, p unsafe.Pointer, fv unsafe.Pointer) (uint64, *typeInfo, uintptr, error) {
+	if id, ok := e.funcs[funcDefKey{fv, nil, ti.t}]; ok {
+		return id, nil, 0, nil
 	}
 	fi := funcInfo(reflect.NewAt(ti.t, p).Elem())
-	if pr, bad := funcProblem(ti.t, fi); bad {
-		return 0, pr.err()
+	pc := *(*uintptr)(fv)
+	var mv methodValue
+	var dict dictInfo
+	key := funcDefKey{fv, nil, ti.t}
+	switch {
+	case fi.MethodValue && strings.HasSuffix(fi.Name, "-fm") && !fi.Foreign:
+		mv = methodValueOf(ti.t, pc, fi.Name, "")
+		if mv.pr != nil {
+			return 0, nil, 0, mv.pr.err()
+		}
+		key = funcDefKey{unsafePointer(pc), nil, ti.t}
+	case fi.Closure && !fi.MethodValue && !fi.Foreign && fi.Name != "":
+		if dict = dictOf(pc, fv); !dict.ok {
+			pr, _ := funcProblem(ti.t, fi)
+			return 0, nil, 0, pr.err()
+		}
+		key = funcDefKey{unsafePointer(pc), unsafePointer(dict.dict), ti.t}
+	default:
+		if pr, bad := funcProblem(ti.t, fi); bad {
+			return 0, nil, 0, pr.err()
+		}
+	}
+	var rti *typeInfo
+	if mv.recv != nil {
+		rti = infoOf(mv.recv)
+	}
+	if id, ok := e.funcs[key]; ok {
+		return id, rti, mv.off, nil
 	}
 	tid, err := e.typeID(ti)
 	if err != nil {
-		return 0, err
+		return 0, nil, 0, err
+	}
+	var rid uint64
+	if rti != nil {
+		if len(rti.problems) > 0 {
+			pr := rti.problems[0]
+			pr.Path = ".(receiver " + mv.recv.String() + ")" + pr.Path
+			return 0, nil, 0, pr.err()
+		}
+		if rid, err = e.typeID(rti); err != nil {
+			return 0, nil, 0, err
+		}
 	}
 	id := e.nextFunc
 	e.nextFunc++
-	e.funcs[fv] = id
-	e.addFuncs = append(e.addFuncs, fv)
-	d := []byte{tagFunc}
-	d = binary.AppendUvarint(d, id)
-	d = binary.AppendUvarint(d, tid)
-	d = appendString(d, fi.Name)
-	d = appendVarint(d, fi.Offset)
+	e.funcs[key] = id
+	e.addFuncs = append(e.addFuncs, key)
+	var d []byte
+	switch {
+	case rti != nil:
+		d = []byte{tagClosure}
+		d = binary.AppendUvarint(d, id)
+		d = binary.AppendUvarint(d, tid)
+		d = append(d, closureMethod)
+		d = appendString(d, fi.Name)
+		d = appendVarint(d, fi.Offset)
+		d = binary.AppendUvarint(d, rid)
+		d = appendString(d, mv.method)
+	case dict.ok:
+		ref, _ := typeRefOf(dict.first)
+		d = []byte{tagClosure}
+		d = binary.AppendUvarint(d, id)
+		d = binary.AppendUvarint(d, tid)
+		d = append(d, closureDict)
+		d = appendString(d, fi.Name)
+		d = appendVarint(d, fi.Offset)
+		d = appendVarint(d, int64(dict.dict-anchorPC()))
+		d = appendVarint(d, ref.Offset)
+		d = binary.LittleEndian.AppendUint32(d, ref.Hash)
+		d = appendString(d, dict.first.String())
+	default:
+		d = []byte{tagFunc}
+		d = binary.AppendUvarint(d, id)
+		d = binary.AppendUvarint(d, tid)
+		d = appendString(d, fi.Name)
+		d = appendVarint(d, fi.Offset)
+	}
 	e.defs = append(e.defs, d)
-	return id, nil
+	return id, rti, mv.off, nil
 }

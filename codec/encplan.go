@@ -117,8 +117,19 @@ func compileEnc(ti *typeInfo) encFn {
 				e.buf = append(e.buf, 0)
 				return nil
 			}
-			id, err := e.funcID(ti, p, fv)
+			id, rti, off, err := e.funcID(ti, p, fv)
+			if err != nil {
+				return err
+			}
 			e.buf = binary.AppendUvarint(e.buf, id)
+			if rti == nil {
+				return nil
+			}
+			if e.depth++; e.depth > e.opts.maxDepth {
+				return &DepthError{Limit: e.opts.maxDepth}
+			}
+			err = rti.enc(e, unsafe.Add(fv, off))
+			e.depth--
 			return err
 		}
 	case kTime:

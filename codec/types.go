@@ -71,9 +71,26 @@ type wireFunc struct {
 	name   string
 	offset int64
 
-	// Decoder-side cache: the resolved function's funcval word.
-	fv  unsafe.Pointer
-	err error
+	// A closure (tagClosure): closureMethod with the receiver's type and
+	// the method's name, or closureDict with the dictionary's position and
+	// its first entry, a type.
+	closure  byte
+	recv     uint64
+	method   string
+	dictOff  int64
+	dictType typeRef
+	dictName string
+
+	// Decoder-side cache: the resolved function's funcval word; for a
+	// method value, the wrapper's entry, the receiver's info and the
+	// layout of the funcval to make.
+	fv       unsafe.Pointer
+	err      error
+	pc       uintptr
+	recvInfo *typeInfo
+	recvOff  uintptr
+	funcval  reflect.Type
+	resolved bool
 }
 
 func (tt *typeTable) lookup(id uint64) *wireType {
@@ -104,8 +121,8 @@ func (tt *typeTable) readDefs(r *reader, bufs *[]int, limit int) error {
 			if err := tt.readType(r); err != nil {
 				return err
 			}
-		case tagFunc:
-			if err := tt.readFunc(r); err != nil {
+		case tagFunc, tagClosure:
+			if err := tt.readFunc(r, tag == tagClosure); err != nil {
 				return err
 			}
 		case tagBuffers:
@@ -127,7 +144,7 @@ func (tt *typeTable) readDefs(r *reader, bufs *[]int, limit int) error {
 			}
 			return nil
 		default:
-			return &DecodeError{Offset: r.offset() - 1, Msg: fmt.Sprintf("unknown item tag 0x%02x, expected a definition ('T', 'F'), the buffer table ('B') or the value ('V')", tag)}
+			return &DecodeError{Offset: r.offset() - 1, Msg: fmt.Sprintf("unknown item tag 0x%02x, expected a definition ('T', 'F', 'C'), the buffer table ('B') or the value ('V')", tag)}
 		}
 	}
 }
@@ -274,7 +291,7 @@ func (tt *typeTable) readType(r *reader) error {
 	return nil
 }
 
-func (tt *typeTable) readFunc(r *reader) error {
+func (tt *typeTable) readFunc(r *reader, closure bool) error {
 	at := r.offset()
 	id, err := r.uvarint("function id")
 	if err != nil {
@@ -293,11 +310,45 @@ func (tt *typeTable) readFunc(r *reader) error {
 	if w := tt.lookup(f.typ); w == nil || w.kind != kFunc {
 		return &DecodeError{Offset: at, Msg: fmt.Sprintf("function #%d has type #%d, which is not a defined func type", id, f.typ)}
 	}
+	if closure {
+		if f.closure, err = r.byte1("closure kind"); err != nil {
+			return err
+		}
+		if f.closure != closureMethod && f.closure != closureDict {
+			return &DecodeError{Offset: r.offset() - 1, Msg: fmt.Sprintf("function #%d of unknown closure kind %d", id, f.closure)}
+		}
+	}
 	if f.name, err = r.str("function name"); err != nil {
 		return err
 	}
 	if f.offset, err = r.varint("function position"); err != nil {
 		return err
+	}
+	switch f.closure {
+	case closureMethod:
+		at := r.offset()
+		if f.recv, err = r.uvarint("receiver type"); err != nil {
+			return err
+		}
+		if tt.lookup(f.recv) == nil {
+			return &DecodeError{Offset: at, Msg: fmt.Sprintf("method value #%d has receiver type #%d, which is not defined", id, f.recv)}
+		}
+		if f.method, err = r.str("method name"); err != nil {
+			return err
+		}
+	case closureDict:
+		if f.dictOff, err = r.varint("dictionary position"); err != nil {
+			return err
+		}
+		if f.dictType.Offset, err = r.varint("dictionary type position"); err != nil {
+			return err
+		}
+		if f.dictType.Hash, err = r.fixed32("dictionary type hash"); err != nil {
+			return err
+		}
+		if f.dictName, err = r.str("dictionary type name"); err != nil {
+			return err
+		}
 	}
 	tt.funcs = append(tt.funcs, f)
 	return nil

@@ -15,6 +15,7 @@ const (
 const (
 	tagType    = 'T' // a type definition
 	tagFunc    = 'F' // a function reference definition
+	tagClosure = 'C' // a method value's method or a function made in generic code
 	tagBuffers = 'B' // the sizes of the buffers that follow the body
 	tagValue   = 'V' // the value; always last
 )
