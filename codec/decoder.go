@@ -338,6 +338,17 @@ func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
 
 func (d *decoder) decodeTop(ti *typeInfo, p unsafe.Pointer) error {
 	if ti.kind == kInterface {
+		// Encode(&iface) decodes into &iface2: the stream's value is a
+		// pointer to an interface of the destination's type.
+		save := d.r.pos
+		if id, err := d.r.uvarint("type of the value"); err == nil && id >= firstUserID {
+			if w := d.types.lookup(id); w != nil && w.kind == kPtr && d.matches(w, infoOf(reflect.PointerTo(ti.t))) {
+				if ok, err := d.decodeIndirect(w, ti, p); ok {
+					return err
+				}
+			}
+		}
+		d.r.pos = save
 		return ti.dec(d, p)
 	}
 	at := d.r.offset()

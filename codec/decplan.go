@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"reflect"
+	"strconv"
 	"time"
 	"unsafe"
 )
@@ -154,7 +155,7 @@ func compileDec(ti *typeInfo) decFn {
 			if err != nil {
 				return err
 			}
-			loc, err := d.location(name, off, time.Now())
+			loc, err := d.location(name, off>>1, time.Now(), off&1 == 1)
 			*(**time.Location)(p) = loc
 			return err
 		}
@@ -262,7 +263,7 @@ func (d *decoder) readTime() (time.Time, error) {
 	if off == 0 && string(nb) == "UTC" { // no allocation on the common path
 		return t.UTC(), nil
 	}
-	loc, err := d.location(string(nb), off, t)
+	loc, err := d.location(string(nb), off>>1, t, off&1 == 1)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -273,9 +274,25 @@ func (d *decoder) readTime() (time.Time, error) {
 // process's own; other names load from the time zone database when their
 // offset at instant t is the one the sender saw; otherwise a fixed zone
 // with the sender's name and offset stands in.
-func (d *decoder) location(name string, off int64, t time.Time) (*time.Location, error) {
+func (d *decoder) location(name string, off int64, t time.Time, fixed bool) (*time.Location, error) {
 	if off < -1e6 || off > 1e6 {
 		return nil, d.r.fail("time zone offset %d seconds is out of range", off)
+	}
+	if fixed && !(name == "UTC" && off == 0) {
+		// A fixed zone keeps its offset, whatever its name means in the
+		// zone database here.
+		key := name + "\x00" + strconv.FormatInt(off, 10)
+		if loc := d.locs[key]; loc != nil {
+			return loc, nil
+		}
+		loc := time.FixedZone(name, int(off))
+		if d.locs == nil {
+			d.locs = map[string]*time.Location{}
+		}
+		if len(d.locs) < 64 {
+			d.locs[key] = loc
+		}
+		return loc, nil
 	}
 	switch name {
 	case "UTC":

@@ -335,8 +335,12 @@ func (ds *disasm) value(w *wireType, label string) error {
 		if err := firstErr(err3, err4); err != nil {
 			return err
 		}
-		t := time.Unix(sec, int64(nsec%1e9)).In(time.FixedZone(name, int(off%1e6)))
-		show("%s (instant and zone name %q; no monotonic reading)", t.Format(time.RFC3339Nano), name)
+		t := time.Unix(sec, int64(nsec%1e9)).In(time.FixedZone(name, int((off>>1)%1e6)))
+		how := "zone name"
+		if off&1 == 1 {
+			how = "fixed zone"
+		}
+		show("%s (instant and %s %q; no monotonic reading)", t.Format(time.RFC3339Nano), how, name)
 		return nil
 	case kLocation:
 		b, err := r.byte1("location")
@@ -349,7 +353,11 @@ func (ds *disasm) value(w *wireType, label string) error {
 			return err
 		}
 		off, err := r.varint("location offset")
-		show("%q (offset %ds), by name", name, off)
+		if off&1 == 1 {
+			show("%q, a fixed zone of offset %ds", name, off>>1)
+		} else {
+			show("%q (offset %ds), by name", name, off>>1)
+		}
 		return err
 	case kType:
 		b, err := r.byte1("reflect.Type")
@@ -688,7 +696,9 @@ func (ds *disasm) mayCycle(w *wireType, visiting map[*wireType]bool) bool {
 		return true
 	}
 	if visiting[w] {
-		return false
+		// Back on the path: the type reaches itself through slices
+		// alone (type RS []RS).
+		return true
 	}
 	visiting[w] = true
 	defer delete(visiting, w)

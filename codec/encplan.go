@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"reflect"
+	"sync"
 	"time"
 	"unsafe"
 )
@@ -147,7 +148,7 @@ func compileEnc(ti *typeInfo) encFn {
 			_, off := time.Now().In(loc).Zone()
 			e.buf = append(e.buf, 1)
 			e.buf = appendString(e.buf, loc.String())
-			e.buf = appendVarint(e.buf, int64(off))
+			e.buf = appendVarint(e.buf, zoneWord(off, loc))
 			return nil
 		}
 	case kType:
@@ -207,7 +208,37 @@ func appendTime(b []byte, t time.Time) []byte {
 	}
 	_, off := t.Zone()
 	b = appendString(b, loc.String())
-	return appendVarint(b, int64(off))
+	return appendVarint(b, zoneWord(off, loc))
+}
+
+// zoneWord is how a zone offset travels: the offset in seconds, doubled,
+// plus one for a fixed zone (time.FixedZone), which must decode as that
+// offset whatever the zone database says of its name.
+func zoneWord(off int, loc *time.Location) int64 {
+	w := int64(off) * 2
+	if fixedZone(loc) {
+		w++
+	}
+	return w
+}
+
+var fixedZones sync.Map // *time.Location -> bool
+
+// fixedZone reports whether loc has a single zone and no rule for later
+// times: what time.FixedZone makes. time.Location keeps this unexported;
+// reflect reads the lengths.
+func fixedZone(loc *time.Location) bool {
+	if loc == time.UTC || loc == time.Local {
+		return false
+	}
+	if v, ok := fixedZones.Load(loc); ok {
+		return v.(bool)
+	}
+	l := reflect.ValueOf(loc).Elem()
+	z, tx, ext := l.FieldByName("zone"), l.FieldByName("tx"), l.FieldByName("extend")
+	fixed := z.IsValid() && tx.IsValid() && ext.IsValid() && z.Len() == 1 && tx.Len() <= 1 && ext.Len() == 0
+	fixedZones.Store(loc, fixed)
+	return fixed
 }
 
 func encMarshaler(ti *typeInfo) encFn {

@@ -84,6 +84,13 @@ func (d *decoder) build(w *wireType, depth int) (reflect.Type, error) {
 			return nil, fmt.Errorf("codec: stream type #%d %s (package %s) is not known here: %s", w.id, w.name, w.pkg, how)
 		}
 	}
+	if !d.opts.strict && w.hasRef {
+		// An unnamed type of this build (a struct with tags or unexported
+		// fields) is the program's own, found by its position.
+		if t, err := typeAt(w.ref, w.name); err == nil {
+			return t, nil
+		}
+	}
 	part := func(id uint64) (reflect.Type, error) {
 		x := d.types.lookup(id)
 		if x == nil {

@@ -307,15 +307,17 @@ func signatureProblem(ti *typeInfo, visiting map[*typeInfo]bool) (Problem, bool)
 }
 
 // mayCycle reports whether a value of the type can reach itself (through a
-// pointer, map or interface), which is when slices of it need identity
-// tracking.
+// pointer, map or interface, or through slices alone), which is when
+// slices of it need identity tracking.
 func mayCycle(ti *typeInfo, visiting map[*typeInfo]bool) bool {
 	switch ti.kind {
 	case kPtr, kMap, kInterface, kHook:
 		return true
 	}
 	if visiting[ti] {
-		return false
+		// Back on the path: the type reaches itself through slices
+		// alone (type RS []RS).
+		return true
 	}
 	visiting[ti] = true
 	defer delete(visiting, ti)

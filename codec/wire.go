@@ -8,7 +8,7 @@ import (
 // magic opens every stream; formatVersion follows it.
 const (
 	magic         = "\x89MPC"
-	formatVersion = 1
+	formatVersion = 2
 )
 
 // Item tags inside a message body.
