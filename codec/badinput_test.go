@@ -85,7 +85,7 @@ func TestBadInput(t *testing.T) {
 			return append(d, uv(99)...)
 		}(), []byte{tagValue, idNil}), newAny, -1, []string{"refers to undefined type #99"}},
 		{"value of undefined type", msg([]byte{tagValue, 77}), func() any { return new(int) }, body + 1, []string{"undefined type #77"}},
-		{"back-reference to nothing", msg(ptrDef, []byte{tagValue, 32, refNew + 1 + 5}), func() any { return new(*int) }, -1, []string{"back-reference to object #5", "only 0 objects"}},
+		{"back-reference to nothing", msg(ptrDef, []byte{tagValue, 32, refBack + 5}), func() any { return new(*int) }, -1, []string{"back-reference to object #5", "only 0 objects"}},
 		{"unknown function", msg(func() []byte {
 			d := []byte{tagType}
 			d = append(d, uv(32)...)

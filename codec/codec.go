@@ -23,7 +23,7 @@ func Marshal(v any) ([]byte, error) {
 	}()
 	e.init(buildOptions(nil))
 	e.begin(1 << 14)
-	if err := e.encodeTop(v); err != nil {
+	if err := e.encodeMessage(v); err != nil {
 		return nil, explain(err, v)
 	}
 	n := e.messageLen()
@@ -54,6 +54,8 @@ func (e *encoder) reset() {
 	clear(e.outside)
 	e.outside = e.outside[:0]
 	clear(e.words)
+	clear(e.objs)
+	e.objs = e.objs[:0]
 	e.lastType, e.lastInfo = nil, nil
 }
 

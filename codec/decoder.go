@@ -415,6 +415,8 @@ func (d *decoder) decodeIndirect(w *wireType, ti *typeInfo, p unsafe.Pointer) (b
 			return true, err
 		case h == refNil:
 			return true, fmt.Errorf("codec: cannot decode a nil %s into a %s", w.name, ti.t)
+		case h == refInterior || h == refInteriorNew:
+			return true, fmt.Errorf("codec: the %s points inside another object that travels with it: decode it into a %s", w.name, reflect.PointerTo(ti.t))
 		case h != refNew:
 			return true, &DecodeError{Offset: at, Msg: "back-reference before any object"}
 		}

@@ -368,10 +368,10 @@ func decArray(ti *typeInfo) decFn {
 // to an object of type ti decoded earlier in the message.
 func (d *decoder) refHeader(ti *typeInfo, what string) (h uint64, back *memoObj, err error) {
 	at := d.r.offset()
-	if h, err = d.r.uvarint(what); err != nil || h <= refNew {
+	if h, err = d.r.uvarint(what); err != nil || h < refBack {
 		return h, nil, err
 	}
-	k := h - refNew - 1
+	k := h - refBack
 	if k >= uint64(len(d.memo)) {
 		return h, nil, &DecodeError{Offset: at, Msg: fmt.Sprintf("back-reference to object #%d, but only %d objects precede it", k, len(d.memo))}
 	}
@@ -440,6 +440,18 @@ func decSlice(ti *typeInfo) decFn {
 			}
 			*(*sliceHeader)(p) = sliceHeader{back.p, back.n, back.n}
 			return nil
+		case h == refInterior || h == refInteriorNew:
+			if !ti.memo {
+				return d.r.fail("interior reference where a %s is expected", ti.t)
+			}
+			q, n, err := d.interior(h, ti.elem, true)
+			if err != nil {
+				return err
+			}
+			*(*sliceHeader)(p) = sliceHeader{q, n, n}
+			return nil
+		case h != refNew:
+			return d.r.fail("slice header %d", h)
 		}
 		n, err := d.r.length("slice length", minSize)
 		if err != nil {
@@ -480,6 +492,15 @@ func decPtr(ti *typeInfo) decFn {
 		case back != nil:
 			*(*unsafe.Pointer)(p) = back.p
 			return nil
+		case h == refInterior || h == refInteriorNew:
+			q, _, err := d.interior(h, ti.elem, false)
+			if err != nil {
+				return err
+			}
+			*(*unsafe.Pointer)(p) = q
+			return nil
+		case h != refNew:
+			return d.r.fail("pointer header %d", h)
 		}
 		if ti.elem.minWire > uint64(d.r.remaining()) {
 			return d.r.fail("a %s takes at least %d bytes, %d are left", ti.elem.t, ti.elem.minWire, d.r.remaining())
@@ -516,6 +537,8 @@ func decMap(ti *typeInfo) decFn {
 		case back != nil:
 			*(*unsafe.Pointer)(p) = back.p
 			return nil
+		case h != refNew:
+			return d.r.fail("map header %d", h)
 		}
 		at := d.r.offset()
 		n, err := d.r.length("map length", minSize)

@@ -477,16 +477,75 @@ func (ds *disasm) ref(w *wireType, label string, body func() error) error {
 	case h == refNil:
 		ds.line(at, label, w.name+"  nil")
 		return nil
-	case h > refNew:
+	case h >= refBack:
 		return ds.backRef(at, label, w, h)
+	case h == refInterior || h == refInteriorNew:
+		return ds.interior(at, label, w, h, false)
+	case h != refNew:
+		return &DecodeError{Offset: at, Msg: fmt.Sprintf("reference header %d", h)}
 	}
 	ds.line(at, label, fmt.Sprintf("%s  &%d", w.name, ds.nmemo))
 	ds.nmemo++
 	return body()
 }
 
+// interior lists a pointer or slice into another object: one listed above,
+// or one that follows.
+func (ds *disasm) interior(at int, label string, w *wireType, h uint64, slice bool) error {
+	r := &ds.r
+	var k, tid uint64
+	var err error
+	if h == refInterior {
+		k, err = r.uvarint("container object")
+	} else {
+		tid, err = r.uvarint("container type")
+	}
+	if err != nil {
+		return err
+	}
+	off, err := r.uvarint("offset in the container")
+	if err != nil {
+		return err
+	}
+	n := ""
+	if slice {
+		m, err := r.uvarint("slice length")
+		if err != nil {
+			return err
+		}
+		n = fmt.Sprintf(", %d elements", m)
+	}
+	if h == refInterior {
+		if k >= uint64(ds.nmemo) {
+			return &DecodeError{Offset: at, Msg: fmt.Sprintf("interior reference to object #%d, but only %d objects precede it", k, ds.nmemo)}
+		}
+		ds.line(at, label, fmt.Sprintf("%s  =&%d+%d, inside the object listed above at byte offset %d%s (an interior pointer: it decodes to the same place)", w.name, k, off, off, n))
+		return nil
+	}
+	c := ds.tt.lookup(tid)
+	if c == nil || c.kind != kPtr && c.kind != kSlice {
+		return &DecodeError{Offset: at, Msg: fmt.Sprintf("interior reference into type #%d, which is not a pointer or slice type", tid)}
+	}
+	ds.line(at, label, fmt.Sprintf("%s  &%d+%d, inside the object that follows, at byte offset %d%s (an interior pointer: the whole object travels)", w.name, ds.nmemo, off, off, n))
+	ds.nmemo++
+	return ds.nested(func() error {
+		if c.kind == kSlice {
+			elem := ds.tt.lookup(c.elem)
+			cat := r.offset()
+			m, err := ds.sliceLen(elem)
+			if err != nil {
+				return err
+			}
+			ds.line(cat, "container", fmt.Sprintf("%s  %d elements", c.name, m))
+			return ds.elements(elem, uint64(m))
+		}
+		ds.line(r.offset(), "container", c.name)
+		return ds.nested(func() error { return ds.value(ds.tt.lookup(c.elem), "*") })
+	})
+}
+
 func (ds *disasm) backRef(at int, label string, w *wireType, h uint64) error {
-	k := h - refNew - 1
+	k := h - refBack
 	if k >= uint64(ds.nmemo) {
 		return &DecodeError{Offset: at, Msg: fmt.Sprintf("back-reference to object #%d, but only %d objects precede it", k, ds.nmemo)}
 	}
@@ -578,8 +637,12 @@ func (ds *disasm) slice(w *wireType, label string) error {
 		case h == refNil:
 			ds.line(at, label, w.name+"  nil")
 			return nil
-		case h > refNew:
+		case h >= refBack:
 			return ds.backRef(at, label, w, h)
+		case h == refInterior || h == refInteriorNew:
+			return ds.interior(at, label, w, h, true)
+		case h != refNew:
+			return &DecodeError{Offset: at, Msg: fmt.Sprintf("slice header %d", h)}
 		}
 		n, err := ds.sliceLen(elem)
 		if err != nil {

@@ -53,7 +53,7 @@ func (enc *Encoder) Encode(v any) error {
 	}
 	e := &enc.e
 	e.begin(enc.bulkLimit)
-	if err := e.encodeTop(v); err != nil {
+	if err := e.encodeMessage(v); err != nil {
 		e.rollback()
 		return explain(err, v)
 	}
@@ -169,6 +169,12 @@ type encoder struct {
 	nmemo   uint64
 	depth   int
 	words   []unsafe.Pointer // one scratch word per depth for pointer-shaped interface values
+
+	// The objects the message has written, and, when it is written again
+	// because some lie inside others, each inner object's container (see
+	// interior.go).
+	objs     []objRec
+	interior map[memoKey]objRec
 }
 
 type span struct {
@@ -222,6 +228,8 @@ func (e *encoder) release() {
 		e.nmemo = 0
 	}
 	clear(e.words)
+	clear(e.objs)
+	e.objs = e.objs[:0]
 }
 
 // rollback forgets the definitions the failed message introduced.

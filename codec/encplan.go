@@ -299,20 +299,7 @@ func encSlice(ti *typeInfo) encFn {
 			return nil
 		}
 	}
-	elems := func(e *encoder, h *sliceHeader) error {
-		if e.depth++; e.depth > e.opts.maxDepth {
-			return &DepthError{Limit: e.opts.maxDepth}
-		}
-		e.buf = binary.AppendUvarint(e.buf, uint64(h.len))
-		enc := ti.elem.enc
-		for i := range h.len {
-			if err := enc(e, unsafe.Add(h.data, uintptr(i)*size)); err != nil {
-				return err
-			}
-		}
-		e.depth--
-		return nil
-	}
+	elems := func(e *encoder, h *sliceHeader) error { return e.sliceElems(ti, h) }
 	if !ti.memo {
 		return func(e *encoder, p unsafe.Pointer) error {
 			h := (*sliceHeader)(p)
@@ -332,12 +319,36 @@ func encSlice(ti *typeInfo) encFn {
 		}
 		// Empty slices may all share one address: they take no memo id and
 		// are never back-referenced.
+		if h.len > 0 && e.interior != nil {
+			if c, ok := e.interior[memoKey{h.data, ti, h.len}]; ok {
+				return e.encInterior(c, uintptr(h.data), h.len)
+			}
+		}
 		if h.len > 0 && e.seen(memoKey{h.data, ti, h.len}) {
 			return nil
+		}
+		if h.len > 0 && size > 0 {
+			e.objs = append(e.objs, objRec{uintptr(h.data), uintptr(h.data) + uintptr(h.len)*size, memoKey{h.data, ti, h.len}})
 		}
 		e.buf = append(e.buf, refNew)
 		return elems(e, h)
 	}
+}
+
+// sliceElems writes the length and the elements of the slice at h.
+func (e *encoder) sliceElems(ti *typeInfo, h *sliceHeader) error {
+	if e.depth++; e.depth > e.opts.maxDepth {
+		return &DepthError{Limit: e.opts.maxDepth}
+	}
+	e.buf = binary.AppendUvarint(e.buf, uint64(h.len))
+	enc, size := ti.elem.enc, ti.elem.size
+	for i := range h.len {
+		if err := enc(e, unsafe.Add(h.data, uintptr(i)*size)); err != nil {
+			return err
+		}
+	}
+	e.depth--
+	return nil
 }
 
 // seen writes a back-reference and reports true if k was already written
@@ -352,7 +363,7 @@ func (e *encoder) seen(k memoKey) bool {
 	if e.nmemo <= uint64(len(e.memoFew)) {
 		for i, x := range e.memoFew[:e.nmemo] {
 			if x == k {
-				e.buf = binary.AppendUvarint(e.buf, uint64(i)+refNew+1)
+				e.buf = binary.AppendUvarint(e.buf, uint64(i)+refBack)
 				return true
 			}
 		}
@@ -395,7 +406,7 @@ func (e *encoder) seenMany(k memoKey) bool {
 		}
 		v.id = id
 	}
-	e.buf = binary.AppendUvarint(e.buf, v.id+refNew+1)
+	e.buf = binary.AppendUvarint(e.buf, v.id+refBack)
 	return true
 }
 
@@ -406,8 +417,16 @@ func encPtr(ti *typeInfo) encFn {
 			e.buf = append(e.buf, refNil)
 			return nil
 		}
+		if e.interior != nil {
+			if c, ok := e.interior[memoKey{obj, ti, 0}]; ok {
+				return e.encInterior(c, uintptr(obj), 0)
+			}
+		}
 		if e.seen(memoKey{obj, ti, 0}) {
 			return nil
+		}
+		if ti.elem.size > 0 {
+			e.objs = append(e.objs, objRec{uintptr(obj), uintptr(obj) + ti.elem.size, memoKey{obj, ti, 0}})
 		}
 		e.buf = append(e.buf, refNew)
 		if e.depth++; e.depth > e.opts.maxDepth {

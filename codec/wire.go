@@ -99,7 +99,15 @@ const (
 const (
 	refNil = 0
 	refNew = 1 // a new object follows; it takes the next memo id
-	// refNew+1+k is a back-reference to memo id k.
+	// refInterior, memo id k, byte offset (and, for a slice, its length):
+	// a pointer or slice into object k, an object written earlier.
+	refInterior = 2
+	// refInteriorNew, the container's type id, byte offset (and length):
+	// a pointer or slice into an object not written yet, which follows
+	// (it takes the next memo id).
+	refInteriorNew = 3
+	// refBack+k is a back-reference to memo id k.
+	refBack = 4
 )
 
 // Bulk headers for slices of fixed-size numbers.

@@ -1,0 +1,303 @@
+package codec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"reflect"
+	"slices"
+	"unsafe"
+)
+
+// Interior pointers: a pointer (or a slice) into a field or an element of
+// another object of the value decodes to the same place in the decoded
+// object, not to a copy.
+//
+// The encoder records every object it writes (the target of a pointer, the
+// elements of a slice that takes a memo id) with its address range. When
+// a message is written, it looks for objects that lie inside others; in
+// the common case there are none and that is all. Otherwise it writes the
+// message again knowing, for each inner object, its container: a pointer
+// to it becomes a reference to the container and a byte offset
+// (refInterior), and if the container has not been written yet it is
+// written there and then (refInteriorNew), so the order in which the
+// value reaches them does not matter. The decoder checks that the offset
+// lands on a value of the pointer's type inside the container's type,
+// so no reference can point outside an object or at the wrong type.
+//
+// Objects that overlap without one holding the other (two slices sharing
+// part of a backing array that the value never holds whole) still decode
+// as separate copies.
+
+// An objRec is an object the encoder wrote: its address range and its key
+// in the memo (the pointer's or the slice's type, and a slice's length).
+type objRec struct {
+	start, end uintptr
+	key        memoKey
+}
+
+// encodeMessage writes the value of a message, twice if it holds interior
+// pointers (see above).
+func (e *encoder) encodeMessage(v any) error {
+	e.objs = e.objs[:0]
+	if err := e.encodeTop(v); err != nil || len(e.objs) < 2 {
+		return err
+	}
+	in := findInterior(e.objs)
+	if in == nil {
+		return nil
+	}
+	bulk := e.bulk
+	e.rollback()
+	e.begin(bulk)
+	e.interior = in
+	defer func() { e.interior = nil }()
+	return e.encodeTop(v)
+}
+
+// findInterior maps every object that lies inside another, as a value of
+// its type, to the outermost such container.
+func findInterior(objs []objRec) map[memoKey]objRec {
+	sorted := slices.Clone(objs)
+	slices.SortFunc(sorted, func(a, b objRec) int {
+		if a.start != b.start {
+			if a.start < b.start {
+				return -1
+			}
+			return 1
+		}
+		if a.end != b.end {
+			if a.end > b.end {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	var in map[memoKey]objRec
+	outer := -1
+	for i, x := range sorted {
+		if outer >= 0 {
+			c := sorted[outer]
+			if x.start < c.end && x.end <= c.end {
+				if x.key != c.key && recFits(c, x) {
+					if in == nil {
+						in = map[memoKey]objRec{}
+					}
+					in[x.key] = c
+				}
+				continue
+			}
+		}
+		outer = i
+	}
+	return in
+}
+
+// recFits reports whether x lies in c as a value of x's type.
+func recFits(c, x objRec) bool {
+	u, n := x.key.ti.elem, x.key.n
+	off := x.start - c.start
+	if c.key.ti.kind == kPtr {
+		return within(c.key.ti.elem, off, u, n)
+	}
+	return withinSeq(c.key.ti.elem, c.key.n, off, u, n)
+}
+
+// within reports whether, in a value of type t, the bytes at off hold a u
+// (n == 0, for a pointer) or n consecutive elements of an array of u (for
+// a slice).
+func within(t *typeInfo, off uintptr, u *typeInfo, n int) bool {
+	if t == u && off == 0 && n <= 1 {
+		return true
+	}
+	switch t.kind {
+	case kArray:
+		return withinSeq(t.elem, t.t.Len(), off, u, n)
+	case kStruct:
+		for _, f := range t.fields {
+			if off >= f.offset && off < f.offset+f.info.size {
+				return within(f.info, off-f.offset, u, n)
+			}
+		}
+	}
+	return false
+}
+
+// withinSeq is within for count consecutive values of type t.
+func withinSeq(t *typeInfo, count int, off uintptr, u *typeInfo, n int) bool {
+	if t.size == 0 || count <= 0 {
+		return false
+	}
+	i := off / t.size
+	if i >= uintptr(count) {
+		return false
+	}
+	if t == u && n >= 1 && off%t.size == 0 {
+		return i+uintptr(n) <= uintptr(count)
+	}
+	return within(t, off-i*t.size, u, n)
+}
+
+// memoID returns the memo id of k, if the message has written it.
+func (e *encoder) memoID(k memoKey) (uint64, bool) {
+	if e.nmemo <= uint64(len(e.memoFew)) { // as in seen
+		for i, x := range e.memoFew[:e.nmemo] {
+			if x == k {
+				return uint64(i), true
+			}
+		}
+		return 0, false
+	}
+	v, ok := e.memo[k.p]
+	if !ok {
+		return 0, false
+	}
+	if v.ti != k.ti || v.n != k.n {
+		id, ok := e.memoAlt[k]
+		return id, ok
+	}
+	return v.id, true
+}
+
+// encInterior writes a pointer (n == 0) or a slice of n elements at
+// address at, which lies in container c.
+func (e *encoder) encInterior(c objRec, at uintptr, n int) error {
+	off := at - c.start
+	if id, ok := e.memoID(c.key); ok {
+		e.buf = append(e.buf, refInterior)
+		e.buf = binary.AppendUvarint(e.buf, id)
+		e.buf = binary.AppendUvarint(e.buf, uint64(off))
+		if n > 0 {
+			e.buf = binary.AppendUvarint(e.buf, uint64(n))
+		}
+		return nil
+	}
+	tid, err := e.typeID(c.key.ti)
+	if err != nil {
+		return err
+	}
+	e.buf = append(e.buf, refInteriorNew)
+	e.buf = binary.AppendUvarint(e.buf, tid)
+	e.buf = binary.AppendUvarint(e.buf, uint64(off))
+	if n > 0 {
+		e.buf = binary.AppendUvarint(e.buf, uint64(n))
+	}
+	e.seen(c.key) // not seen yet: this gives the container its memo id
+	if c.key.ti.kind == kSlice {
+		return e.sliceElems(c.key.ti, &sliceHeader{c.key.p, c.key.n, c.key.n})
+	}
+	if e.depth++; e.depth > e.opts.maxDepth {
+		return &DepthError{Limit: e.opts.maxDepth}
+	}
+	err = c.key.ti.elem.enc(e, c.key.p)
+	e.depth--
+	return err
+}
+
+// interior reads the rest of a refInterior or refInteriorNew header, for
+// a pointer to a u (slice false) or a slice of u: it returns the address
+// inside the container and, for a slice, the length.
+func (d *decoder) interior(h uint64, u *typeInfo, slice bool) (unsafe.Pointer, int, error) {
+	at := d.r.offset()
+	var k, tid uint64
+	var err error
+	if h == refInterior {
+		k, err = d.r.uvarint("container object")
+	} else {
+		tid, err = d.r.uvarint("container type")
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	off, err := d.r.uvarint("offset in the container")
+	if err != nil {
+		return nil, 0, err
+	}
+	n := 0
+	if slice {
+		if n, err = d.r.length("slice length", 0); err != nil {
+			return nil, 0, err
+		}
+		if n == 0 {
+			return nil, 0, &DecodeError{Offset: at, Msg: "an interior slice of no elements"}
+		}
+	}
+	var m memoObj
+	if h == refInterior {
+		if k >= uint64(len(d.memo)) {
+			return nil, 0, &DecodeError{Offset: at, Msg: fmt.Sprintf("interior reference to object #%d, but only %d objects precede it", k, len(d.memo))}
+		}
+		m = d.memo[k]
+	} else if m, err = d.container(at, tid); err != nil {
+		return nil, 0, err
+	}
+	var fits bool
+	if m.ti.kind == kPtr {
+		fits = off < uint64(m.ti.elem.size) && within(m.ti.elem, uintptr(off), u, n)
+	} else {
+		fits = m.ti.kind == kSlice && withinSeq(m.ti.elem, m.n, uintptr(off), u, n)
+	}
+	if !fits {
+		what := u.t.String()
+		if slice {
+			what = fmt.Sprintf("%d elements of type %s", n, u.t)
+		}
+		return nil, 0, &DecodeError{Offset: at, Msg: fmt.Sprintf("interior reference at offset %d of a %s, where there is no %s", off, m.ti.t, what)}
+	}
+	return unsafe.Add(m.p, off), n, nil
+}
+
+// container decodes the container object of a refInteriorNew header, of
+// stream type tid: a pointer's target or a slice's elements.
+func (d *decoder) container(at int, tid uint64) (memoObj, error) {
+	w := d.types.lookup(tid)
+	if w == nil || w.kind != kPtr && w.kind != kSlice {
+		return memoObj{}, &DecodeError{Offset: at, Msg: fmt.Sprintf("interior reference into type #%d, which is not a pointer or slice type", tid)}
+	}
+	ct, err := d.resolve(w)
+	if err != nil {
+		return memoObj{}, err
+	}
+	cti := infoOf(ct)
+	if cti.kind == kSlice && (!cti.memo || cti.elem.bulk) {
+		return memoObj{}, &DecodeError{Offset: at, Msg: fmt.Sprintf("interior reference into a %s, whose slices are not tracked", ct)}
+	}
+	if d.depth++; d.depth > d.opts.maxDepth {
+		return memoObj{}, &DepthError{Limit: d.opts.maxDepth}
+	}
+	defer func() { d.depth-- }()
+	if cti.kind == kPtr {
+		if cti.elem.minWire > uint64(d.r.remaining()) {
+			return memoObj{}, d.r.fail("a %s takes at least %d bytes, %d are left", cti.elem.t, cti.elem.minWire, d.r.remaining())
+		}
+		obj := newObject(cti.elem)
+		m := memoObj{obj, 0, cti}
+		d.memo = append(d.memo, m)
+		return m, cti.elem.dec(d, obj)
+	}
+	minSize := 1
+	if cti.elem.size == 0 {
+		minSize = 0
+	}
+	n, err := d.r.length("slice length", minSize)
+	if err != nil {
+		return memoObj{}, err
+	}
+	if n == 0 {
+		return memoObj{}, &DecodeError{Offset: at, Msg: "an interior reference into an empty slice"}
+	}
+	s := newSlice(cti, n)
+	m := memoObj{s, n, cti}
+	d.memo = append(d.memo, m)
+	dec, size := cti.elem.dec, cti.elem.size
+	for i := range n {
+		if err := dec(d, unsafe.Add(s, uintptr(i)*size)); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+func newObject(ti *typeInfo) unsafe.Pointer { return reflect.New(ti.t).UnsafePointer() }
+
+func newSlice(ti *typeInfo, n int) unsafe.Pointer { return reflect.MakeSlice(ti.t, n, n).UnsafePointer() }
