@@ -300,4 +300,6 @@ func (d *decoder) container(at int, tid uint64) (memoObj, error) {
 
 func newObject(ti *typeInfo) unsafe.Pointer { return reflect.New(ti.t).UnsafePointer() }
 
-func newSlice(ti *typeInfo, n int) unsafe.Pointer { return reflect.MakeSlice(ti.t, n, n).UnsafePointer() }
+func newSlice(ti *typeInfo, n int) unsafe.Pointer {
+	return reflect.MakeSlice(ti.t, n, n).UnsafePointer()
+}
