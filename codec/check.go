@@ -149,7 +149,7 @@ func (c *checker) walk(v reflect.Value, path string, depth int) {
 			}
 		}
 	case kHook:
-		state, err := v.Addr().Interface().(Marshaler).MarshalCodec()
+		state, err := hookState(ti, unsafe.Pointer(v.UnsafeAddr()))
 		if err != nil || state == nil {
 			return
 		}

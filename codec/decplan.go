@@ -180,8 +180,7 @@ func compileDec(ti *typeInfo) decFn {
 			if err := d.decodeDynamic(anyType, unsafe.Pointer(&state)); err != nil {
 				return err
 			}
-			u := reflect.NewAt(ti.t, p).Interface().(Unmarshaler)
-			return callUser(ti.t, "UnmarshalCodec", func() error { return u.UnmarshalCodec(state) })
+			return setHookState(ti, p, state)
 		}
 	}
 	return func(d *decoder, _ unsafe.Pointer) error {

@@ -394,7 +394,7 @@ func (ds *disasm) value(w *wireType, label string) error {
 		}
 		return err
 	case kHook:
-		show("state from its MarshalCodec:")
+		show("state from its MarshalCodec (or the codec's own, for a standard type it handles):")
 		ds.depth++
 		defer func() { ds.depth-- }()
 		return ds.iface("state", "any")

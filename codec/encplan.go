@@ -178,9 +178,9 @@ func compileEnc(ti *typeInfo) encFn {
 		return encMarshaler(ti)
 	case kHook:
 		return func(e *encoder, p unsafe.Pointer) error {
-			state, err := reflect.NewAt(ti.t, p).Interface().(Marshaler).MarshalCodec()
+			state, err := hookState(ti, p)
 			if err != nil {
-				return fmt.Errorf("codec: (%s).MarshalCodec: %w", ti.t, err)
+				return err
 			}
 			return e.encodeAny(state)
 		}

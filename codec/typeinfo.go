@@ -199,6 +199,9 @@ func customKind(t reflect.Type) wireKind {
 	case rtypeType:
 		return kType
 	}
+	if builtinHooks[t] != nil {
+		return kHook
+	}
 	if t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface {
 		return 0
 	}

@@ -49,6 +49,11 @@ func leafProblem(t reflect.Type) (reason, fix string, bad bool) {
 		case "Mutex", "RWMutex", "WaitGroup", "Once", "Cond", "Map", "Pool":
 			return "a sync." + name + " coordinates goroutines of one process; a copy in another process would guard nothing", fixSync, true
 		}
+	case "unique":
+		if strings.HasPrefix(name, "Handle[") {
+			return "a unique.Handle points into this process's table of canonical values; a copy would not be equal to unique.Make of the same value in the worker",
+				"send h.Value() and call unique.Make in the worker", true
+		}
 	case "sync/atomic":
 		if name == "Value" || strings.HasPrefix(name, "Pointer[") {
 			return "an atomic." + name + " is shared memory between goroutines of one process", fixSync, true
