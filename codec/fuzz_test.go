@@ -2,15 +2,19 @@ package codec
 
 import (
 	"bytes"
+	"container/list"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"math/big"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -44,6 +48,14 @@ func fuzzSeeds() []any {
 	ring[1] = ring
 	m := map[string]any{"k": []any{1.5, "x"}}
 	m["m"] = m
+	c := &counter{n: 1}
+	l := list.New()
+	l.PushBack(1)
+	l.PushBack("two")
+	o := &outer{N: 1, In: inner{2, 3}}
+	o.Rs = []*inner{&o.In, {4, 5}}
+	cyc := sliceCycle{nil}
+	cyc[0] = cyc
 	return []any{
 		nil, true, -1, uint64(math.MaxUint64), math.NaN(), "str\x00\xff", []byte("bytes"),
 		[]float64{1, math.Inf(-1)}, [2][2]int16{{1, 2}, {3, 4}}, map[int]string{1: "a"},
@@ -56,6 +68,11 @@ func fuzzSeeds() []any {
 		[]any{(*Point)(nil), Shape(nil)}, &stateful{Keep: "hook"}, textOnly{"a", "b"},
 		map[any]any{1: "x", "y": Point{}}, [][]string{{"a"}, nil}, describe[int],
 		[]reflect.Type{reflect.TypeFor[Point](), nil}, time.UTC,
+		// Issue 12: method values, functions made in generic code,
+		// interior pointers, cycles through slices, built-in hooks.
+		scaler{K: 2, Name: "s", tags: []string{"t"}}.Scale, []any{c.Add, c}, mapDouble[int](), getter[string](),
+		l, []any{&o.In.B, o, o.Rs[1:]}, cyc, time.Date(2026, 7, 1, 0, 0, 0, 0, time.FixedZone("CET", 3600)),
+		[]slog.Value{slog.StringValue("str"), slog.GroupValue(slog.Int("n", 1))}, regexp.MustCompile("a|b"),
 	}
 }
 
@@ -79,8 +96,10 @@ func fuzzDecodeAll(t *testing.T, data []byte) {
 		n   *node
 		e   error
 		fl  []float64
+		fn  func(context.Context, int) (int, error)
+		ip  *int
 	)
-	for _, dst := range []any{&a, &rec, &p, &s, &m, &n, &e, &fl} {
+	for _, dst := range []any{&a, &rec, &p, &s, &m, &n, &e, &fl, &fn, &ip} {
 		_ = Unmarshal(data, dst)
 	}
 	if err := Unmarshal(data, &a); err == nil {
