@@ -94,8 +94,8 @@ var funcLayoutOK = sync.OnceValue(func() bool {
 
 // argsFits reports whether the function at pc can have type t, by the size
 // of its argument frame: a cheap check of a signature taken from a stream.
-// It errs on the side of accepting (unknown sizes, assembly frames that
-// count results too).
+// It errs on the side of accepting (unknown sizes, architectures whose
+// register assignment the codec does not model).
 func argsFits(pc uintptr, t reflect.Type) (got, want int, ok bool) {
 	if !funcLayoutOK() {
 		return 0, 0, true
@@ -104,26 +104,93 @@ func argsFits(pc uintptr, t reflect.Type) (got, want int, ok bool) {
 	if m == nil || m.args == argsSizeUnknown {
 		return 0, 0, true
 	}
-	in, _ := frameSizes(t)
-	return int(m.args), in, int(m.args) == in
+	want, known := frameSize(t)
+	return int(m.args), want, !known || int(m.args) == want
 }
 
-// frameSizes returns the size of t's inputs laid out on the stack as the
-// runtime records it, and of inputs and results together.
-func frameSizes(t reflect.Type) (in, all int) {
+// Registers of the internal calling convention (Go's ABIInternal) that
+// arguments and results are assigned to.
+var intRegs, floatRegs = func() (int, int) {
+	switch runtime.GOARCH {
+	case "amd64":
+		return 9, 15
+	case "arm64":
+		return 16, 16
+	}
+	return 0, 0
+}()
+
+// frameSize returns the size the runtime records for the argument frame
+// of a function of type t under the internal calling convention: the
+// arguments and results that do not fit in registers, then spill space for
+// the arguments that do. known is false where the convention is not
+// modelled.
+func frameSize(t reflect.Type) (size int, known bool) {
+	if intRegs == 0 {
+		return 0, false
+	}
 	const word = int(unsafe.Sizeof(uintptr(0)))
-	off := 0
+	var stackIn, stackOut, spill int
+	assign := func(x reflect.Type, ints, floats *int) bool {
+		i, f := *ints, *floats
+		if !regAssign(x, &i, &f) {
+			return false
+		}
+		*ints, *floats = i, f
+		return true
+	}
+	ints, floats := 0, 0
 	for i := range t.NumIn() {
 		x := t.In(i)
-		off = alignUp(off, x.Align()) + int(x.Size())
+		if assign(x, &ints, &floats) {
+			spill = alignUp(spill, x.Align()) + int(x.Size())
+		} else {
+			stackIn = alignUp(stackIn, x.Align()) + int(x.Size())
+		}
 	}
-	in = alignUp(off, word)
-	off = in
+	ints, floats = 0, 0
 	for i := range t.NumOut() {
 		x := t.Out(i)
-		off = alignUp(off, x.Align()) + int(x.Size())
+		if !assign(x, &ints, &floats) {
+			stackOut = alignUp(stackOut, x.Align()) + int(x.Size())
+		}
 	}
-	return in, alignUp(off, word)
+	return alignUp(stackIn, word) + alignUp(stackOut, word) + alignUp(spill, word), true
+}
+
+// regAssign assigns a value of type x to registers, counting them in ints
+// and floats; it fails when x cannot be in registers or they run out.
+func regAssign(x reflect.Type, ints, floats *int) bool {
+	use := func(n int, p *int, limit int) bool {
+		*p += n
+		return *p <= limit
+	}
+	switch x.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return use(1, floats, floatRegs)
+	case reflect.Complex64, reflect.Complex128:
+		return use(2, floats, floatRegs)
+	case reflect.String, reflect.Interface:
+		return use(2, ints, intRegs)
+	case reflect.Slice:
+		return use(3, ints, intRegs)
+	case reflect.Array:
+		switch x.Len() {
+		case 0:
+			return true
+		case 1:
+			return regAssign(x.Elem(), ints, floats)
+		}
+		return false
+	case reflect.Struct:
+		for i := range x.NumField() {
+			if !regAssign(x.Field(i).Type, ints, floats) {
+				return false
+			}
+		}
+		return true
+	}
+	return use(1, ints, intRegs)
 }
 
 func alignUp(n, a int) int { return (n + a - 1) &^ (a - 1) }

@@ -2,6 +2,7 @@ package codec
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -243,19 +244,35 @@ func TestFuncSignatureChecked(t *testing.T) {
 	}
 }
 
-// frameSizes agrees with the runtime on functions of assorted signatures.
+// frameSize agrees with the runtime on functions of assorted signatures.
 func TestFrameSizes(t *testing.T) {
 	if !funcLayoutOK() {
 		t.Fatal("the runtime's function records do not have the layout the codec reads")
 	}
 	for _, fn := range []any{square, strings.ToUpper, strings.Repeat, fmt.Sprintf, describe[int], (*counter).Add,
-		counter.Get, binary.AppendUvarint, errors.Is, reflect.TypeOf, frameProbe} {
+		counter.Get, binary.AppendUvarint, errors.Is, reflect.TypeOf, frameProbe, sha256.Sum256, manyArgs, arrayArgs,
+		floatArgs, context.WithCancel, fmt.Fprintf} {
 		v := reflect.ValueOf(fn)
 		got, want, ok := argsFits(v.Pointer(), v.Type())
 		if !ok {
 			t.Errorf("%s: runtime says %d bytes of arguments, the codec computes %d", funcInfo(v).Name, got, want)
 		}
 	}
+}
+
+func manyArgs(a, b, c, d, e, f, g, h int, s string, x []int, y, z int) (int, [2]int, string) {
+	return a + b + c + d + e + f + g + h + len(s) + len(x) + y + z, [2]int{}, ""
+}
+
+func arrayArgs(a [3]int, b [1]string, c [0]int, s struct {
+	p [2]byte
+	q int
+}) [1]float64 {
+	return [1]float64{float64(a[0] + len(b[0]) + len(c) + s.q + int(s.p[0]))}
+}
+
+func floatArgs(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p float64, z complex128) float64 {
+	return a + b + c + d + e + f + g + h + i + j + k + l + m + n + o + p + real(z)
 }
 
 func frameProbe(a int8, b int64, c int16, s struct{ x, y int32 }, f float32) (bool, error) {
