@@ -224,7 +224,9 @@ func methodValueOf(t reflect.Type, pc uintptr, name, where string) methodValue {
 		return v.(methodValue)
 	}
 	mv := findMethodValue(t, name, where)
-	methodValues.Store(k, mv)
+	if mv.pr == nil { // a refusal may be lifted by a later Register
+		methodValues.Store(k, mv)
+	}
 	return mv
 }
 
