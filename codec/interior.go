@@ -57,6 +57,15 @@ func (e *encoder) encodeMessage(v any) error {
 // findInterior maps every object that lies inside another, as a value of
 // its type, to the outermost such container.
 func findInterior(objs []objRec) map[memoKey]objRec {
+	// Objects met in increasing order of address, each past the end of
+	// the one before, cannot hold one another: no sort needed.
+	ordered := true
+	for i := 1; i < len(objs) && ordered; i++ {
+		ordered = objs[i].start >= objs[i-1].end
+	}
+	if ordered {
+		return nil
+	}
 	sorted := slices.Clone(objs)
 	slices.SortFunc(sorted, func(a, b objRec) int {
 		if a.start != b.start {
