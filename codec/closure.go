@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -250,9 +252,13 @@ func findMethodValue(t reflect.Type, name, where string) methodValue {
 		if ptr {
 			r = reflect.PointerTo(bt)
 		}
-		mt, ok := methodType(r, method)
-		if !ok || !(mt == t || t.Kind() == reflect.Func && mt.ConvertibleTo(t)) {
-			continue
+		// reflect lists exported methods only: an unexported one is
+		// checked on arrival by its wrapper's name and argument frame.
+		if exportedName(method) {
+			mt, ok := methodType(r, method)
+			if !ok || !(mt == t || t.Kind() == reflect.Func && mt.ConvertibleTo(t)) {
+				continue
+			}
 		}
 		if !containsType(found, r) {
 			found = append(found, r)
@@ -515,4 +521,10 @@ func resolveCode(offset int64, name string, wrapper bool) (uintptr, error) {
 		return 0, fmt.Errorf("function %s at %+#x is not code the compiler made", name, offset)
 	}
 	return pc, nil
+}
+
+// exportedName reports whether a method name is exported.
+func exportedName(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return unicode.IsUpper(r)
 }

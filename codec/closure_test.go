@@ -21,6 +21,8 @@ func (s scaler) Scale(_ context.Context, x int) (int, error) {
 	return x * s.K, nil
 }
 
+func (s scaler) scale(x int) int { return x * s.K }
+
 func (s scaler) Label() string { return s.Name + "/" + strings.Join(s.tags, ",") }
 
 // Op is a named func type a method value can be stored as.
@@ -58,6 +60,9 @@ func TestMethodValuesTravel(t *testing.T) {
 	}
 	if n := got.Boxed.(func(int) int)(1); n != 16 || got.C.n != 16 {
 		t.Errorf("decoded c.Add in an interface (1) = %d, C.n = %d, want 16, 16", n, got.C.n)
+	}
+	if g := roundTrip(t, s.scale); g(2) != 6 {
+		t.Errorf("decoded s.scale(2) = %d, want 6 (an unexported method)", g(2))
 	}
 	if s := got.Stringer(); s != "int" {
 		t.Errorf("decoded method value of an interface = %q, want int", s)

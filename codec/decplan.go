@@ -647,12 +647,16 @@ func (d *decoder) resolveMethod(f *wireFunc, ti *typeInfo) error {
 	if err != nil {
 		return err
 	}
-	mt, ok := methodType(rt, f.method)
-	if !ok {
-		return fmt.Errorf("method value %s: %s has no method %s", f.name, rt, f.method)
-	}
-	if !(mt == ti.t || mt.ConvertibleTo(ti.t)) {
-		return fmt.Errorf("method value %s: method %s of %s is a %s, not a %s", f.name, f.method, rt, mt, ti.t)
+	if exportedName(f.method) {
+		mt, ok := methodType(rt, f.method)
+		if !ok {
+			return fmt.Errorf("method value %s: %s has no method %s", f.name, rt, f.method)
+		}
+		if !(mt == ti.t || mt.ConvertibleTo(ti.t)) {
+			return fmt.Errorf("method value %s: method %s of %s is a %s, not a %s", f.name, f.method, rt, mt, ti.t)
+		}
+	} else if d.opts.strict {
+		return fmt.Errorf("method value %s: its method %s is unexported, which reflect cannot rebuild, and Strict mode trusts no position: send a method value of an exported method", f.name, f.method)
 	}
 	f.recvInfo = infoOf(rt)
 	if d.opts.strict {
