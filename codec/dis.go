@@ -188,7 +188,11 @@ func (ds *disasm) typeDef(w *wireType) {
 			if f.flags&fieldEmbedded != 0 {
 				vis += ", embedded"
 			}
-			ds.line(w.at, "field", fmt.Sprintf("%s #%d %s (%s)", f.name, f.typ, ds.typeName(f.typ), vis))
+			tag := ""
+			if f.tag != "" {
+				tag = fmt.Sprintf(" tag %q", f.tag)
+			}
+			ds.line(w.at, "field", fmt.Sprintf("%s #%d %s%s (%s)", f.name, f.typ, ds.typeName(f.typ), tag, vis))
 		}
 		ds.depth--
 	}

@@ -133,7 +133,7 @@
 // reflect.Kind order), 19 is any, 20 is error; defined types start at 32.
 // The parts are: an array's length and element id, a slice's or pointer's
 // element id, a map's key and element ids, a struct's fields (name, flags,
-// type id), a func type's parameter and result ids.
+// its tag if the type's flags have bit 8, type id), a func type's parameter and result ids.
 //
 // Values follow their type's layout: bools one byte, int8 and uint8 one
 // byte, other integers varints, floats their IEEE bits, strings and

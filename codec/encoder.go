@@ -452,6 +452,13 @@ func (e *encoder) typeID(ti *typeInfo) (uint64, error) {
 	if t.Kind() == reflect.Func && t.IsVariadic() {
 		flags |= typeFlagVar
 	}
+	tags := false
+	for _, f := range ti.fields {
+		tags = tags || f.tag != ""
+	}
+	if tags {
+		flags |= typeFlagTags
+	}
 	d = binary.AppendUvarint(d, flags)
 	if flags&typeFlagPkg != 0 {
 		d = appendString(d, t.PkgPath())
@@ -488,6 +495,9 @@ func (e *encoder) typeID(ti *typeInfo) (uint64, error) {
 				ff |= fieldExported
 			}
 			d = append(d, ff)
+			if tags {
+				d = appendString(d, f.tag)
+			}
 			if err = sub(f.info); err != nil {
 				break
 			}

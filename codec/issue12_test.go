@@ -66,6 +66,19 @@ func TestUnnamedStructsInInterfaces(t *testing.T) {
 	if got != any(tagged) {
 		t.Errorf("decoded %#v (%T), want %#v", got, got, tagged)
 	}
+	// In Strict mode too, from its description: the tags travel.
+	data, err := Marshal(any(tagged))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a any
+	if err := NewDecoder(strings.NewReader(string(data)), Strict()).Decode(&a); err != nil || a != any(tagged) {
+		t.Errorf("strict decode of a tagged unnamed struct: %#v, %v", a, err)
+	}
+	var sb strings.Builder
+	if err := Dis(&sb, data); err != nil || !strings.Contains(sb.String(), `field                F #18 string tag "json:\"f\"" (exported)`) {
+		t.Errorf("Dis of a tagged struct (%v):\n%s", err, sb.String())
+	}
 	private := struct{ a, b int }{1, 2}
 	got = roundTrip(t, []any{private})[0]
 	if got != any(private) {

@@ -157,7 +157,7 @@ func (d *decoder) build(w *wireType, depth int) (reflect.Type, error) {
 			if f.flags&fieldExported == 0 || !isIdent(f.name) {
 				return nil, fmt.Errorf("codec: stream type #%d %s is an unnamed struct with unexported field %q: send it from the same build", w.id, w.name, f.name)
 			}
-			fs = append(fs, reflect.StructField{Name: f.name, Type: x, Anonymous: f.flags&fieldEmbedded != 0})
+			fs = append(fs, reflect.StructField{Name: f.name, Type: x, Tag: reflect.StructTag(f.tag), Anonymous: f.flags&fieldEmbedded != 0})
 		}
 		return structOf(fs)
 	}
@@ -227,7 +227,7 @@ func (d *decoder) match(w *wireType, ti *typeInfo, assumed map[[2]any]bool) bool
 			return false
 		}
 		for i, f := range w.fields {
-			if f.name != ti.fields[i].name || !sub(f.typ, ti.fields[i].info) {
+			if f.name != ti.fields[i].name || f.tag != ti.fields[i].tag || !sub(f.typ, ti.fields[i].info) {
 				return false
 			}
 		}

@@ -38,6 +38,7 @@ type typeInfo struct {
 
 type fieldInfo struct {
 	name     string
+	tag      string
 	offset   uintptr
 	info     *typeInfo
 	embedded bool
@@ -164,7 +165,7 @@ func build(t reflect.Type) *typeInfo {
 		for i := range t.NumField() {
 			f := t.Field(i)
 			ti.fields = append(ti.fields, fieldInfo{
-				name: f.Name, offset: f.Offset, info: build(f.Type),
+				name: f.Name, tag: string(f.Tag), offset: f.Offset, info: build(f.Type),
 				embedded: f.Anonymous, exported: f.IsExported(),
 			})
 		}

@@ -39,6 +39,7 @@ type wireType struct {
 
 type wireField struct {
 	name  string
+	tag   string
 	flags byte
 	typ   uint64
 }
@@ -274,6 +275,11 @@ func (tt *typeTable) readType(r *reader) error {
 			}
 			if f.flags, err = r.byte1("field flags"); err != nil {
 				return err
+			}
+			if flags&typeFlagTags != 0 {
+				if f.tag, err = r.str("field tag"); err != nil {
+					return err
+				}
 			}
 			if f.typ, err = r.uvarint("field type"); err != nil {
 				return err

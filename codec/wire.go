@@ -91,6 +91,7 @@ const (
 	typeFlagPkg   = 1       // type definition carries a package path
 	typeFlagRef   = 2       // type definition carries a binary position
 	typeFlagVar   = 4       // func type is variadic
+	typeFlagTags  = 8       // struct fields carry their tags
 	fieldEmbedded = 1
 	fieldExported = 2
 )
