@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -308,5 +309,23 @@ func TestMethodValuesOfGenericTypes(t *testing.T) {
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "boundInGeneric[...]") || !strings.Contains(err.Error(), "made inside a generic function") {
 			t.Errorf("Marshal(a method value made in generic code) = %v, want a refusal", err)
 		}
+	}
+}
+
+type locked struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (l *locked) Inc() int { l.mu.Lock(); defer l.mu.Unlock(); l.n++; return l.n }
+
+// A receiver that cannot travel refuses the method value, with the path
+// into the receiver.
+func TestMethodValueReceiverRefused(t *testing.T) {
+	l := &locked{}
+	_, err := Marshal(struct{ F func() int }{l.Inc})
+	var ue *UnsupportedError
+	if !errors.As(err, &ue) || ue.Path != ".F.(receiver *codec.locked).mu" || ue.Type != "sync.Mutex" {
+		t.Fatalf("Marshal(l.Inc) = %v, want a refusal at .F.(receiver *codec.locked).mu", err)
 	}
 }
