@@ -390,17 +390,40 @@ func decSlice(ti *typeInfo) decFn {
 			if err != nil {
 				return err
 			}
+			tracked := h == bulkTracked
+			if tracked {
+				at = d.r.offset()
+				if h, err = d.r.uvarint("slice header"); err != nil {
+					return err
+				}
+				if h != bulkOutside && h < bulkInline {
+					return &DecodeError{Offset: at, Msg: fmt.Sprintf("slice header %d after a tracked mark", h)}
+				}
+			}
 			switch {
 			case h == bulkNil:
 				*(*sliceHeader)(p) = sliceHeader{}
+				return nil
+			case h == refInterior || h == refInteriorNew:
+				q, n, err := d.interior(h, ti.elem, true)
+				if err != nil {
+					return err
+				}
+				*(*sliceHeader)(p) = sliceHeader{q, n, n}
 				return nil
 			case h == bulkOutside:
 				b, n, err := d.outside(at, size, ti.t)
 				if err != nil {
 					return err
 				}
-				*(*sliceHeader)(p) = sliceHeader{unsafe.Pointer(unsafe.SliceData(b)), n, n}
+				sh := sliceHeader{unsafe.Pointer(unsafe.SliceData(b)), n, n}
+				*(*sliceHeader)(p) = sh
+				if tracked && n > 0 {
+					d.memo = append(d.memo, memoObj{sh.data, n, ti})
+				}
 				return nil
+			case h < bulkInline:
+				return &DecodeError{Offset: at, Msg: fmt.Sprintf("slice header %d", h)}
 			}
 			n, err := d.r.checkLength(at, "slice length", h-bulkInline, int(size))
 			if err != nil {
@@ -417,6 +440,9 @@ func decSlice(ti *typeInfo) decFn {
 				s = make([]byte, 0, 1)
 			}
 			*(*sliceHeader)(p) = sliceHeader{unsafe.Pointer(unsafe.SliceData(s)), n, n}
+			if tracked && n > 0 {
+				d.memo = append(d.memo, memoObj{unsafe.Pointer(unsafe.SliceData(s)), n, ti})
+			}
 			return nil
 		}
 	}
@@ -425,30 +451,34 @@ func decSlice(ti *typeInfo) decFn {
 		minSize = 0
 	}
 	return func(d *decoder, p unsafe.Pointer) error {
-		h, back, err := d.refHeader(ti, "slice header")
+		var h uint64
+		var back *memoObj
+		var err error
+		if ti.memo {
+			h, back, err = d.refHeader(ti, "slice header")
+		} else {
+			h, err = d.r.uvarint("slice header")
+		}
 		if err != nil {
 			return err
 		}
+		tracked := ti.memo
 		switch {
 		case h == refNil:
 			*(*sliceHeader)(p) = sliceHeader{}
 			return nil
 		case back != nil:
-			if !ti.memo {
-				return d.r.fail("back-reference where a %s is expected", ti.t)
-			}
 			*(*sliceHeader)(p) = sliceHeader{back.p, back.n, back.n}
 			return nil
 		case h == refInterior || h == refInteriorNew:
-			if !ti.memo {
-				return d.r.fail("interior reference where a %s is expected", ti.t)
-			}
 			q, n, err := d.interior(h, ti.elem, true)
 			if err != nil {
 				return err
 			}
 			*(*sliceHeader)(p) = sliceHeader{q, n, n}
 			return nil
+		case !ti.memo && h == sliceTracked:
+			tracked = true
 		case h != refNew:
 			return d.r.fail("slice header %d", h)
 		}
@@ -461,7 +491,7 @@ func decSlice(ti *typeInfo) decFn {
 			s = reflect.MakeSlice(ti.t, 0, 1).UnsafePointer()
 		}
 		*(*sliceHeader)(p) = sliceHeader{s, n, n}
-		if ti.memo && n > 0 { // as the encoder: an empty slice takes no memo id
+		if tracked && n > 0 { // as the encoder: an empty slice takes no memo id
 			d.memo = append(d.memo, memoObj{s, n, ti})
 		}
 		if d.depth++; d.depth > d.opts.maxDepth {

@@ -531,6 +531,10 @@ func (ds *disasm) interior(at int, label string, w *wireType, h uint64, slice bo
 		return &DecodeError{Offset: at, Msg: fmt.Sprintf("interior reference into type #%d, which is not a pointer or slice type", tid)}
 	}
 	ds.line(at, label, fmt.Sprintf("%s  &%d+%d, inside the object that follows, at byte offset %d%s (an interior pointer: the whole object travels)", w.name, ds.nmemo, off, off, n))
+	if c.kind == kSlice && !ds.mayCycle(c, map[*wireType]bool{}) {
+		// Written as a slice value, marked as tracked (which counts it).
+		return ds.nested(func() error { return ds.value(c, "container") })
+	}
 	ds.nmemo++
 	return ds.nested(func() error {
 		if c.kind == kSlice {
@@ -594,6 +598,20 @@ func (ds *disasm) slice(w *wireType, label string) error {
 		if err != nil {
 			return err
 		}
+		if h == refInterior || h == refInteriorNew {
+			return ds.interior(at, label, w, h, true)
+		}
+		tracked := ""
+		if h == bulkTracked {
+			tracked = fmt.Sprintf("&%d (other objects point into it), ", ds.nmemo)
+			ds.nmemo++
+			if h, err = r.uvarint("slice header"); err != nil {
+				return err
+			}
+			if h != bulkOutside && h < bulkInline {
+				return &DecodeError{Offset: at, Msg: fmt.Sprintf("slice header %d after a tracked mark", h)}
+			}
+		}
 		switch h {
 		case bulkNil:
 			ds.line(at, label, w.name+"  nil")
@@ -614,8 +632,11 @@ func (ds *disasm) slice(w *wireType, label string) error {
 				return &DecodeError{Offset: at, Msg: fmt.Sprintf("%s of %d elements of %d bytes in out-of-band buffer #%d of %d bytes", w.name, n, size, k, ds.bufs[k])}
 			}
 			ds.next++
-			ds.line(at, label, fmt.Sprintf("%s  %d elements in out-of-band buffer #%d (by value, %s after the message body)", w.name, n, k, plural(ds.bufs[k], "byte")))
+			ds.line(at, label, fmt.Sprintf("%s  %s%d elements in out-of-band buffer #%d (by value, %s after the message body)", w.name, tracked, n, k, plural(ds.bufs[k], "byte")))
 			return nil
+		}
+		if h < bulkInline {
+			return &DecodeError{Offset: at, Msg: fmt.Sprintf("slice header %d", h)}
 		}
 		size := ds.fixedSize(elem)
 		n, err := r.checkLength(at, "slice length", h-bulkInline, int(size))
@@ -626,7 +647,7 @@ func (ds *disasm) slice(w *wireType, label string) error {
 		if err != nil {
 			return err
 		}
-		text := fmt.Sprintf("%d elements, %d bytes copied raw (by value)", n, len(b))
+		text := fmt.Sprintf("%s%d elements, %d bytes copied raw (by value)", tracked, n, len(b))
 		if elem.kind == kUint8 && elem.name == "uint8" {
 			text += " " + quoteShort(string(b))
 		}
@@ -664,15 +685,21 @@ func (ds *disasm) slice(w *wireType, label string) error {
 	if err != nil {
 		return err
 	}
-	if h == 0 {
+	switch h {
+	case 0:
 		ds.line(at, label, w.name+"  nil")
 		return nil
+	case refInterior, refInteriorNew:
+		return ds.interior(at, label, w, h, true)
+	case sliceTracked:
+		ds.line(at, label, fmt.Sprintf("%s  &%d (other objects point into it)", w.name, ds.nmemo))
+		ds.nmemo++
+		return ds.sliceElems(elem)
+	case 1:
+		ds.line(at, label, w.name)
+		return ds.sliceElems(elem)
 	}
-	if h != 1 {
-		return &DecodeError{Offset: at, Msg: fmt.Sprintf("slice header %d, expected 0 or 1", h)}
-	}
-	ds.line(at, label, w.name)
-	return ds.sliceElems(elem)
+	return &DecodeError{Offset: at, Msg: fmt.Sprintf("slice header %d", h)}
 }
 
 func (ds *disasm) sliceElems(elem *wireType) error {

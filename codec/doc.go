@@ -46,9 +46,9 @@
 // hold references are tracked per message. A pointer or slice into the
 // middle of another object of the value (&s.Field, &a[3], a[1:3], the
 // elements of a container/list pointing at its root) decodes to the same
-// place in the decoded object, whichever the value reaches first. Slices
-// of plain numbers or strings sharing one backing array, and slices that
-// overlap without one holding the other, decode as separate copies.
+// place in the decoded object, whichever the value reaches first; so does
+// a sub-slice of a slice of the value, of any element type. Slices that
+// overlap without one holding the other decode as separate copies.
 //
 // Never: channels, unsafe.Pointer, sync types (Mutex, RWMutex, WaitGroup,
 // Once, Cond, Map, Pool, atomic.Value, atomic.Pointer), reflect.Value,
@@ -145,8 +145,10 @@
 // (nil) or 1, its position, hash, name and package path. Slices of fixed-size numbers start with a bulk
 // header: 0 nil, 1 for the next out-of-band buffer (followed by its number
 // k, counting from 0 in each message, and the element count, which must
-// fill it; the Encoder sends a slice of 16 KiB or more this way), 2+n for n
-// elements inline as raw little-endian bytes. Pointers, maps and slices
+// fill it; the Encoder sends a slice of 16 KiB or more this way), 2 and 3
+// as the interior references below, 4 followed by one of the other
+// headers for a slice other objects point into (it takes the next memo
+// id), 5+n for n elements inline as raw little-endian bytes. Pointers, maps and slices
 // that may hold references start with a reference header: 0 nil, 1 a new
 // object (it takes the next memo id, before its contents, so cycles can
 // refer to it; an empty slice takes none) followed by its contents; 2, a
@@ -156,7 +158,9 @@
 // takes the next memo id); 4+k a back-reference to memo id k. The decoder
 // checks that an offset lands on a value of the pointer's type (n
 // consecutive elements, for a slice) inside the object.
-// Other slices start with 0 (nil) or 1, then a length. An interface value
+// Other slices start with 0 (nil) or 1, then a length; or 2 and 3, the
+// interior references; or 4, a slice other objects point into (it takes
+// the next memo id), then a length. An interface value
 // is a type id (0 for nil) then the value; id 1 marks a reference to a
 // package-level variable: the type id, the variable's position, then the
 // value itself for decoders that cannot use the reference. A func is a

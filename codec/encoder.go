@@ -173,8 +173,9 @@ type encoder struct {
 	// The objects the message has written, and, when it is written again
 	// because some lie inside others, each inner object's container (see
 	// interior.go).
-	objs     []objRec
-	interior map[memoKey]objRec
+	objs       []objRec
+	interior   map[memoKey]objRec
+	containers map[memoKey]bool
 }
 
 type span struct {

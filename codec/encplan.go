@@ -295,6 +295,11 @@ func encSlice(ti *typeInfo) encFn {
 				e.buf = append(e.buf, bulkNil)
 				return nil
 			}
+			if h.len > 0 && size > 0 {
+				if done, err := e.untracked(ti, h, bulkTracked); done {
+					return err
+				}
+			}
 			e.appendOutside(unsafe.Slice((*byte)(h.data), uintptr(h.len)*size), h.len)
 			return nil
 		}
@@ -306,6 +311,14 @@ func encSlice(ti *typeInfo) encFn {
 			if h.data == nil {
 				e.buf = append(e.buf, 0)
 				return nil
+			}
+			if h.len > 0 && size > 0 {
+				if done, err := e.untracked(ti, h, sliceTracked); done {
+					return err
+				}
+				if e.containers[memoKey{h.data, ti, h.len}] {
+					return elems(e, h) // after untracked's sliceTracked
+				}
 			}
 			e.buf = append(e.buf, 1)
 			return elems(e, h)
@@ -372,15 +385,82 @@ func (e *encoder) seen(k memoKey) bool {
 			e.nmemo++
 			return false
 		}
-		if e.memo == nil {
-			e.memo = make(map[unsafe.Pointer]memoVal, 2*len(e.memoFew))
-		}
-		e.nmemo = 0
-		for _, x := range e.memoFew {
-			e.seenMany(x)
-		}
+		e.migrate()
 	}
 	return e.seenMany(k)
+}
+
+// migrate moves the first few objects of the message to the memo maps,
+// the first of equal keys winning (a slice written twice, see register).
+func (e *encoder) migrate() {
+	if e.memo == nil {
+		e.memo = make(map[unsafe.Pointer]memoVal, 2*len(e.memoFew))
+	}
+	for i, x := range e.memoFew {
+		e.insertMany(x, uint64(i))
+	}
+}
+
+// insertMany records k with memo id id unless it is recorded.
+func (e *encoder) insertMany(k memoKey, id uint64) {
+	v, ok := e.memo[k.p]
+	if !ok {
+		e.memo[k.p] = memoVal{k.ti, k.n, id}
+		return
+	}
+	if v.ti == k.ti && v.n == k.n {
+		return
+	}
+	if e.memoAlt == nil {
+		e.memoAlt = map[memoKey]uint64{}
+	}
+	if _, ok := e.memoAlt[k]; !ok {
+		e.memoAlt[k] = id
+	}
+}
+
+// register gives k the next memo id without writing anything; a key seen
+// before keeps its first id (the decoder numbers both).
+func (e *encoder) register(k memoKey) {
+	if e.nmemo < uint64(len(e.memoFew)) {
+		e.memoFew[e.nmemo] = k
+		e.nmemo++
+		return
+	}
+	if e.nmemo == uint64(len(e.memoFew)) {
+		e.migrate()
+	}
+	e.insertMany(k, e.nmemo)
+	e.nmemo++
+}
+
+// untracked handles a non-empty slice of a type whose slices take no memo
+// id: it records it as an object of the message, and when the message is
+// written again for its interior pointers, writes it as a slice into
+// another object, or marks it (with tracked) as one that others point
+// into. done reports that the slice is written.
+func (e *encoder) untracked(ti *typeInfo, h *sliceHeader, tracked byte) (done bool, err error) {
+	k := memoKey{h.data, ti, h.len}
+	if e.interior == nil {
+		e.objs = append(e.objs, objRec{uintptr(h.data), uintptr(h.data) + uintptr(h.len)*ti.elem.size, k})
+		return false, nil
+	}
+	if c, ok := e.interior[k]; ok {
+		return true, e.encInterior(c, uintptr(h.data), h.len)
+	}
+	if e.containers[k] {
+		if id, ok := e.memoID(k); ok {
+			// Written before: the whole of object id.
+			e.buf = append(e.buf, refInterior)
+			e.buf = binary.AppendUvarint(e.buf, id)
+			e.buf = append(e.buf, 0)
+			e.buf = binary.AppendUvarint(e.buf, uint64(h.len))
+			return true, nil
+		}
+		e.buf = append(e.buf, tracked)
+		e.register(k)
+	}
+	return false, nil
 }
 
 // seenMany is seen past the first few objects. The map is keyed by address

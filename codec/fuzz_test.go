@@ -54,6 +54,7 @@ func fuzzSeeds() []any {
 	l.PushBack("two")
 	o := &outer{N: 1, In: inner{2, 3}}
 	o.Rs = []*inner{&o.In, {4, 5}}
+	nums, strs := []int{1, 2, 3}, []string{"a", "b"}
 	cyc := sliceCycle{nil}
 	cyc[0] = cyc
 	return []any{
@@ -73,6 +74,7 @@ func fuzzSeeds() []any {
 		scaler{K: 2, Name: "s", tags: []string{"t"}}.Scale, []any{c.Add, c}, mapDouble[int](), getter[string](),
 		l, []any{&o.In.B, o, o.Rs[1:]}, cyc, time.Date(2026, 7, 1, 0, 0, 0, 0, time.FixedZone("CET", 3600)),
 		[]slog.Value{slog.StringValue("str"), slog.GroupValue(slog.Int("n", 1))}, regexp.MustCompile("a|b"),
+		[]any{&nums[1], nums, nums[2:], strs[1:], strs, &strs[0]},
 	}
 }
 

@@ -42,21 +42,21 @@ func (e *encoder) encodeMessage(v any) error {
 	if err := e.encodeTop(v); err != nil || len(e.objs) < 2 {
 		return err
 	}
-	in := findInterior(e.objs)
+	in, containers := findInterior(e.objs)
 	if in == nil {
 		return nil
 	}
 	bulk := e.bulk
 	e.rollback()
 	e.begin(bulk)
-	e.interior = in
-	defer func() { e.interior = nil }()
+	e.interior, e.containers = in, containers
+	defer func() { e.interior, e.containers = nil, nil }()
 	return e.encodeTop(v)
 }
 
 // findInterior maps every object that lies inside another, as a value of
 // its type, to the outermost such container.
-func findInterior(objs []objRec) map[memoKey]objRec {
+func findInterior(objs []objRec) (map[memoKey]objRec, map[memoKey]bool) {
 	// Objects met in increasing order of address, each past the end of
 	// the one before, cannot hold one another: no sort needed.
 	ordered := true
@@ -64,7 +64,7 @@ func findInterior(objs []objRec) map[memoKey]objRec {
 		ordered = objs[i].start >= objs[i-1].end
 	}
 	if ordered {
-		return nil
+		return nil, nil
 	}
 	sorted := slices.Clone(objs)
 	slices.SortFunc(sorted, func(a, b objRec) int {
@@ -83,6 +83,7 @@ func findInterior(objs []objRec) map[memoKey]objRec {
 		return 0
 	})
 	var in map[memoKey]objRec
+	var containers map[memoKey]bool
 	outer := -1
 	for i, x := range sorted {
 		if outer >= 0 {
@@ -90,16 +91,17 @@ func findInterior(objs []objRec) map[memoKey]objRec {
 			if x.start < c.end && x.end <= c.end {
 				if x.key != c.key && recFits(c, x) {
 					if in == nil {
-						in = map[memoKey]objRec{}
+						in, containers = map[memoKey]objRec{}, map[memoKey]bool{}
 					}
 					in[x.key] = c
+					containers[c.key] = true
 				}
 				continue
 			}
 		}
 		outer = i
 	}
-	return in
+	return in, containers
 }
 
 // recFits reports whether x lies in c as a value of x's type.
@@ -191,6 +193,10 @@ func (e *encoder) encInterior(c objRec, at uintptr, n int) error {
 	if n > 0 {
 		e.buf = binary.AppendUvarint(e.buf, uint64(n))
 	}
+	if ti := c.key.ti; ti.kind == kSlice && !ti.memo {
+		// Its own plan writes it, marked as tracked.
+		return ti.enc(e, unsafe.Pointer(&sliceHeader{c.key.p, c.key.n, c.key.n}))
+	}
 	e.seen(c.key) // not seen yet: this gives the container its memo id
 	if c.key.ti.kind == kSlice {
 		return e.sliceElems(c.key.ti, &sliceHeader{c.key.p, c.key.n, c.key.n})
@@ -268,8 +274,17 @@ func (d *decoder) container(at int, tid uint64) (memoObj, error) {
 		return memoObj{}, err
 	}
 	cti := infoOf(ct)
-	if cti.kind == kSlice && (!cti.memo || cti.elem.bulk) {
-		return memoObj{}, &DecodeError{Offset: at, Msg: fmt.Sprintf("interior reference into a %s, whose slices are not tracked", ct)}
+	if cti.kind == kSlice && !cti.memo {
+		// Written by its own plan, marked as tracked.
+		before := len(d.memo)
+		var h sliceHeader
+		if err := cti.dec(d, unsafe.Pointer(&h)); err != nil {
+			return memoObj{}, err
+		}
+		if len(d.memo) <= before || d.memo[before].p != h.data || h.data == nil {
+			return memoObj{}, &DecodeError{Offset: at, Msg: fmt.Sprintf("interior reference into a %s that is not marked as tracked", ct)}
+		}
+		return d.memo[before], nil
 	}
 	if d.depth++; d.depth > d.opts.maxDepth {
 		return memoObj{}, &DepthError{Limit: d.opts.maxDepth}

@@ -134,3 +134,54 @@ func TestInteriorReferenceChecked(t *testing.T) {
 		}
 	}
 }
+
+// Slices copied in bulk (numbers) or element by element without identity
+// tracking (strings) are tracked when other objects point into them.
+func TestInteriorIntoUntrackedSlices(t *testing.T) {
+	big := make([]float64, 1<<12) // 32 KiB: an out-of-band buffer
+	for i := range big {
+		big[i] = float64(i)
+	}
+	ints := []int{1, 2, 3, 4}
+	strs := []string{"a", "b", "c"}
+	type job struct {
+		P    *int
+		Sub  []float64
+		All  []float64
+		Ints []int
+		Strs []string
+		S2   []string
+		Q    *string
+	}
+	got := roundTrip(t, job{P: &ints[3], Sub: big[10:20], All: big, Ints: ints, Strs: strs, S2: strs[1:], Q: &strs[2]})
+	if got.P != &got.Ints[3] || *got.P != 4 {
+		t.Error("a pointer into a []int decoded to a copy")
+	}
+	if &got.Sub[0] != &got.All[10] || len(got.Sub) != 10 || got.Sub[9] != 19 {
+		t.Error("a sub-slice of a large []float64 decoded to a copy")
+	}
+	if &got.S2[0] != &got.Strs[1] || got.Q != &got.Strs[2] {
+		t.Error("a sub-slice of, and a pointer into, a []string decoded to copies")
+	}
+	data, err := Marshal([]any{&ints[1], ints})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	if err := Dis(&sb, data); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"*int  &1+8, inside the object that follows, at byte offset 8",
+		"container        []int  &1 (other objects point into it), 4 elements, 32 bytes copied raw (by value)",
+		"[]int  =&1+0, inside the object listed above at byte offset 0, 4 elements"} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("Dis lacks %q:\n%s", want, sb.String())
+		}
+	}
+	// Slices that overlap without one holding the other stay copies.
+	a, b := ints[0:3], ints[1:4]
+	g := roundTrip(t, [2][]int{a, b})
+	if g[0][1] != 2 || g[1][0] != 2 || &g[0][1] == &g[1][0] {
+		t.Errorf("overlapping slices: %v", g)
+	}
+}

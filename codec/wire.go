@@ -115,9 +115,20 @@ const (
 const (
 	bulkNil     = 0
 	bulkOutside = 1 // buffer #k, after the message body
+	// refInterior (2) and refInteriorNew (3) as for references: a slice
+	// into another object of the value.
+	// bulkTracked, then a bulk header: a slice other objects point into;
+	// it takes the next memo id.
+	bulkTracked = 4
 	// bulkInline+n: n elements follow in little-endian byte order.
-	bulkInline = 2
+	bulkInline = 5
 )
+
+// Slices that cannot hold references start with 0 (nil), 1 (a slice, its
+// length and elements), refInterior or refInteriorNew, or sliceTracked (a
+// slice other objects point into, which takes the next memo id; its length
+// and elements follow).
+const sliceTracked = 4
 
 // reader reads one message body. Every method checks bounds and records the
 // first error; callers check r.err where a decision depends on the value.
