@@ -24,6 +24,11 @@ import (
 // lands on a value of the pointer's type inside the container's type,
 // so no reference can point outside an object or at the wrong type.
 //
+// Slices whose type takes no memo id (numbers copied in bulk, strings,
+// structs without references) are recorded too; when others point into
+// one, the second writing marks it (bulkTracked, sliceTracked) so that it
+// takes a memo id on both sides.
+//
 // Objects that overlap without one holding the other (two slices sharing
 // part of a backing array that the value never holds whole) still decode
 // as separate copies.

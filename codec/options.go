@@ -52,7 +52,10 @@ func MaxMessageSize(n int) Option {
 // functions resolve only through Register, by name, and the binary
 // fingerprint is not required to match. Use it for input from another
 // binary or from the network. Sentinel error references decode as copies,
-// so errors.Is against a sentinel no longer matches them.
+// so errors.Is against a sentinel no longer matches them. A method value is
+// rebuilt with reflect from its registered receiver type (exported methods
+// only); a function made in generic code, which travels by position only,
+// is refused.
 func Strict() Option {
 	return func(o *options) { o.strict = true }
 }

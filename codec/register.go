@@ -24,6 +24,10 @@ var registry struct {
 // Register a function by passing it: the decoder finds it by its name and
 // type. Call Register from init in every program that reads the stream.
 //
+// Registering a type also lets a method value whose receiver has that type
+// travel when the binary has no description of the type (see the package
+// documentation).
+//
 // Register panics if given a func literal that captures variables or a
 // method value, which have no name to be found by.
 func Register(values ...any) {
