@@ -47,8 +47,10 @@
 // middle of another object of the value (&s.Field, &a[3], a[1:3], the
 // elements of a container/list pointing at its root) decodes to the same
 // place in the decoded object, whichever the value reaches first; so does
-// a sub-slice of a slice of the value, of any element type. Slices that
-// overlap without one holding the other decode as separate copies.
+// a sub-slice of a slice of the value, of any element type, and two slices
+// of one type that overlap (a[0:3] and a[1:4]): they decode as parts of one
+// array. Objects that overlap otherwise (a slice of a struct's array field
+// running past the struct) decode as separate copies.
 //
 // Never: channels, unsafe.Pointer, sync types (Mutex, RWMutex, WaitGroup,
 // Once, Cond, Map, Pool, atomic.Value, atomic.Pointer), reflect.Value,

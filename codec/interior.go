@@ -29,8 +29,10 @@ import (
 // one, the second writing marks it (bulkTracked, sliceTracked) so that it
 // takes a memo id on both sides.
 //
-// Objects that overlap without one holding the other (two slices sharing
-// part of a backing array that the value never holds whole) still decode
+// Slices of one type that overlap without one holding the other (a[0:3]
+// and a[1:4] without a) are written as parts of a slice over their union.
+// Other objects that overlap without one holding the other (a pointer to
+// a struct and a slice of its array field running past it) still decode
 // as separate copies.
 
 // An objRec is an object the encoder wrote: its address range and its key
@@ -60,7 +62,7 @@ func (e *encoder) encodeMessage(v any) error {
 }
 
 // findInterior maps every object that lies inside another, as a value of
-// its type, to the outermost such container.
+// its type, to the outermost such container, and lists the containers.
 func findInterior(objs []objRec) (map[memoKey]objRec, map[memoKey]bool) {
 	// Objects met in increasing order of address, each past the end of
 	// the one before, cannot hold one another: no sort needed.
@@ -89,22 +91,56 @@ func findInterior(objs []objRec) (map[memoKey]objRec, map[memoKey]bool) {
 	})
 	var in map[memoKey]objRec
 	var containers map[memoKey]bool
-	outer := -1
-	for i, x := range sorted {
-		if outer >= 0 {
-			c := sorted[outer]
-			if x.start < c.end && x.end <= c.end {
-				if x.key != c.key && recFits(c, x) {
-					if in == nil {
-						in, containers = map[memoKey]objRec{}, map[memoKey]bool{}
+	add := func(c, x objRec) {
+		if x.key == c.key || !recFits(c, x) {
+			return
+		}
+		if in == nil {
+			in, containers = map[memoKey]objRec{}, map[memoKey]bool{}
+		}
+		in[x.key] = c
+		containers[c.key] = true
+	}
+	// Overlapping objects form groups; each group's container is its
+	// first object if that covers the group, else, for slices that
+	// overlap without one holding the other, a slice of the same type
+	// over their union (the backing array they share).
+	for lo := 0; lo < len(sorted); {
+		first := sorted[lo]
+		end, hi := first.end, lo+1
+		for ; hi < len(sorted) && sorted[hi].start < end; hi++ {
+			end = max(end, sorted[hi].end)
+		}
+		group := sorted[lo:hi]
+		lo = hi
+		if len(group) == 1 {
+			continue
+		}
+		c := first
+		if end > first.end {
+			ti := first.key.ti
+			size := uintptr(0)
+			if ti.kind == kSlice {
+				size = ti.elem.size
+			}
+			if size == 0 || (end-first.start)%size != 0 {
+				// No container for the whole group: each object holds
+				// those inside it.
+				outer := 0
+				for i, x := range group[1:] {
+					if x.start < group[outer].end && x.end <= group[outer].end {
+						add(group[outer], x)
+					} else {
+						outer = i + 1
 					}
-					in[x.key] = c
-					containers[c.key] = true
 				}
 				continue
 			}
+			c = objRec{first.start, end, memoKey{first.key.p, ti, int((end - first.start) / size)}}
 		}
-		outer = i
+		for _, x := range group {
+			add(c, x)
+		}
 	}
 	return in, containers
 }
