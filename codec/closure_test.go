@@ -257,7 +257,7 @@ func TestFrameSizes(t *testing.T) {
 	}
 	for _, fn := range []any{square, strings.ToUpper, strings.Repeat, fmt.Sprintf, describe[int], (*counter).Add,
 		counter.Get, binary.AppendUvarint, errors.Is, reflect.TypeOf, frameProbe, sha256.Sum256, manyArgs, arrayArgs,
-		floatArgs, context.WithCancel, fmt.Fprintf} {
+		floatArgs, context.WithCancel, fmt.Fprintf, wide.Sum, (*wide).Sum, wide{}.Sum, mixedArgs} {
 		v := reflect.ValueOf(fn)
 		got, want, ok := argsFits(v.Pointer(), v.Type())
 		if !ok {
@@ -279,6 +279,17 @@ func arrayArgs(a [3]int, b [1]string, c [0]int, s struct {
 
 func floatArgs(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p float64, z complex128) float64 {
 	return a + b + c + d + e + f + g + h + i + j + k + l + m + n + o + p + real(z)
+}
+
+type wide struct {
+	a, b, c, d, e, f, g, h, i, j int
+	x, y                         float64
+}
+
+func (w wide) Sum(k int) (int, float64) { return w.a + w.j + k, w.x + w.y }
+
+func mixedArgs(a int, f float32, w wide, c complex64, s []string, m map[int]int, e error, p *int, b [1]bool) (wide, error) {
+	return w, nil
 }
 
 func frameProbe(a int8, b int64, c int16, s struct{ x, y int32 }, f float32) (bool, error) {
