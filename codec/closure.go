@@ -483,6 +483,7 @@ var roMappings = sync.OnceValue(func() [][2]uintptr {
 	if err != nil {
 		return nil
 	}
+	exe = strings.TrimSuffix(exe, " (deleted)") // replaced while running
 	data, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		return nil
