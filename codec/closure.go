@@ -366,6 +366,17 @@ var typeIndex = sync.OnceValue(func() map[string][]reflect.Type {
 		case reflect.Map:
 			visit(t.Key(), depth+1)
 			visit(t.Elem(), depth+1)
+		case reflect.Struct:
+			for i := range t.NumField() {
+				visit(t.Field(i).Type, depth+1)
+			}
+		case reflect.Func:
+			for i := range t.NumIn() {
+				visit(t.In(i), depth+1)
+			}
+			for i := range t.NumOut() {
+				visit(t.Out(i), depth+1)
+			}
 		}
 	}
 	secs, offs := reflectTypelinks()
