@@ -67,34 +67,45 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	if err != nil {
 		return nil, ErrNoPython
 	}
+	out, err := runScript(ctx, exe, "bench.py", script, p.Args())
+	if err != nil {
+		return nil, err
+	}
+	return Parse(out)
+}
+
+// runScript writes script to a temporary directory as name and runs it
+// with the interpreter exe, progress going to stderr, and returns what it
+// printed on stdout. The script and every process it starts share a
+// process group of their own, killed when the script ends, when ctx is
+// done and by KillRunning, so that no pool worker outlives a run.
+func runScript(ctx context.Context, exe, name string, script []byte, args []string) ([]byte, error) {
 	dir, err := os.MkdirTemp("", "mproc-bench-py")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "bench.py")
+	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, script, 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, append([]string{path}, p.Args()...)...)
+	cmd := exec.CommandContext(ctx, exe, append([]string{path}, args...)...)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = os.Stderr
-	// bench.py, its pool workers and its forkserver share a process group
-	// of their own, so that one kill reaches them all.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("python3 bench.py: %w", err)
+		return nil, fmt.Errorf("%s %s: %w", exe, name, err)
 	}
 	running.Store(int64(cmd.Process.Pid))
 	err = cmd.Wait()
 	running.Store(0)
-	killGroup(cmd.Process.Pid) // a pool worker that outlived bench.py
+	killGroup(cmd.Process.Pid) // a pool worker that outlived the script
 	if err != nil {
-		return nil, fmt.Errorf("python3 bench.py %s: %w", strings.Join(p.Args(), " "), err)
+		return nil, fmt.Errorf("%s %s %s: %w", exe, name, strings.Join(args, " "), err)
 	}
-	return Parse(stdout.Bytes())
+	return stdout.Bytes(), nil
 }
 
 // running is the process group of the bench.py being run, or 0.

@@ -82,3 +82,38 @@ func TestRunReportsScriptFailure(t *testing.T) {
 		t.Errorf("Run with a bad pool size = %v, want an error naming the command", err)
 	}
 }
+
+func TestRunWorkloadsOneShape(t *testing.T) {
+	if _, err := Interpreter(); err != nil {
+		t.Skip("needs python3")
+	}
+	r, err := RunWorkloads(context.Background(), WorkloadParams{
+		Shapes: []string{"uneven_default", "trickle"}, Only: []string{"cpython"},
+		Runs: 2, Workers: 2, Scale: 0.02, LognormalN: 20, TrickleN: 10, TrickleInterval: 0.001,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Peers["cpython"].Version == "" || !strings.HasPrefix(r.Python, "3.") {
+		t.Errorf("peers %+v, python %q: want cpython's version", r.Peers, r.Python)
+	}
+	for _, key := range []string{"uneven_default/cpython", "trickle_median/cpython", "trickle_p99/cpython"} {
+		m, ok := r.Metrics[key]
+		if !ok || m.Error != "" || len(m.Samples) != 2 {
+			t.Errorf("%s: %+v (present %v), want 2 samples and no error", key, m, ok)
+		}
+	}
+	if len(r.Metrics) != 3 {
+		t.Errorf("metrics %v, want only the two shapes asked for", r.Metrics)
+	}
+}
+
+func TestRunWorkloadsRefusesUnknownShape(t *testing.T) {
+	if _, err := Interpreter(); err != nil {
+		t.Skip("needs python3")
+	}
+	_, err := RunWorkloads(context.Background(), WorkloadParams{Shapes: []string{"nope"}, Runs: 1, Workers: 1, Scale: 1})
+	if err == nil || !strings.Contains(err.Error(), "workloads.py --shapes nope") {
+		t.Errorf("RunWorkloads of an unknown shape = %v, want an error naming the command", err)
+	}
+}

@@ -13,7 +13,15 @@ type config struct {
 	Tasks      int           // CPU-bound tasks of the speed-up row
 	GraphNodes int           // nodes of the graph shape
 	Budget     time.Duration // minimum length of one run of a codec row
-	Python     bool          // run bench.py
+	Python     bool          // run bench.py and workloads.py
+
+	// The real-workload table.
+	Workloads       bool     // measure it
+	PythonPeers     []string // the Python peers it runs (python.Peer.Key); none: every one installed
+	Scale           float64  // task times of its shapes multiply by Scale
+	LognormalN      int      // tasks of the lognormal shape
+	TrickleN        int      // inputs of the trickling source
+	TrickleInterval float64  // seconds between the source's inputs
 }
 
 func defaultConfig(quick bool) config {
@@ -28,6 +36,12 @@ func defaultConfig(quick bool) config {
 		GraphNodes: 10_000,
 		Budget:     200 * time.Millisecond,
 		Python:     true,
+
+		Workloads:       true,
+		Scale:           1,
+		LognormalN:      1000,
+		TrickleN:        200,
+		TrickleInterval: 0.005,
 	}
 	if quick {
 		c.Runs = 3
@@ -35,6 +49,9 @@ func defaultConfig(quick bool) config {
 		c.MapChunk1 = 20_000
 		c.Tasks = 4
 		c.Budget = 40 * time.Millisecond
+		c.Scale = 0.1
+		c.LognormalN = 200
+		c.TrickleN = 60
 	}
 	return c
 }

@@ -6,6 +6,11 @@
 //
 //	metric | mproc | CPython | best Go peer | floor | mproc vs CPython | mproc vs peer | mproc vs floor
 //
+// A second table measures real workloads — uneven task times, a trickling
+// Imap source, calls after stuck tasks — beside CPython's Pool and, where
+// installed, multiprocess, joblib/loky and dask.distributed
+// (python/workloads.py).
+//
 // Every figure is the median of -runs runs with the min–max beside it.
 // Ratios are speed ratios: above 1x mproc is faster. The run also writes
 // results/latest.json (every sample) and results/latest.svg (a chart of the
@@ -52,8 +57,9 @@ func main() {
 	check := flag.Bool("check", false, "exit 1 unless every figure is present and positive (no timing thresholds)")
 	runs := flag.Int("runs", 0, "runs per figure (default 5, or 3 with -quick; at least 3)")
 	out := flag.String("out", "results", "directory for latest.json and latest.svg")
-	noPython := flag.Bool("nopython", false, "do not run the CPython side (its column reads skipped)")
-	timeout := flag.Duration("timeout", 0, "give up, naming the step that hung, after this long (default 10m, or 3m with -quick)")
+	noPython := flag.Bool("nopython", false, "do not run the Python side (its columns read skipped)")
+	noWorkloads := flag.Bool("noworkloads", false, "leave out the real-workload table")
+	timeout := flag.Duration("timeout", 0, "give up, naming the step that hung, after this long (default 25m, or 10m with -quick)")
 	flag.Parse()
 
 	cfg := defaultConfig(*quick)
@@ -65,11 +71,12 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.Python = !*noPython
+	cfg.Workloads = !*noWorkloads
 
 	if *timeout == 0 {
-		*timeout = 10 * time.Minute
+		*timeout = 25 * time.Minute
 		if *quick {
-			*timeout = 3 * time.Minute
+			*timeout = 10 * time.Minute
 		}
 	}
 	// A hung step must not hang CI, and neither it nor ^C may leave a child

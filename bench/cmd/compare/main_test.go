@@ -33,7 +33,9 @@ func TestMain(m *testing.M) {
 // tiny sizes every metric so that the whole harness runs in seconds.
 func tiny(python bool) config {
 	return config{Runs: 3, Workers: 2, Rounds: 10, MapChunk1: 200, MapAuto: 1000, BulkBytes: 1 << 20,
-		Tasks: 2, GraphNodes: 100, Budget: time.Millisecond, Python: python}
+		Tasks: 2, GraphNodes: 100, Budget: time.Millisecond, Python: python,
+		Workloads: true, Scale: 0.02, LognormalN: 50, TrickleN: 20, TrickleInterval: 0.002,
+		PythonPeers: []string{"cpython"}} // the optional peers take minutes (dask's stuck shapes)
 }
 
 func readReport(t *testing.T, dir string) *report.Report {
@@ -73,6 +75,19 @@ func TestRunEverything(t *testing.T) {
 	}
 	if len(r.Metrics) != 12 || len(r.References) != 7 || r.Runs != 3 || !strings.HasPrefix(r.Machine.Python, "3.") {
 		t.Errorf("report: %d metrics, %d references, %d runs, python %q", len(r.Metrics), len(r.References), r.Runs, r.Machine.Python)
+	}
+	if len(r.Workloads) != 9 {
+		t.Errorf("report: %d real-workload rows, want 9", len(r.Workloads))
+	}
+	for _, w := range r.Workloads {
+		if !w.Mproc.OK() || len(w.Mproc.Samples) != 3 || len(w.Others) != 4 || !w.Others[0].Cell.OK() {
+			t.Errorf("%s: mproc %+v, %d Python columns, CPython %+v: want figures of 3 runs from both", w.Title, w.Mproc, len(w.Others), w.Others)
+		}
+		for _, c := range w.Others[1:] {
+			if c.Cell.Status != report.Skipped || !strings.Contains(c.Cell.Reason, "not among the selected peers") {
+				t.Errorf("%s, %s: %s %q, want skipped as not selected", w.Title, c.Name, c.Cell.Status, c.Cell.Reason)
+			}
+		}
 	}
 	for _, m := range r.Metrics {
 		for name, c := range map[string]report.Cell{"CPython": m.CPython, "peer": m.Peer, "floor": m.Floor} {

@@ -167,6 +167,10 @@ func measure(ctx context.Context, cfg config) *report.Report {
 		on(&refs[2].Cell, "memcopy")(floor.MemCopy(cfg.BulkBytes, cfg.Budget), nil),
 		on(&refs[3].Cell, "memcopy")(floor.MemCopy(8*len(floats), cfg.Budget), nil))
 	r.References = append(r.References, scaling...)
+
+	if cfg.Workloads {
+		r.Workloads = measureWorkloads(ctx, cfg)
+	}
 	return r
 }
 
@@ -343,9 +347,15 @@ func (p pyResult) cell(key string, convert func(float64) float64) report.Cell {
 		return report.Missing(report.Skipped, "", p.err.Error())
 	}
 	m, ok := p.res.Metrics[key]
+	return pythonCell(m, ok, key, convert)
+}
+
+// pythonCell converts one metric of a Python script, reported as key (ok
+// false when it was not), with convert.
+func pythonCell(m python.Metric, ok bool, key string, convert func(float64) float64) report.Cell {
 	switch {
 	case !ok:
-		return report.Missing(report.Failed, "", "bench.py reported no "+key)
+		return report.Missing(report.Failed, "", "the Python script reported no "+key)
 	case m.Unsupported != "":
 		return report.Missing(report.Unsupported, m.Variant, m.Unsupported)
 	case m.Error != "":
@@ -354,7 +364,7 @@ func (p pyResult) cell(key string, convert func(float64) float64) report.Cell {
 	samples := make([]float64, len(m.Samples))
 	for i, s := range m.Samples {
 		if s <= 0 {
-			return report.Missing(report.Failed, m.Variant, fmt.Sprintf("bench.py reported a non-positive sample %v for %s", s, key))
+			return report.Missing(report.Failed, m.Variant, fmt.Sprintf("the Python script reported a non-positive sample %v for %s", s, key))
 		}
 		samples[i] = convert(s)
 	}

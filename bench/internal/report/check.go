@@ -23,6 +23,9 @@ func (e *CheckError) Error() string {
 // the caller can print them loudly. Anything else — a failed measurement, a
 // skipped CPython, an Unavailable peer or floor — is a *CheckError.
 //
+// Real-workload rows need mproc's and CPython's figures; an optional Python
+// peer that is not installed is accepted (its cell says so).
+//
 // Check looks at presence only, never at speed: CI machines are too noisy
 // for timing thresholds.
 func (r *Report) Check() (warnings []string, err error) {
@@ -54,6 +57,7 @@ func (r *Report) Check() (warnings []string, err error) {
 		look(m.Title, "peer", m.Peer)
 		look(m.Title, "floor", m.Floor)
 	}
+	r.checkWorkloads(look)
 	for _, ref := range r.References {
 		column := "reference"
 		if strings.HasPrefix(ref.Key, "mproc") {

@@ -181,6 +181,9 @@ type Report struct {
 	// shown below the table: mproc's in-process backend (no IPC), memory
 	// copy bandwidth.
 	References []Reference `json:"references,omitempty"`
+	// Workloads are the rows of the real-workload table, measured beside
+	// the Python pools: uneven tasks, a trickling input, stuck tasks.
+	Workloads []Workload `json:"workloads,omitempty"`
 }
 
 // Reference is a single figure that puts the table in context.

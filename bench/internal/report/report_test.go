@@ -296,3 +296,67 @@ func TestTableFlagsAFigureAboveTheFloor(t *testing.T) {
 		t.Errorf("table flags a row below the floor:\n%s", b.String())
 	}
 }
+
+func workloadReport(peer Cell) *Report {
+	return &Report{Runs: 3, Metrics: []Metric{{Title: "m", Unit: Seconds, Mproc: Measured("", []float64{1}),
+		CPython: Measured("", []float64{1}), Peer: Measured("", []float64{1}), Floor: Measured("", []float64{1})}},
+		Workloads: []Workload{{Key: "uneven", Title: "uneven", Unit: Seconds, Ideal: 2.5,
+			Mproc: Measured("", []float64{2.6, 2.55, 2.7}),
+			Others: []Contender{
+				{Name: "CPython Pool", Cell: Measured("fork", []float64{2.6, 2.61, 2.62})},
+				{Name: "dask.distributed", Optional: true, Cell: peer},
+			}}}}
+}
+
+func TestWorkloadTableShowsIdealAndBestPeer(t *testing.T) {
+	r := workloadReport(Measured("", []float64{5.1, 5.2, 5.3}))
+	w := r.Workloads[0]
+	if of, ok := w.OfIdeal(); !ok || of < 1.039 || of > 1.041 {
+		t.Errorf("OfIdeal = %v, %v, want 2.6/2.5", of, ok)
+	}
+	if vs, name, ok := w.VsBest(); !ok || name != "CPython Pool" || vs < 1.003 || vs > 1.005 {
+		t.Errorf("VsBest = %v %q %v, want 2.61/2.6 against CPython Pool", vs, name, ok)
+	}
+	var b bytes.Buffer
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Real workloads", "| uneven", "2.50 s", "2.60 s (2.55–2.70 s)", "1.04x", "1.00x (CPython Pool)", "dask.distributed", "| 2.61 s (2.60–2.62 s) |", "CPython Pool ran fork"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+func TestCheckOfWorkloads(t *testing.T) {
+	absent := Missing(Skipped, "", "python3-distributed is not installed (ModuleNotFoundError: No module named 'distributed')")
+	r := workloadReport(absent)
+	if _, err := r.Check(); err != nil {
+		t.Errorf("Check with an absent optional peer = %v, want nil", err)
+	}
+	var b bytes.Buffer
+	r.WriteTable(&b)
+	if !strings.Contains(b.String(), "python3-distributed") {
+		t.Errorf("the table does not say how to install the absent peer:\n%s", b.String())
+	}
+
+	r = workloadReport(Missing(Failed, "", "the next call did not complete within 30 s"))
+	if _, err := r.Check(); err != nil {
+		t.Errorf("Check with an optional peer that failed the shape = %v, want nil: the notes report it", err)
+	}
+	r = workloadReport(Missing(Failed, "", ""))
+	if _, err := r.Check(); err == nil || !strings.Contains(err.Error(), "uneven, dask.distributed: failed") {
+		t.Errorf("Check with an optional peer failed without a reason = %v, want it refused", err)
+	}
+
+	r = workloadReport(absent)
+	r.Workloads[0].Others[0].Cell = Missing(Skipped, "", "python3 not found")
+	if _, err := r.Check(); err == nil || !strings.Contains(err.Error(), "uneven, CPython Pool: skipped") {
+		t.Errorf("Check with CPython skipped = %v, want it refused: CPython is required", err)
+	}
+	r = workloadReport(absent)
+	r.Workloads[0].Mproc = Missing(Failed, "", "pool hung")
+	if _, err := r.Check(); err == nil || !strings.Contains(err.Error(), "uneven, mproc: failed: pool hung") {
+		t.Errorf("Check with mproc failed = %v, want it refused", err)
+	}
+}

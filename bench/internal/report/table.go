@@ -40,6 +40,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			b.WriteString("- " + n + "\n")
 		}
 	}
+	r.writeWorkloads(&b)
 	if len(r.References) > 0 {
 		b.WriteString("\nReferences (no contender):\n")
 		for _, ref := range r.References {

@@ -2,7 +2,9 @@ package workload
 
 import (
 	"context"
+	"slices"
 	"testing"
+	"time"
 )
 
 func TestGraphCopyKeepsSharingAndCycles(t *testing.T) {
@@ -79,5 +81,48 @@ func TestSpeedupReportsParallelError(t *testing.T) {
 	_, err := Speedup(1, func() error { return context.Canceled })
 	if err == nil || err.Error() != "speed-up: context canceled" {
 		t.Errorf("Speedup = %v, want the parallel run's error wrapped", err)
+	}
+}
+
+func TestUnevenShape(t *testing.T) {
+	d := Uneven(1)
+	if len(d) != 61 || d[0] != 2*time.Second || d[1] != 50*time.Millisecond {
+		t.Fatalf("Uneven(1) = %d tasks starting %v, %v; want 2 s then 60 of 50 ms", len(d), d[0], d[1])
+	}
+	if got := Ideal(d, 2); got != 2500*time.Millisecond {
+		t.Errorf("Ideal = %v, want 2.5 s", got)
+	}
+	if got := Uneven(0.1)[0]; got != 200*time.Millisecond {
+		t.Errorf("Uneven(0.1)[0] = %v, want 200 ms", got)
+	}
+}
+
+func TestLognormalShape(t *testing.T) {
+	d := Lognormal(1000, 1)
+	s := slices.Clone(d)
+	slices.Sort(s)
+	// Quantiles of the permuted grid: every input of the sequence appears
+	// once, so the sorted times are the distribution's quantiles.
+	if med := s[500]; med < 1950*time.Microsecond || med > 2050*time.Microsecond {
+		t.Errorf("median %v, want 2 ms", med)
+	}
+	if p99 := s[990]; p99 < 48*time.Millisecond || p99 > 52*time.Millisecond {
+		t.Errorf("p99 %v, want 50 ms", p99)
+	}
+	if slices.IsSorted(d) {
+		t.Error("the sequence is sorted: the long tasks must be spread through the call")
+	}
+	if Ideal(d, 2) != Sum(d)/2 {
+		t.Errorf("Ideal %v, want the total over 2 workers %v: no task is that long", Ideal(d, 2), Sum(d)/2)
+	}
+}
+
+func TestTakeTakesItsTime(t *testing.T) {
+	for _, d := range []time.Duration{0, 300 * time.Microsecond, 3 * time.Millisecond} {
+		t0 := time.Now()
+		got, err := Take(context.Background(), d)
+		if took := time.Since(t0); err != nil || got != d || took < d {
+			t.Errorf("Take(%v) = %v, %v after %v: want it back after at least that long", d, got, err, took)
+		}
 	}
 }
