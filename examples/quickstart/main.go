@@ -1,15 +1,21 @@
 // Command quickstart maps a CPU-bound function over inputs with a pool of
 // worker processes, draws a progress bar, prints the results, the serial
-// and parallel wall times, and what one task looks like on the wire.
+// and parallel wall times, and what travelled to the workers: the function
+// by reference, the inputs by value, in a few lines; -dis adds the full
+// listing of one task's bytes.
 //
 //	go run ./examples/quickstart
+//	go run ./examples/quickstart -dis
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
+	"reflect"
 	"runtime"
 	"strings"
 	"time"
@@ -39,6 +45,8 @@ func countPrimes(n int) int {
 
 func main() {
 	mproc.Main() // workers serve tasks here; the parent goes on
+	dis := flag.Bool("dis", false, "also list every byte of one task as sent to a worker")
+	flag.Parse()
 
 	ctx := context.Background()
 	inputs := make([]int, 24)
@@ -79,14 +87,40 @@ func main() {
 	fmt.Printf("pool (%d workers): %v\n", workers, poolTime.Round(time.Millisecond))
 	fmt.Printf("speedup:           %.2fx\n", serialTime.Seconds()/poolTime.Seconds())
 
-	payload, err := mproc.TaskPayload(mproc.Plain(countPrimes), inputs[:2])
+	if err := whatWasSent(os.Stdout, inputs, *dis); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// whatWasSent prints what travelled to the workers for each task: the
+// function by reference and the input by value, with their sizes, and
+// with full, codec.Dis's listing of one task.
+func whatWasSent(w io.Writer, inputs []int, full bool) error {
+	payload, err := mproc.TaskPayload(mproc.Plain(countPrimes), inputs[:1])
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
-	fmt.Printf("\nOne task as sent to a worker (%d bytes): the function is a reference, the inputs are values.\n", len(payload))
-	if err := codec.Dis(os.Stdout, payload); err != nil {
-		log.Fatal(err)
+	// An input's own cost is what one more input adds to a chunk's bytes.
+	one, err := codec.Marshal(inputs[:1])
+	if err != nil {
+		return err
 	}
+	two, err := codec.Marshal(inputs[:2])
+	if err != nil {
+		return err
+	}
+	name := runtime.FuncForPC(reflect.ValueOf(countPrimes).Pointer()).Name()
+	fmt.Fprintln(w, "\nWhat went to the workers:")
+	fmt.Fprintf(w, "  function  %s by reference: its name and place in this binary, no code\n", name)
+	fmt.Fprintf(w, "  inputs    %s by value: %d bytes per input\n", "[]int", len(two)-len(one))
+	fmt.Fprintf(w, "A task of one input is %d bytes when it is the first to a worker: most of them describe\n", len(payload))
+	fmt.Fprintln(w, "the types it uses, once per worker; later tasks refer to those descriptions.")
+	if !full {
+		fmt.Fprintln(w, "Run with -dis to see every byte of it explained.")
+		return nil
+	}
+	fmt.Fprintln(w, "\nThe task, byte by byte:")
+	return codec.Dis(w, payload)
 }
 
 // progressBar draws how many inputs are done out of the total on stderr.
