@@ -16,9 +16,9 @@ import (
 //     one, so a chunk's size uses what the call's tasks were measured to
 //     cost so far (cutSize).
 //   - A worker holds at most pipelineWork of estimated work queued behind
-//     the task it runs, and at most maxWindow tasks: enough to hide the
-//     round trip for quick tasks, never so much that short tasks wait
-//     behind a long one while another worker idles. A task of unknown cost
+//     the task it runs (or one job, however long), and at most maxWindow
+//     tasks: enough to hide the round trip, never so much that short tasks
+//     wait behind a long one while another worker idles. A task of unknown cost
 //     (the first of a call) goes only to a worker with nothing in flight,
 //     and nothing is queued behind it (fits).
 //   - A worker that runs out of work takes back (steals) the tasks queued
@@ -110,7 +110,10 @@ func fits(w *worker, est int64) bool {
 	if w.proc == nil || est < 0 || w.unknown > 0 || n >= maxWindow {
 		return false
 	}
-	return w.queued()+est <= pipelineWork
+	// One job always waits behind the running one, however long: the
+	// worker then starts it without a round trip, and if the running
+	// task overruns, an idle worker steals it back (balance).
+	return n == 1 || w.queued()+est <= pipelineWork
 }
 
 // cutSize returns how many inputs of c the next job takes, 0 when c has

@@ -89,7 +89,7 @@ func TestChunksRunAboutChunkWorkAndTheTailIsSmall(t *testing.T) {
 	}
 }
 
-func TestAWorkerHoldsAtMostPipelineWorkBehindItsTask(t *testing.T) {
+func TestAWorkerHoldsLittleWorkBehindItsTask(t *testing.T) {
 	p := policyPool(1)
 	w := procWorker(p, 1)
 	c := sliceCall(100_000, 300*time.Microsecond) // chunks of one input
@@ -107,13 +107,19 @@ func TestAWorkerHoldsAtMostPipelineWorkBehindItsTask(t *testing.T) {
 	if len(got) != 4 || w.queued() > pipelineWork {
 		t.Errorf("took %d jobs, %v queued behind the first; want 4, at most %v", len(got), time.Duration(w.queued()), time.Duration(pipelineWork))
 	}
-	// Tasks longer than pipelineWork are never queued behind another.
+	// Of tasks longer than pipelineWork, one waits behind the running
+	// one, so that the worker starts it without a round trip; never two.
 	p = policyPool(1)
 	w = procWorker(p, 1)
 	p.addCall(sliceCall(100, 5*time.Millisecond))
 	p.assign(w, p.nextJob(w))
+	j := p.nextJob(w)
+	if j == nil {
+		t.Fatalf("no 5 ms task waits behind the running one: the worker would idle a round trip")
+	}
+	p.assign(w, j)
 	if j := p.nextJob(w); j != nil {
-		t.Errorf("a 5 ms task was queued behind another")
+		t.Errorf("a second 5 ms task was queued behind the running one")
 	}
 	// A quick worker's window is capped at maxWindow tasks.
 	p = policyPool(1)
