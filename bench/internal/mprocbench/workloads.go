@@ -25,10 +25,10 @@ func warm(ctx context.Context, p *mproc.Pool, workers int) error {
 	return expired(ctx, "mproc warm-up", err)
 }
 
-// Makespan measures Map of workload.Take over tasks on workers processes,
-// in seconds from the call to its return, with opts as the call's options
-// (none: the defaults).
-func Makespan(tasks []time.Duration, workers int, opts ...mproc.CallOption) (stats.Trial, error) {
+// warmPooled runs once against a pool of workers processes that lives as
+// long as the trial and was warmed before its first run, each run bounded
+// by callTimeout.
+func warmPooled(workers int, once func(ctx context.Context, p *mproc.Pool) (float64, error)) (stats.Trial, error) {
 	p, err := mproc.NewPool(mproc.Workers(workers))
 	if err != nil {
 		return stats.Trial{}, err
@@ -43,17 +43,26 @@ func Makespan(tasks []time.Duration, workers int, opts ...mproc.CallOption) (sta
 			}
 			warmed = true
 		}
+		return once(ctx, p)
+	}, Close: p.Close}, nil
+}
+
+// Makespan measures Map of workload.Take over tasks on workers processes,
+// in seconds from the call to its return, with opts as the call's options
+// (none: the defaults).
+func Makespan(tasks []time.Duration, workers int, opts ...mproc.CallOption) (stats.Trial, error) {
+	return warmPooled(workers, func(ctx context.Context, p *mproc.Pool) (float64, error) {
 		t0 := time.Now()
 		out, err := mproc.Map(ctx, p, workload.Take, tasks, opts...)
 		elapsed := time.Since(t0)
 		if err != nil {
-			return 0, expired(ctx, fmt.Sprintf("mproc Map of %d sleeping tasks", len(tasks)), err)
+			return 0, expired(ctx, fmt.Sprintf("mproc Map of %d tasks", len(tasks)), err)
 		}
 		if !slices.Equal(out, tasks) {
 			return 0, errors.New("mproc makespan: the results differ from the inputs")
 		}
 		return elapsed.Seconds(), nil
-	}, Close: p.Close}, nil
+	})
 }
 
 // Trickle measures Imap over a source that yields n inputs, waiting
@@ -62,21 +71,8 @@ func Makespan(tasks []time.Duration, workers int, opts ...mproc.CallOption) (sta
 // reaches the loop. The trial's samples are each run's median latency in
 // seconds; p99 receives each run's 99th percentile (nearest rank).
 func Trickle(n int, interval time.Duration, workers int) (trial stats.Trial, p99 *[]float64, err error) {
-	p, err := mproc.NewPool(mproc.Workers(workers))
-	if err != nil {
-		return stats.Trial{}, nil, err
-	}
 	p99 = new([]float64)
-	warmed := false
-	return stats.Trial{Once: func() (float64, error) {
-		ctx, cancel := bounded()
-		defer cancel()
-		if !warmed {
-			if err := warm(ctx, p, workers); err != nil {
-				return 0, err
-			}
-			warmed = true
-		}
+	trial, err = warmPooled(workers, func(ctx context.Context, p *mproc.Pool) (float64, error) {
 		yielded := make([]time.Time, n)
 		source := func(yield func(int) bool) {
 			for i := range n {
@@ -106,7 +102,8 @@ func Trickle(n int, interval time.Duration, workers int) (trial stats.Trial, p99
 		med, tail := Latencies(latency)
 		*p99 = append(*p99, tail)
 		return med, nil
-	}, Close: p.Close}, p99, nil
+	})
+	return trial, p99, err
 }
 
 // Latencies returns the median and the 99th percentile (nearest rank) of
