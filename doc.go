@@ -37,9 +37,10 @@
 // # What travels
 //
 // Functions travel by reference: a name and a position in the binary,
-// checked by the worker, never code. So a task function must be a top-level
-// function or a func literal that captures nothing; the codec refuses a
-// closure with captured variables or a method value, with a message that
+// checked by the worker, never code. So a task function is a top-level
+// function, a func literal that captures nothing, a method value (its
+// receiver travels by value) or a function instantiated in generic code;
+// the codec refuses a closure with captured variables, with a message that
 // says what to write instead, before anything runs. Inputs, outputs and
 // errors travel by value through package codec, which keeps unexported
 // fields, pointers shared within a value, cycles, interface values and the
