@@ -42,6 +42,7 @@ func Marshal(v any) ([]byte, error) {
 func (e *encoder) reset() {
 	clear(e.types)
 	clear(e.funcs)
+	e.funcFew = [len(e.funcFew)]funcMemo{}
 	clear(e.memo)
 	clear(e.memoAlt)
 	e.memoFew = [len(e.memoFew)]memoKey{}
@@ -54,8 +55,10 @@ func (e *encoder) reset() {
 	clear(e.outside)
 	e.outside = e.outside[:0]
 	clear(e.words)
+	e.ranges = e.ranges[:0]
 	clear(e.objs)
 	e.objs = e.objs[:0]
+	e.keyed = false
 	e.lastType, e.lastInfo = nil, nil
 }
 

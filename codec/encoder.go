@@ -156,6 +156,11 @@ type encoder struct {
 	funcs    map[funcDefKey]uint64
 	nextFunc uint64
 	addFuncs []funcDefKey
+	// The last plain functions looked up and their ids: a stream's
+	// messages usually carry the same few (a task's runner and function),
+	// and comparing two words beats hashing a funcDefKey.
+	funcFew  [4]funcMemo
+	funcNext int
 
 	// The last dynamic type seen and its id: a stream usually carries one
 	// type over and over.
@@ -170,12 +175,24 @@ type encoder struct {
 	depth   int
 	words   []unsafe.Pointer // one scratch word per depth for pointer-shaped interface values
 
-	// The objects the message has written, and, when it is written again
-	// because some lie inside others, each inner object's container (see
-	// interior.go).
+	// The objects the message has written (see interior.go): their
+	// address ranges, with their memo keys when keyed, and, when it is
+	// written again because some lie inside others, each inner object's
+	// container. ranges and the scratch of overlap, which hold no
+	// pointers, are kept from message to message.
+	ranges     []objRange
+	rangeTmp   []objRange
+	cells      []uint64
+	keyed      bool
 	objs       []objRec
 	interior   map[memoKey]objRec
 	containers map[memoKey]bool
+}
+
+type funcMemo struct {
+	fv unsafe.Pointer
+	ti *typeInfo
+	id uint64
 }
 
 type span struct {
@@ -215,6 +232,7 @@ func (e *encoder) begin(bulk int) {
 	e.addFuncs = e.addFuncs[:0]
 	e.release()
 	e.depth = 0
+	e.keyed = false
 }
 
 // release drops the encoder's references to the value it encoded last, so
@@ -229,13 +247,17 @@ func (e *encoder) release() {
 		e.nmemo = 0
 	}
 	clear(e.words)
-	clear(e.objs)
-	e.objs = e.objs[:0]
+	e.ranges = e.ranges[:0]
+	if len(e.objs) > 0 {
+		clear(e.objs)
+		e.objs = e.objs[:0]
+	}
 }
 
 // rollback forgets the definitions the failed message introduced.
 func (e *encoder) rollback() {
 	e.lastType, e.lastInfo = nil, nil
+	e.funcFew = [len(e.funcFew)]funcMemo{}
 	for _, t := range e.addTypes {
 		delete(e.types, t)
 	}
@@ -540,7 +562,14 @@ type funcDefKey struct {
 // It returns the receiver's info and its offset in the funcval for a
 // method value.
 func (e *encoder) funcID(ti *typeInfo, p unsafe.Pointer, fv unsafe.Pointer) (uint64, *typeInfo, uintptr, error) {
+	for _, f := range &e.funcFew {
+		if f.fv == fv && f.ti == ti {
+			return f.id, nil, 0, nil
+		}
+	}
 	if id, ok := e.funcs[funcDefKey{fv, nil, ti.t}]; ok {
+		e.funcFew[e.funcNext%len(e.funcFew)] = funcMemo{fv, ti, id}
+		e.funcNext++
 		return id, nil, 0, nil
 	}
 	fi := funcInfo(reflect.NewAt(ti.t, p).Elem())

@@ -341,7 +341,7 @@ func encSlice(ti *typeInfo) encFn {
 			return nil
 		}
 		if h.len > 0 && size > 0 {
-			e.objs = append(e.objs, objRec{uintptr(h.data), uintptr(h.data) + uintptr(h.len)*size, memoKey{h.data, ti, h.len}})
+			e.record(h.data, uintptr(h.data)+uintptr(h.len)*size, ti, h.len)
 		}
 		e.buf = append(e.buf, refNew)
 		return elems(e, h)
@@ -442,7 +442,7 @@ func (e *encoder) register(k memoKey) {
 func (e *encoder) untracked(ti *typeInfo, h *sliceHeader, tracked byte) (done bool, err error) {
 	k := memoKey{h.data, ti, h.len}
 	if e.interior == nil {
-		e.objs = append(e.objs, objRec{uintptr(h.data), uintptr(h.data) + uintptr(h.len)*ti.elem.size, k})
+		e.record(h.data, uintptr(h.data)+uintptr(h.len)*ti.elem.size, ti, h.len)
 		return false, nil
 	}
 	if c, ok := e.interior[k]; ok {
@@ -506,7 +506,7 @@ func encPtr(ti *typeInfo) encFn {
 			return nil
 		}
 		if ti.elem.size > 0 {
-			e.objs = append(e.objs, objRec{uintptr(obj), uintptr(obj) + ti.elem.size, memoKey{obj, ti, 0}})
+			e.record(obj, uintptr(obj)+ti.elem.size, ti, 0)
 		}
 		e.buf = append(e.buf, refNew)
 		if e.depth++; e.depth > e.opts.maxDepth {

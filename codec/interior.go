@@ -1,8 +1,10 @@
 package codec
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"reflect"
 	"slices"
 	"unsafe"
@@ -12,21 +14,32 @@ import (
 // another object of the value decodes to the same place in the decoded
 // object, not to a copy.
 //
-// The encoder records every object it writes (the target of a pointer, the
-// elements of a slice that takes a memo id) with its address range. When
-// a message is written, it looks for objects that lie inside others; in
-// the common case there are none and that is all. Otherwise it writes the
-// message again knowing, for each inner object, its container: a pointer
-// to it becomes a reference to the container and a byte offset
-// (refInterior), and if the container has not been written yet it is
-// written there and then (refInteriorNew), so the order in which the
-// value reaches them does not matter. The decoder checks that the offset
-// lands on a value of the pointer's type inside the container's type,
-// so no reference can point outside an object or at the wrong type.
+// The encoder records the address range of every object it writes (the
+// target of a pointer, the elements of a slice that takes a memo id).
+// When a message is written, it checks whether any two ranges overlap; in
+// the common case none do and that is all. The check is the whole cost
+// of the mechanism on most values, so it is kept lean: the ranges hold no
+// pointers (appending and moving them needs no write barriers, the
+// garbage collector does not scan them) and live in buffers reused from
+// message to message; ranges that come in increasing order need one look
+// each, a few are compared pair by pair, and many are painted in a bitmap
+// of the addresses they span (see disjoint), sorted only when they are
+// spread too thin for it or the bitmap cannot tell.
+//
+// When some overlap, the message is written again, this time noting each
+// object's memo key, to find which lie inside which (findInterior). If
+// some do, it is written a third time knowing, for each inner object, its
+// container: a pointer to it becomes a reference to the container and a
+// byte offset (refInterior), and if the container has not been written
+// yet it is written there and then (refInteriorNew), so the order in
+// which the value reaches them does not matter. The decoder checks that
+// the offset lands on a value of the pointer's type inside the
+// container's type, so no reference can point outside an object or at
+// the wrong type.
 //
 // Slices whose type takes no memo id (numbers copied in bulk, strings,
 // structs without references) are recorded too; when others point into
-// one, the second writing marks it (bulkTracked, sliceTracked) so that it
+// one, the last writing marks it (bulkTracked, sliceTracked) so that it
 // takes a memo id on both sides.
 //
 // Slices of one type that overlap without one holding the other (a[0:3]
@@ -35,6 +48,15 @@ import (
 // a struct and a slice of its array field running past it) still decode
 // as separate copies.
 
+// An objRange is the address range of an object the encoder wrote, and
+// the identity of its type (the pointer's or the slice's *typeInfo as a
+// number, only ever compared): with the range, that is the object's memo
+// key, so that an object written twice is told from two that overlap.
+type objRange struct {
+	start, end uintptr
+	ti         uintptr
+}
+
 // An objRec is an object the encoder wrote: its address range and its key
 // in the memo (the pointer's or the slice's type, and a slice's length).
 type objRec struct {
@@ -42,18 +64,39 @@ type objRec struct {
 	key        memoKey
 }
 
-// encodeMessage writes the value of a message, twice if it holds interior
-// pointers (see above).
+// record notes an object the message writes: the target of a pointer of
+// type ti (n == 0) or the n elements of a slice of type ti, at p, ending
+// at end.
+func (e *encoder) record(p unsafe.Pointer, end uintptr, ti *typeInfo, n int) {
+	if e.keyed {
+		e.objs = append(e.objs, objRec{uintptr(p), end, memoKey{p, ti, n}})
+		return
+	}
+	e.ranges = append(e.ranges, objRange{uintptr(p), end, uintptr(unsafe.Pointer(ti))})
+}
+
+// encodeMessage writes the value of a message: once, or, if some of its
+// objects overlap, again to find which lie inside which, and a third time
+// if some do (see above).
 func (e *encoder) encodeMessage(v any) error {
-	e.objs = e.objs[:0]
-	if err := e.encodeTop(v); err != nil || len(e.objs) < 2 {
+	if err := e.encodeTop(v); err != nil || len(e.ranges) < 2 || !overlap(e.ranges, e) {
+		return err
+	}
+	bulk := e.bulk
+	e.rollback()
+	e.begin(bulk)
+	e.keyed = true
+	err := e.encodeTop(v)
+	e.keyed = false
+	if err != nil {
 		return err
 	}
 	in, containers := findInterior(e.objs)
 	if in == nil {
+		// They overlap, but none holds another as a value of its type:
+		// this writing stands.
 		return nil
 	}
-	bulk := e.bulk
 	e.rollback()
 	e.begin(bulk)
 	e.interior, e.containers = in, containers
@@ -61,18 +104,151 @@ func (e *encoder) encodeMessage(v any) error {
 	return e.encodeTop(v)
 }
 
-// findInterior maps every object that lies inside another, as a value of
-// its type, to the outermost such container, and lists the containers.
-func findInterior(objs []objRec) (map[memoKey]objRec, map[memoKey]bool) {
+// overlap reports whether two of the objects share a byte, other than one
+// object written twice (a slice that takes no memo id, held in two
+// places). It may reorder rs, and uses e's scratch.
+func overlap(rs []objRange, e *encoder) bool {
+	if len(rs) < 2 {
+		return false
+	}
 	// Objects met in increasing order of address, each past the end of
 	// the one before, cannot hold one another: no sort needed.
 	ordered := true
-	for i := 1; i < len(objs) && ordered; i++ {
-		ordered = objs[i].start >= objs[i-1].end
+	for i := 1; i < len(rs) && ordered; i++ {
+		ordered = rs[i].start >= rs[i-1].end
 	}
 	if ordered {
-		return nil, nil
+		return false
 	}
+	if len(rs) <= 8 {
+		// A message of a few objects (a task and its inputs): every pair.
+		for i, a := range rs {
+			for _, b := range rs[i+1:] {
+				if a.start < b.end && b.start < a.end && a != b {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if e.disjoint(rs) {
+		return false
+	}
+	e.rangeTmp = slices.Grow(e.rangeTmp[:0], len(rs))[:len(rs)]
+	rs = sortRanges(rs, e.rangeTmp)
+	// Sorted by start, objects that do not overlap each begin at or past
+	// the end of the one before, or are the one before written twice.
+	for i := 1; i < len(rs); i++ {
+		if a, b := rs[i-1], rs[i]; b.start < a.end && a != b {
+			return true
+		}
+	}
+	return false
+}
+
+// disjoint reports true if no two of the objects share a byte. It paints
+// them in a bitmap of the span of addresses they lie in, a bit for as
+// many bytes as all starts are aligned to, and stops at the first bit
+// painted twice: in time and memory linear in the number of objects and
+// their span, where sorting them takes n log n. A bit painted twice may
+// be two objects sharing a byte, one object written twice or two that
+// share only the bytes of a bit; then, or when the span is too wide for
+// the bitmap, it reports false and overlap sorts them to know.
+func (e *encoder) disjoint(rs []objRange) bool {
+	lo, hi, diff := rs[0].start, rs[0].end, uintptr(0)
+	for _, x := range rs {
+		lo, hi = min(lo, x.start), max(hi, x.end)
+		diff |= x.start ^ rs[0].start
+	}
+	if diff == 0 {
+		return false // all at one address
+	}
+	shift := uint(bits.TrailingZeros64(uint64(diff)))
+	nbits := (hi-1-lo)>>shift + 1
+	if words := nbits / 64; words > uintptr(16*len(rs)) || words > 1<<20 {
+		// Spread thin: clearing the bitmap would cost more than sorting
+		// (about 16 words a range), or take more than 8 MiB.
+		return false
+	}
+	m := slices.Grow(e.cells[:0], int(nbits/64+1))[:nbits/64+1]
+	clear(m)
+	e.cells = m
+	for _, x := range rs {
+		a, b := (x.start-lo)>>shift, (x.end-1-lo)>>shift // first and last bits
+		first, last := ^uint64(0)<<(a%64), ^uint64(0)>>(63-b%64)
+		if a/64 == b/64 {
+			w := &m[a/64]
+			if *w&first&last != 0 {
+				return false
+			}
+			*w |= first & last
+			continue
+		}
+		if m[a/64]&first != 0 || m[b/64]&last != 0 {
+			return false
+		}
+		m[a/64] |= first
+		m[b/64] |= last
+		for i := a/64 + 1; i < b/64; i++ {
+			if m[i] != 0 {
+				return false
+			}
+			m[i] = ^uint64(0)
+		}
+	}
+	return true
+}
+
+// sortRanges sorts s by start address, using tmp (as long as s) as
+// scratch, and returns the sorted slice, which is s or tmp. A radix sort,
+// on digits of up to 11 bits of the starts' offsets from the lowest: the
+// objects of a message usually lie within a few megabytes, so two or
+// three linear passes do, where a comparison sort takes n log n.
+func sortRanges(s, tmp []objRange) []objRange {
+	if len(s) < 64 {
+		slices.SortFunc(s, func(a, b objRange) int { return cmp.Compare(a.start, b.start) })
+		return s
+	}
+	// The keys are the starts less the lowest, without the low bits that
+	// all share (alignment), in digits of at most 11 bits.
+	lo, hi, diff := s[0].start, s[0].start, uintptr(0)
+	for _, x := range s {
+		lo, hi = min(lo, x.start), max(hi, x.start)
+		diff |= x.start ^ s[0].start
+	}
+	shift := uint(bits.TrailingZeros64(uint64(diff)))
+	width := uint(bits.Len64(uint64(hi-lo) >> shift))
+	if width == 0 {
+		return s // one start for all
+	}
+	passes := (width + 10) / 11
+	digit := (width + passes - 1) / passes
+	mask := uintptr(1)<<digit - 1
+	var c [1 << 11]int
+	for range passes {
+		clear(c[:mask+1])
+		for _, x := range s {
+			c[(x.start-lo)>>shift&mask&(1<<11-1)]++
+		}
+		sum := 0
+		for d, n := range c[:mask+1] {
+			c[d] = sum
+			sum += n
+		}
+		for _, x := range s {
+			d := (x.start - lo) >> shift & mask & (1<<11 - 1)
+			tmp[c[d]] = x
+			c[d]++
+		}
+		s, tmp = tmp, s
+		shift += digit
+	}
+	return s
+}
+
+// findInterior maps every object that lies inside another, as a value of
+// its type, to the outermost such container, and lists the containers.
+func findInterior(objs []objRec) (map[memoKey]objRec, map[memoKey]bool) {
 	sorted := slices.Clone(objs)
 	slices.SortFunc(sorted, func(a, b objRec) int {
 		if a.start != b.start {

@@ -1,10 +1,15 @@
 package codec
 
 import (
+	"bytes"
+	"cmp"
 	"container/list"
 	"container/ring"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -194,5 +199,179 @@ func TestInteriorIntoUntrackedSlices(t *testing.T) {
 		if g.Index(0).Index(tc.x).UnsafeAddr() != g.Index(1).Index(tc.y).UnsafeAddr() {
 			t.Errorf("overlapping slices %T decoded to separate arrays", tc.v)
 		}
+	}
+}
+
+// A long list: its many objects take the bitmap and sort paths of the
+// overlap check, not the pairwise one, and still decode into one list,
+// whichever comes first. Written through one Encoder, its interior
+// pointers are found again in each message.
+func TestLongListRoundTrip(t *testing.T) {
+	l := list.New()
+	for i := range 100 {
+		l.PushBack(i)
+	}
+	check := func(gl *list.List) {
+		t.Helper()
+		i := 0
+		for e := gl.Front(); e != nil; e = e.Next() {
+			if e.Value != i {
+				t.Fatalf("element %d holds %v", i, e.Value)
+			}
+			i++
+		}
+		if i != 100 || gl.Len() != 100 || gl.Back().Value != 99 || gl.Back().Next() != nil {
+			t.Fatalf("decoded list: %d elements, Len %d", i, gl.Len())
+		}
+	}
+	check(roundTrip(t, l))
+	got := roundTrip(t, []any{l.Back(), l})
+	if got[0].(*list.Element) != got[1].(*list.List).Back() {
+		t.Fatal("the element sent first is not the decoded list's back")
+	}
+	check(got[1].(*list.List))
+	var buf bytes.Buffer
+	enc, dec := NewEncoder(&buf), NewDecoder(&buf)
+	for range 3 {
+		if err := enc.Encode(l); err != nil {
+			t.Fatal(err)
+		}
+		var gl *list.List
+		if err := dec.Decode(&gl); err != nil {
+			t.Fatal(err)
+		}
+		check(gl)
+	}
+}
+
+// Objects that overlap without one holding the other as a value of its
+// type decode as separate copies, and the message written to find that
+// out is the one sent; a slice held twice is one object, not two that
+// overlap.
+func TestOverlapWithoutInterior(t *testing.T) {
+	x := []int{1, 2, 3, 4}
+	a, b := (*[2]int)(x[0:2]), (*[2]int)(x[1:3])
+	got := roundTrip(t, []any{a, b})
+	ga, gb := got[0].(*[2]int), got[1].(*[2]int)
+	if *ga != [2]int{1, 2} || *gb != [2]int{2, 3} {
+		t.Fatalf("decoded %v and %v", *ga, *gb)
+	}
+	type twice struct{ A, B []string }
+	s := []string{"a", "b"}
+	many := make([]twice, 20)
+	for i := range many {
+		many[i] = twice{s, s}
+	}
+	for _, v := range [][]twice{many[:1], many} {
+		for _, g := range roundTrip(t, v) {
+			if len(g.A) != 2 || g.A[1] != "b" || len(g.B) != 2 || g.B[0] != "a" {
+				t.Fatalf("decoded %v", g)
+			}
+		}
+	}
+}
+
+// overlap against every pair, and sortRanges against a comparison sort,
+// on ranges spread over few or many address bits, with objects written
+// twice.
+func TestOverlapRanges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var e encoder
+	for _, n := range []int{2, 3, 8, 9, 63, 64, 65, 300, 5000} {
+		for _, spread := range []uint{6, 12, 20, 30, 44, 63} {
+			for trial := range 20 {
+				// Objects of up to 32 bytes, or, in one trial of three,
+				// up to 4000, which paint many words of the bitmap.
+				gran, maxSize := uintptr(64), 32
+				if trial%3 == 2 {
+					gran, maxSize = 4096, 4000
+				}
+				rs := make([]objRange, n)
+				for i := range rs {
+					start := uintptr(0xc000000000) + uintptr(rng.Uint64N(1<<spread))&^7
+					size := uintptr(8 * (1 + rng.IntN(maxSize/8)))
+					if trial%2 == 0 {
+						// Disjoint: one object per gran bytes at most.
+						start &^= gran - 1
+					}
+					rs[i] = objRange{start, start + size, uintptr(rng.IntN(2))}
+				}
+				if trial%4 == 0 && n > 2 {
+					rs[n-1] = rs[0] // written twice
+				}
+				if trial%2 == 0 {
+					seen := map[uintptr]bool{}
+					for i := range rs {
+						for seen[rs[i].start] && rs[i] != rs[0] {
+							rs[i].start += gran
+							rs[i].end += gran
+						}
+						seen[rs[i].start] = true
+					}
+				}
+				want := false
+				for i, a := range rs {
+					for _, b := range rs[i+1:] {
+						want = want || a.start < b.end && b.start < a.end && a != b
+					}
+				}
+				in := slices.Clone(rs)
+				if got := overlap(rs, &e); got != want {
+					t.Fatalf("n %d, spread %d, trial %d: overlap %v, want %v", n, spread, trial, got, want)
+				}
+				sorted := sortRanges(slices.Clone(in), make([]objRange, n))
+				if !slices.IsSortedFunc(sorted, func(a, b objRange) int { return cmp.Compare(a.start, b.start) }) {
+					t.Fatalf("n %d, spread %d: not sorted", n, spread)
+				}
+				slices.SortFunc(in, func(a, b objRange) int { return cmp.Compare(a.start, b.start) })
+				for i := range in {
+					if in[i].start != sorted[i].start {
+						t.Fatalf("n %d, spread %d: sorted starts differ at %d", n, spread, i)
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkOverlapGraph measures the interior-pointer check alone on the
+// objects of BenchmarkGraph's values.
+func BenchmarkOverlapGraph(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		var e encoder
+		e.init(buildOptions(nil))
+		e.begin(1 << 14)
+		if err := e.encodeTop(graph(n)); err != nil {
+			b.Fatal(err)
+		}
+		rs := slices.Clone(e.ranges)
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				copy(e.ranges, rs) // overlap sorts them
+				if overlap(e.ranges, &e) {
+					b.Fatal("overlap")
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/node")
+		})
+	}
+}
+
+func BenchmarkSortRanges(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1500, 150000} {
+		rs := make([]objRange, n)
+		for i := range rs {
+			start := uintptr(0xc000000000) + uintptr(rng.Uint64N(uint64(n)*64))&^15
+			rs[i] = objRange{start, start + 48, 0}
+		}
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			s, tmp := make([]objRange, n), make([]objRange, n)
+			for b.Loop() {
+				copy(s, rs)
+				sortRanges(s, tmp)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/range")
+		})
 	}
 }
