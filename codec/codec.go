@@ -59,7 +59,7 @@ func (e *encoder) reset() {
 	clear(e.objs)
 	e.objs = e.objs[:0]
 	e.keyed = false
-	e.lastType, e.lastInfo = nil, nil
+	e.typeFew = [len(e.typeFew)]typeMemo{}
 }
 
 // Unmarshal decodes data, the output of Marshal, into the value ptr points

@@ -162,11 +162,11 @@ type encoder struct {
 	funcFew  [4]funcMemo
 	funcNext int
 
-	// The last dynamic type seen and its id: a stream usually carries one
-	// type over and over.
-	lastType reflect.Type
-	lastInfo *typeInfo
-	lastID   uint64
+	// The last dynamic types seen and their ids: a stream usually carries
+	// the same few over and over (a task's message, its function and its
+	// inputs), and comparing two words beats infoOf and typeID's maps.
+	typeFew  [4]typeMemo
+	typeNext int
 
 	memoFew [8]memoKey // the first objects of the message (see seen)
 	memo    map[unsafe.Pointer]memoVal
@@ -187,6 +187,12 @@ type encoder struct {
 	objs       []objRec
 	interior   map[memoKey]objRec
 	containers map[memoKey]bool
+}
+
+type typeMemo struct {
+	t  reflect.Type
+	ti *typeInfo
+	id uint64
 }
 
 type funcMemo struct {
@@ -256,7 +262,7 @@ func (e *encoder) release() {
 
 // rollback forgets the definitions the failed message introduced.
 func (e *encoder) rollback() {
-	e.lastType, e.lastInfo = nil, nil
+	e.typeFew = [len(e.typeFew)]typeMemo{}
 	e.funcFew = [len(e.funcFew)]funcMemo{}
 	for _, t := range e.addTypes {
 		delete(e.types, t)
@@ -399,9 +405,13 @@ func (e *encoder) word(w unsafe.Pointer) unsafe.Pointer {
 func (e *encoder) encodeDynamic(t reflect.Type, data unsafe.Pointer) error {
 	var ti *typeInfo
 	var id uint64
-	if t == e.lastType {
-		ti, id = e.lastInfo, e.lastID
-	} else {
+	for _, m := range &e.typeFew {
+		if m.t == t {
+			ti, id = m.ti, m.id
+			break
+		}
+	}
+	if ti == nil {
 		ti = infoOf(t)
 		if len(ti.problems) > 0 {
 			return ti.problems[0].err()
@@ -410,7 +420,8 @@ func (e *encoder) encodeDynamic(t reflect.Type, data unsafe.Pointer) error {
 		if id, err = e.typeID(ti); err != nil {
 			return err
 		}
-		e.lastType, e.lastInfo, e.lastID = t, ti, id
+		e.typeFew[e.typeNext%len(e.typeFew)] = typeMemo{t, ti, id}
+		e.typeNext++
 	}
 	if e.depth++; e.depth > e.opts.maxDepth {
 		return &DepthError{Limit: e.opts.maxDepth}
