@@ -69,15 +69,15 @@
 // never holds a pool.
 //
 // What a call costs, measured on a 2-core VM (docs/performance.md): a
-// Submit+Wait of a trivial task 14.8 µs on average, a Map of trivial tasks
-// 413,000 tasks/s at ChunkSize(1) and 22.6 million/s with automatic
+// Submit+Wait of a trivial task 17.7 µs on average, a Map of trivial tasks
+// 352,000 tasks/s at ChunkSize(1) and 19.4 million/s with automatic
 // chunks; Imap, whose parent does more per input, runs at about 0.6 of
-// Map's rate. An Imap result reaches the loop about 0.1 ms after its input
-// was yielded (0.2 ms at the 99th percentile). To get there, a read on a control socket polls it
-// for up to 50 µs before it sleeps, since waking a sleeping thread costs
-// more than that on such machines; a socket whose polls keep missing, as
-// with tasks that run for long, stops polling, so slow work pays nothing
-// for it.
+// Map's rate. An Imap result reaches the loop about 0.12 ms after its
+// input was yielded (0.26 ms at the 99th percentile). To get there, a
+// read on a control socket polls it for up to 50 µs before it sleeps,
+// since waking a sleeping thread costs more than that on such machines; a
+// socket whose polls keep missing, as with tasks that run for long, stops
+// polling, so slow work pays nothing for it.
 //
 // # Failures
 //
