@@ -20,8 +20,10 @@ import (
 // may feed seq (a work list fed by the results, as a crawler's is). Each
 // input goes out as soon as a worker can take it, and each result is
 // yielded as soon as the results before it have been. When the loop ends
-// early, seq is asked to stop at its next yield, and the inputs in flight
-// are cancelled as if ctx were (see CancelGrace).
+// early, seq is asked to stop at its next yield, which may come after the
+// loop has ended: what seq shares with the code after the loop needs
+// synchronising, as between any two goroutines. The inputs in flight are
+// cancelled as if ctx were (see CancelGrace).
 //
 // An input that fails yields its error (see Map for the error types) and
 // the sequence goes on. Cancelling ctx yields ctx.Err() once and stops.
