@@ -635,22 +635,12 @@ func (e *encoder) funcID(ti *typeInfo, p unsafe.Pointer, fv unsafe.Pointer) (uin
 	var d []byte
 	switch {
 	case rti != nil:
-		d = []byte{tagClosure}
-		d = binary.AppendUvarint(d, id)
-		d = binary.AppendUvarint(d, tid)
-		d = append(d, closureMethod)
-		d = appendString(d, fi.Name)
-		d = appendVarint(d, fi.Offset)
+		d = closureHeader(id, tid, closureMethod, fi.Name, fi.Offset)
 		d = binary.AppendUvarint(d, rid)
 		d = appendString(d, mv.method)
 	case dict.ok:
 		ref, _ := typeRefOf(dict.first)
-		d = []byte{tagClosure}
-		d = binary.AppendUvarint(d, id)
-		d = binary.AppendUvarint(d, tid)
-		d = append(d, closureDict)
-		d = appendString(d, fi.Name)
-		d = appendVarint(d, fi.Offset)
+		d = closureHeader(id, tid, closureDict, fi.Name, fi.Offset)
 		d = appendVarint(d, int64(dict.dict-anchorPC()))
 		d = appendVarint(d, ref.Offset)
 		d = binary.LittleEndian.AppendUint32(d, ref.Hash)
@@ -664,4 +654,16 @@ func (e *encoder) funcID(ti *typeInfo, p unsafe.Pointer, fv unsafe.Pointer) (uin
 	}
 	e.defs = append(e.defs, d)
 	return id, rti, mv.off, nil
+}
+
+// closureHeader starts the definition of function id of type tid made of
+// code by position (name, offset), of closure kind kind; the kind's own
+// fields follow.
+func closureHeader(id, tid uint64, kind byte, name string, offset int64) []byte {
+	d := []byte{tagClosure}
+	d = binary.AppendUvarint(d, id)
+	d = binary.AppendUvarint(d, tid)
+	d = append(d, kind)
+	d = appendString(d, name)
+	return appendVarint(d, offset)
 }
