@@ -246,7 +246,7 @@ func (j *job) sendError(err error) error {
 // samePath reports whether encoding v fails at path.
 func samePath(v any, path string) bool {
 	var ue *codec.UnsupportedError
-	_, err := codec.Marshal(v)
+	err := codec.Sendable(v)
 	return errors.As(err, &ue) && ue.Path == path
 }
 

@@ -12,7 +12,7 @@ func checkInitializer(fn, arg any) error {
 	if fn == nil {
 		return nil
 	}
-	_, err := codec.Marshal(boxed{fn})
+	err := codec.Sendable(boxed{fn})
 	err = userPath(err, func(path string) (string, bool) {
 		rest, ok := afterAssertion(".V.", path)
 		return "initializer fn" + rest, ok
@@ -20,7 +20,7 @@ func checkInitializer(fn, arg any) error {
 	if err != nil {
 		return err
 	}
-	_, err = codec.Marshal(boxed{arg})
+	err = codec.Sendable(boxed{arg})
 	return userPath(err, func(path string) (string, bool) {
 		rest, ok := afterAssertion(".V.", path)
 		return "initializer arg" + rest, ok

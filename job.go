@@ -162,7 +162,7 @@ func (j *job) sub(lo, hi int) *job {
 
 // encodeError returns the codec's refusal of j's task message, if any.
 func (j *job) encodeError() error {
-	_, err := codec.Marshal(&wire.Msg{Kind: wire.KindTask, Run: j.c.run, Fn: j.c.fn, Args: j.args})
+	err := codec.Sendable(&wire.Msg{Kind: wire.KindTask, Run: j.c.run, Fn: j.c.fn, Args: j.args})
 	var ue *codec.UnsupportedError
 	if errors.As(err, &ue) {
 		return err

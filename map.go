@@ -175,7 +175,7 @@ func (p *Pool) check(fn, first any) error {
 	if err := checkFn(fn); err != nil {
 		return err
 	}
-	_, err := codec.Marshal(boxed{first})
+	err := codec.Sendable(boxed{first})
 	return userPath(err, func(path string) (string, bool) { return argsPath(".V.", path, 0) })
 }
 
@@ -184,7 +184,7 @@ func checkSendable(fn, arg any) error {
 	if err := checkFn(fn); err != nil {
 		return err
 	}
-	_, err := codec.Marshal(boxed{arg})
+	err := codec.Sendable(boxed{arg})
 	return userPath(err, func(path string) (string, bool) {
 		rest, ok := afterAssertion(".V.", path)
 		return "args[0]" + rest, ok
@@ -193,6 +193,6 @@ func checkSendable(fn, arg any) error {
 
 // checkFn reports a function the codec cannot send.
 func checkFn(fn any) error {
-	_, err := codec.Marshal(boxed{fn})
+	err := codec.Sendable(boxed{fn})
 	return userPath(err, func(path string) (string, bool) { return fnPath(".V.", path) })
 }

@@ -253,7 +253,7 @@ func (p *Pool) sendNow() {
 // idleSender returns a process worker that may take work now and whose
 // connection nobody is writing to, the least loaded, or nil; p.mu is
 // held. Among equals it takes the one that answered last: its thread is
-// the likeliest to be awake still (see spawn.Conn), and the others can go
+// the likeliest to be awake still (see sock.Conn), and the others can go
 // to sleep instead of waiting for work a little longer each time.
 func (p *Pool) idleSender() *worker {
 	if !p.hasWork() {

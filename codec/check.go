@@ -48,7 +48,7 @@ func (c *checker) walk(v reflect.Value, path string, depth int) {
 	if !ti.dynamic {
 		return
 	}
-	if _, _, bad := leafProblem(ti.t); bad {
+	if _, _, bad := leafProblem(ti.t); bad && len(ti.problems) > 0 {
 		c.add(path, ti.problems)
 		return
 	}
@@ -148,6 +148,14 @@ func (c *checker) walk(v reflect.Value, path string, depth int) {
 				c.add(path, []Problem{pr})
 			}
 		}
+	case kFile:
+		if !v.IsNil() {
+			c.problems = append(c.problems, Problem{Path: path, Type: ti.t.String(), Reason: reasonFileBytes, Fix: fixFileBytes})
+		}
+	case kHandle:
+		if !v.IsNil() {
+			c.problems = append(c.problems, Problem{Path: path, Type: ti.t.String(), Reason: reasonHandleBytes, Fix: fixHandleBytes})
+		}
 	case kHook:
 		state, err := hookState(ti, unsafe.Pointer(v.UnsafeAddr()))
 		if err != nil || state == nil {
@@ -244,7 +252,7 @@ func isDynamic(ti *typeInfo, visiting map[*typeInfo]bool) bool {
 		return true
 	}
 	switch ti.kind {
-	case kInterface, kFunc, kHook, kType:
+	case kInterface, kFunc, kHook, kType, kFile, kHandle:
 		return true
 	}
 	if visiting[ti] {

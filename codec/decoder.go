@@ -19,6 +19,7 @@ import (
 // mode). A Decoder is not safe for concurrent use.
 type Decoder struct {
 	r      io.Reader
+	fr     FileReader // r, if it receives descriptors
 	br     io.ByteReader
 	d      decoder
 	header bool
@@ -32,6 +33,7 @@ type Decoder struct {
 // is asked for.
 func NewDecoder(r io.Reader, opts ...Option) *Decoder {
 	dec := &Decoder{r: r}
+	dec.fr, _ = r.(FileReader)
 	if br, ok := r.(io.ByteReader); ok {
 		dec.br = br
 	} else {
@@ -268,6 +270,8 @@ type decoder struct {
 	src   *Decoder
 	mem   []byte
 	limit int
+
+	files decoderFiles // the message's handles
 }
 
 type memoObj struct {
@@ -308,8 +312,19 @@ func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
 	if d.bufs == nil {
 		d.bufs = d.few[:0]
 	}
-	if err := d.types.readDefs(&d.r, &d.bufs, d.limit); err != nil {
+	d.files.opened = nil // the caller's now
+	if err := d.types.readDefs(&d.r, &d.bufs, &d.files.names, d.limit); err != nil {
 		return err
+	}
+	if len(d.files.names) > 0 {
+		var src FileReader
+		if d.src != nil {
+			src = d.src.fr
+		}
+		defer d.files.end()
+		if err := d.files.receive(src, d.r.offset()); err != nil {
+			return err
+		}
 	}
 	pt := reflect.TypeOf(ptr)
 	ti := d.lastInfo

@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"reflect"
 	"strconv"
 	"time"
@@ -174,6 +175,20 @@ func compileDec(ti *typeInfo) decFn {
 		}
 	case kBinary, kGob, kText:
 		return decUnmarshaler(ti)
+	case kFile:
+		return func(d *decoder, p unsafe.Pointer) error {
+			at := d.r.offset()
+			k, err := d.r.uvarint("file")
+			if err != nil || k == 0 {
+				*(**os.File)(p) = nil
+				return err
+			}
+			f, err := d.files.file(k, at)
+			*(**os.File)(p) = f
+			return err
+		}
+	case kHandle:
+		return func(d *decoder, p unsafe.Pointer) error { return d.decodeHandle(ti, p) }
 	case kHook:
 		return func(d *decoder, p unsafe.Pointer) error {
 			var state any

@@ -39,10 +39,11 @@ type disasm struct {
 	tt     typeTable
 	nmemo  int
 	depth  int
-	budget int   // items left to list: bounds the work on hostile input
-	quiet  int   // > 0 while walking elements not listed
-	bufs   []int // sizes of the current message's out-of-band buffers
-	next   int   // out-of-band buffers referred to so far in the message
+	budget int      // items left to list: bounds the work on hostile input
+	quiet  int      // > 0 while walking elements not listed
+	bufs   []int    // sizes of the current message's out-of-band buffers
+	files  []string // names of the current message's files (handles)
+	next   int      // out-of-band buffers referred to so far in the message
 }
 
 func sum(s []int) int {
@@ -112,7 +113,7 @@ func (ds *disasm) message(n, at, end int) error {
 	r.zeroLeft = maxZeroSized
 	start := r.pos
 	firstType, firstFunc := len(ds.tt.types), len(ds.tt.funcs)
-	err := ds.tt.readDefs(r, &ds.bufs, len(saved)-end)
+	err := ds.tt.readDefs(r, &ds.bufs, &ds.files, len(saved)-end)
 	defs := r.pos - 1 - start
 	value := end - r.pos + 1
 	outside := ""
@@ -131,6 +132,14 @@ func (ds *disasm) message(n, at, end int) error {
 			n, plural(end-start, "byte"), plural(defs, "byte"), plural(value, "byte"), outside))
 	} else {
 		ds.line(at, "message", fmt.Sprintf("#%d, %s of value (its types were defined earlier in the stream)%s", n, plural(end-start, "byte"), outside))
+	}
+	if len(ds.files) > 0 {
+		names := make([]string, len(ds.files))
+		for i, f := range ds.files {
+			names[i] = fmt.Sprintf("#%d %q", i+1, f)
+		}
+		ds.line(at, "files", fmt.Sprintf("%s passed beside message #%d, their descriptors duplicated into the receiver (handles): %s",
+			plural(len(ds.files), "open file"), n, strings.Join(names, ", ")))
 	}
 	// List the definitions in stream order, even if reading them failed.
 	types, funcs := ds.tt.types[firstType:], ds.tt.funcs[firstFunc:]
@@ -397,6 +406,25 @@ func (ds *disasm) value(w *wireType, label string) error {
 			show("%d bytes by its %s", n, map[wireKind]string{kBinary: "MarshalBinary", kGob: "GobEncode"}[w.kind])
 		}
 		return err
+	case kFile:
+		k, err := r.uvarint("file")
+		if err != nil {
+			return err
+		}
+		if k == 0 {
+			show("nil")
+			return nil
+		}
+		if k > uint64(len(ds.files)) {
+			return &DecodeError{Offset: at, Msg: fmt.Sprintf("reference to file #%d, the message passes %d", k, len(ds.files))}
+		}
+		show("file #%d %q, a handle: its descriptor is passed beside the message, not its contents", k, ds.files[k-1])
+		return nil
+	case kHandle:
+		show("a handle's state from its MarshalHandle (its files are passed beside the message):")
+		ds.depth++
+		defer func() { ds.depth-- }()
+		return ds.iface("state", "any")
 	case kHook:
 		show("state from its MarshalCodec (or the codec's own, for a standard type it handles):")
 		ds.depth++
@@ -786,7 +814,7 @@ func (ds *disasm) zeroSize(w *wireType, depth int) bool {
 
 func (ds *disasm) mayCycle(w *wireType, visiting map[*wireType]bool) bool {
 	switch w.kind {
-	case kPtr, kMap, kInterface, kHook:
+	case kPtr, kMap, kInterface, kHook, kHandle:
 		return true
 	}
 	if visiting[w] {

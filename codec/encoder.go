@@ -19,6 +19,7 @@ import (
 // An Encoder is not safe for concurrent use.
 type Encoder struct {
 	w         io.Writer
+	fw        FileWriter // w, if it passes descriptors
 	e         encoder
 	header    bool // the stream header has been written
 	err       error
@@ -32,6 +33,10 @@ func NewEncoder(w io.Writer, opts ...Option) *Encoder {
 	o := buildOptions(opts)
 	enc := &Encoder{w: w, bulkLimit: 1 << 14}
 	enc.e.init(o)
+	if fw, ok := w.(FileWriter); ok {
+		enc.fw = fw
+		enc.e.handles.sink = sinkWriter
+	}
 	return enc
 }
 
@@ -58,7 +63,16 @@ func (enc *Encoder) Encode(v any) error {
 		return explain(err, v)
 	}
 	n := e.messageLen()
-	if enc.header && len(e.defs) == 0 && len(e.spans) == 0 && len(e.outside) == 0 {
+	if len(e.handles.names) > 0 {
+		// The descriptors go with the message's first bytes, or earlier.
+		if err := enc.fw.AttachFiles(e.handles.takeFiles()); err != nil {
+			e.rollback()
+			return &UnsupportedError{Type: "*os.File", Reason: reasonFileBytes + ": " + err.Error(), Fix: fixFileBytes}
+		}
+	} else {
+		e.handles.end()
+	}
+	if enc.header && len(e.defs) == 0 && len(e.spans) == 0 && len(e.outside) == 0 && len(e.handles.names) == 0 {
 		// The common case on a long-lived stream: the length prefix goes
 		// into the room left before the value, and one Write sends both.
 		var lb [binary.MaxVarintLen64]byte
@@ -78,6 +92,8 @@ func (enc *Encoder) Encode(v any) error {
 	frame = binary.AppendUvarint(frame, uint64(n))
 	frame = e.appendDefs(frame)
 	frame = e.appendTable(frame)
+	frame = e.handles.appendTable(frame)
+	e.handles.end()
 	// Small messages go out in one Write; the bulk spans of a large one are
 	// written straight from the caller's memory, without a copy.
 	start := headroom
@@ -187,6 +203,8 @@ type encoder struct {
 	objs       []objRec
 	interior   map[memoKey]objRec
 	containers map[memoKey]bool
+
+	handles handleState // the message's open files
 }
 
 type typeMemo struct {
@@ -260,8 +278,10 @@ func (e *encoder) release() {
 	}
 }
 
-// rollback forgets the definitions the failed message introduced.
+// rollback forgets the definitions the failed message introduced, and
+// closes the descriptors it duplicated.
 func (e *encoder) rollback() {
+	e.handles.discard()
 	e.typeFew = [len(e.typeFew)]typeMemo{}
 	e.funcFew = [len(e.funcFew)]funcMemo{}
 	for _, t := range e.addTypes {
@@ -298,7 +318,7 @@ func (e *encoder) messageLen() int {
 			n += uvarintLen(uint64(len(b)))
 		}
 	}
-	return n
+	return n + e.handles.tableLen()
 }
 
 // appendTable appends the buffer table, if the message has out-of-band
@@ -358,6 +378,7 @@ func (e *encoder) appendDefs(b []byte) []byte {
 func (e *encoder) appendMessage(b []byte) []byte {
 	b = e.appendDefs(b)
 	b = e.appendTable(b)
+	b = e.handles.appendTable(b)
 	start := headroom
 	for _, s := range e.spans {
 		b = append(b, e.buf[start:s.at]...)

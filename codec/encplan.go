@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"reflect"
 	"sync"
 	"time"
@@ -176,6 +177,10 @@ func compileEnc(ti *typeInfo) encFn {
 		}
 	case kBinary, kGob, kText:
 		return encMarshaler(ti)
+	case kFile:
+		return func(e *encoder, p unsafe.Pointer) error { return e.encodeFile(*(**os.File)(p)) }
+	case kHandle:
+		return func(e *encoder, p unsafe.Pointer) error { return e.encodeHandle(ti, p) }
 	case kHook:
 		return func(e *encoder, p unsafe.Pointer) error {
 			state, err := hookState(ti, p)

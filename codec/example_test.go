@@ -69,7 +69,7 @@ func ExampleCheck() {
 		fmt.Printf("%s: %s\n", p.Path, p.Type)
 	}
 	_, err := codec.Marshal(&job) // fails with the first problem
-	fmt.Println(strings.Contains(err.Error(), "by inheritance"))
+	fmt.Println(strings.Contains(err.Error(), "duplicated descriptor"))
 	// Output:
 	// .Log.out: *os.File
 	// .Log.mu: sync.Mutex

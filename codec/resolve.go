@@ -63,6 +63,8 @@ func (d *decoder) build(w *wireType, depth int) (reflect.Type, error) {
 		return rtypeType, nil
 	case kLocation:
 		return locationType, nil
+	case kFile:
+		return fileType, nil
 	}
 	if w.pkg != "" || w.kind.basic() || w.kind == kInterface || w.kind >= kTime {
 		// A named type: by position, or by registered name.

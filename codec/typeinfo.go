@@ -199,6 +199,11 @@ func customKind(t reflect.Type) wireKind {
 		return kLocation
 	case rtypeType:
 		return kType
+	case fileType:
+		return kFile
+	}
+	if t.Kind() == reflect.Pointer && t.Implements(handleMarshalerType) && t.Implements(handleUnmarshalerType) {
+		return kHandle
 	}
 	if builtinHooks[t] != nil {
 		return kHook
@@ -250,6 +255,9 @@ func isDirect(t reflect.Type) bool {
 
 // staticProblems lists the parts of ti's type that can never be sent.
 func staticProblems(ti *typeInfo, visiting map[*typeInfo]bool) []Problem {
+	if ti.kind == kFile || ti.kind == kHandle {
+		return nil // handles: refused only where bytes are the destination
+	}
 	if reason, fix, bad := leafProblem(ti.t); bad {
 		return []Problem{{Type: ti.t.String(), Reason: reason, Fix: fix}}
 	}
@@ -315,7 +323,7 @@ func signatureProblem(ti *typeInfo, visiting map[*typeInfo]bool) (Problem, bool)
 // slices of it need identity tracking.
 func mayCycle(ti *typeInfo, visiting map[*typeInfo]bool) bool {
 	switch ti.kind {
-	case kPtr, kMap, kInterface, kHook:
+	case kPtr, kMap, kInterface, kHook, kHandle:
 		return true
 	}
 	if visiting[ti] {

@@ -108,10 +108,11 @@ func (tt *typeTable) lookup(id uint64) *wireType {
 // them to the table, and the sizes of the message's out-of-band buffers
 // into bufs, which must hold no more than limit bytes in all. It stops at
 // the value tag.
-func (tt *typeTable) readDefs(r *reader, bufs *[]int, limit int) error {
+func (tt *typeTable) readDefs(r *reader, bufs *[]int, files *[]string, limit int) error {
 	firstNew := len(tt.types)
 	*bufs = (*bufs)[:0]
-	seenBufs := false
+	*files = (*files)[:0]
+	seenBufs, seenFiles := false, false
 	for {
 		tag, err := r.byte1("a definition or the value")
 		if err != nil {
@@ -134,6 +135,14 @@ func (tt *typeTable) readDefs(r *reader, bufs *[]int, limit int) error {
 			if err := readBufferTable(r, bufs, limit); err != nil {
 				return err
 			}
+		case tagFiles:
+			if seenFiles {
+				return &DecodeError{Offset: r.offset() - 1, Msg: "a second file table in one message"}
+			}
+			seenFiles = true
+			if err := readFileTable(r, files); err != nil {
+				return err
+			}
 		case tagValue:
 			// Every type referenced by a new definition must now exist.
 			for _, w := range tt.types[firstNew:] {
@@ -145,7 +154,7 @@ func (tt *typeTable) readDefs(r *reader, bufs *[]int, limit int) error {
 			}
 			return nil
 		default:
-			return &DecodeError{Offset: r.offset() - 1, Msg: fmt.Sprintf("unknown item tag 0x%02x, expected a definition ('T', 'F', 'C'), the buffer table ('B') or the value ('V')", tag)}
+			return &DecodeError{Offset: r.offset() - 1, Msg: fmt.Sprintf("unknown item tag 0x%02x, expected a definition ('T', 'F', 'C'), the buffer table ('B'), the file table ('H') or the value ('V')", tag)}
 		}
 	}
 }

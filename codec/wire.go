@@ -17,6 +17,7 @@ const (
 	tagFunc    = 'F' // a function reference definition
 	tagClosure = 'C' // a method value's method or a function made in generic code
 	tagBuffers = 'B' // the sizes of the buffers that follow the body
+	tagFiles   = 'H' // the names of the files passed beside the message (handles)
 	tagValue   = 'V' // the value; always last
 )
 
@@ -57,6 +58,8 @@ const (
 	kHook     // Marshaler state, an interface value
 	kLocation // *time.Location: by name
 	kType     // reflect.Type: by reference
+	kFile     // *os.File: a handle, its descriptor passed beside the stream
+	kHandle   // HandleMarshaler state, an interface value
 	kLast
 )
 
@@ -67,6 +70,7 @@ var kindNames = [...]string{
 	kComplex128: "complex128", kString: "string", kArray: "array", kSlice: "slice", kMap: "map",
 	kPtr: "pointer", kStruct: "struct", kInterface: "interface", kFunc: "func", kTime: "time",
 	kBinary: "binary", kGob: "gob", kText: "text", kHook: "hook", kLocation: "location", kType: "reflect.Type",
+	kFile: "file", kHandle: "handle",
 }
 
 func (k wireKind) String() string {

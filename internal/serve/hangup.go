@@ -2,9 +2,9 @@ package serve
 
 import (
 	"fmt"
+	"github.com/mproc-go/mproc/internal/sock"
 	"os"
 
-	"github.com/mproc-go/mproc/internal/spawn"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,7 +15,7 @@ import (
 // function is called. It is for while the initializer runs: the worker
 // reads nothing then, so a read could not see the EOF. The socket's bytes
 // are left for the reader.
-func exitOnHangup(c *spawn.Conn) (stop func()) {
+func exitOnHangup(c *sock.Conn) (stop func()) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return func() {}

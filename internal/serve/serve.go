@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mproc-go/mproc/internal/sock"
 	"io"
 	"os"
 	"runtime"
@@ -64,7 +65,7 @@ const handoffDelay = 200 * time.Microsecond
 // its goroutine goes on running the tasks that the new reader queues,
 // until none is left.
 type worker struct {
-	conn *spawn.Conn
+	conn *sock.Conn
 	slot *spawn.Slot
 	dec  *codec.Decoder
 	enc  *codec.Encoder
@@ -104,12 +105,26 @@ type task struct {
 	ctx  context.Context
 	took int64 // how long it ran, in ns
 	from int   // the inputs before it went out in partial results
+	// The files that came with its inputs (handles): the task owns them,
+	// and they are closed when it is done, so that a queue or a pipe
+	// handed to a task is not held open by the worker after it.
+	files []*os.File
+}
+
+// closeFiles closes the files that came with t's inputs.
+func (t *task) closeFiles() {
+	for _, f := range t.files {
+		f.Close()
+	}
 }
 
 // flushingReader reads the control socket for the decoder, flushing the
 // results written so far first: the worker reads only when it has run
 // every task it was sent, so this is when a burst of results is complete.
 type flushingReader struct{ w *worker }
+
+// TakeFiles passes on the descriptors received with the stream.
+func (r flushingReader) TakeFiles(n int) ([]int, error) { return r.w.conn.TakeFiles(n) }
 
 func (r flushingReader) Read(p []byte) (int, error) {
 	r.w.wmu.Lock()
@@ -188,7 +203,7 @@ func (w *worker) read() {
 		switch m.Kind {
 		case wire.KindTask:
 			ctx, cancel := context.WithCancel(context.Background())
-			t := task{Msg: m, ctx: ctx}
+			t := task{Msg: m, ctx: ctx, files: w.dec.Opened()}
 			w.mu.Lock()
 			w.running[m.ID] = cancel
 			if w.executing {
@@ -240,6 +255,7 @@ func (w *worker) giveBack(id uint64) bool {
 			w.queue = append(w.queue[:i], w.queue[i+1:]...)
 			w.running[id]()
 			delete(w.running, id)
+			t.closeFiles() // the parent sends the inputs again, with new handles
 			return true
 		}
 	}
@@ -406,6 +422,7 @@ func (w *worker) done(t task, out any, fails []wire.Failure, inline bool) {
 	idle := len(w.queue) == 0
 	w.mu.Unlock()
 	w.reply(&wire.Msg{Kind: wire.KindResult, ID: t.ID, Out: out, Fails: fails, Took: t.took, From: t.from}, inline, idle)
+	t.closeFiles() // after the result, which may hold them, was encoded
 }
 
 // reply sends a result. A result of a task run where it was read waits for

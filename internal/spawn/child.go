@@ -3,6 +3,7 @@ package spawn
 import (
 	"errors"
 	"fmt"
+	"github.com/mproc-go/mproc/internal/sock"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -20,7 +21,7 @@ func IsWorker() bool { return unattached.Load() }
 
 // A Child is the worker's side of its connection to the parent.
 type Child struct {
-	Conn *Conn
+	Conn *sock.Conn
 	Slot *Slot
 }
 
@@ -31,7 +32,7 @@ func Attach() (*Child, error) {
 		return nil, errors.New("not a worker, or attached already")
 	}
 	os.Unsetenv(Marker)
-	conn, err := newConn(3, "mproc-control")
+	conn, err := sock.NewConn(3, "mproc-control")
 	if err != nil {
 		return nil, fmt.Errorf("control socket on fd 3: %w", err)
 	}

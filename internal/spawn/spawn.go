@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mproc-go/mproc/internal/sock"
 	"io"
 	"os"
 	"os/exec"
@@ -59,7 +60,7 @@ type Config struct {
 // A Proc is a started worker whose hello was checked.
 type Proc struct {
 	Pid  int
-	Conn *Conn // the control socket, positioned after the hello
+	Conn *sock.Conn // the control socket, positioned after the hello
 	Slot *Slot
 
 	cmd        *exec.Cmd
@@ -126,7 +127,7 @@ func Start(ctx context.Context, cfg Config) (p *Proc, err error) {
 	}
 	childEnd := os.NewFile(uintptr(fds[1]), "mproc-control")
 	defer childEnd.Close() // closed early after a successful start
-	conn, err := newConn(fds[0], "mproc-control")
+	conn, err := sock.NewConn(fds[0], "mproc-control")
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}

@@ -93,6 +93,7 @@ type FrameWriter struct {
 	w      io.Writer
 	buf    []byte // header room, then the pending payload
 	frames uint64 // frames sent
+	files  []int  // descriptors to pass with the next frame (AttachFiles)
 
 	bufs [][]byte // scratch for writeDirect
 }
@@ -174,12 +175,7 @@ func (f *FrameWriter) writeDirect(p []byte) (int, error) {
 	binary.LittleEndian.PutUint32(f.buf[1:], uint32(len(payload)+k))
 	binary.LittleEndian.PutUint32(f.buf[5:], update(update(0, payload), p[:k]))
 	f.bufs = append(f.bufs[:0], f.buf, p[:k])
-	var err error
-	if vw, ok := f.w.(VectorWriter); ok {
-		_, err = vw.Writev(f.bufs)
-	} else if _, err = f.w.Write(f.buf); err == nil {
-		_, err = f.w.Write(p[:k])
-	}
+	err := f.send(f.bufs)
 	clear(f.bufs[:2]) // they point into the caller's memory
 	f.buf = f.buf[:frameHeader]
 	if err != nil {
@@ -189,8 +185,60 @@ func (f *FrameWriter) writeDirect(p []byte) (int, error) {
 	return k, nil
 }
 
+// A RightsWriter writes several buffers at once and passes descriptors
+// with their first byte (SCM_RIGHTS), as sock.Conn does. A FrameWriter on
+// one can carry open files (codec.FileWriter).
+type RightsWriter interface {
+	WritevRights(bufs [][]byte, fds []int) (int, error)
+}
+
+// AttachFiles hands over descriptors to pass with the next frame sent,
+// which holds the bytes buffered now and those written next, so they reach
+// the reader no later than those bytes (codec.FileWriter). The FrameWriter
+// closes them once sent, or when sending fails. It refuses them, closing
+// them, unless it writes to a RightsWriter.
+func (f *FrameWriter) AttachFiles(fds []int) error {
+	if _, ok := f.w.(RightsWriter); !ok {
+		closeAll(fds)
+		return fmt.Errorf("wire: %T cannot pass descriptors", f.w)
+	}
+	f.files = append(f.files, fds...)
+	return nil
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		syscall.Close(fd)
+	}
+}
+
+// send writes bufs, with the pending descriptors if there are any.
+func (f *FrameWriter) send(bufs [][]byte) error {
+	if len(f.files) > 0 {
+		fds := f.files
+		f.files = nil
+		_, err := f.w.(RightsWriter).WritevRights(bufs, fds)
+		closeAll(fds)
+		return err
+	}
+	if len(bufs) == 1 {
+		_, err := f.w.Write(bufs[0])
+		return err
+	}
+	if vw, ok := f.w.(VectorWriter); ok {
+		_, err := vw.Writev(bufs)
+		return err
+	}
+	for _, b := range bufs {
+		if _, err := f.w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // A VectorWriter writes several buffers at once, with one writev system
-// call when it can, as spawn.Conn does. A FrameWriter on one sends a large
+// call when it can, as sock.Conn does. A FrameWriter on one sends a large
 // write's header and payload together without copying the payload.
 type VectorWriter interface {
 	Writev(bufs [][]byte) (int, error)
@@ -216,7 +264,14 @@ func (f *FrameWriter) Flush() error {
 	f.buf[0] = frameMagic
 	binary.LittleEndian.PutUint32(f.buf[1:], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(f.buf[5:], update(0, payload))
-	_, err := f.w.Write(f.buf)
+	var err error
+	if len(f.files) == 0 {
+		_, err = f.w.Write(f.buf)
+	} else {
+		f.bufs = append(f.bufs[:0], f.buf)
+		err = f.send(f.bufs)
+		f.bufs[0] = nil
+	}
 	f.buf = f.buf[:frameHeader]
 	if err == nil {
 		f.frames++
@@ -227,9 +282,10 @@ func (f *FrameWriter) Flush() error {
 // A FrameReader reads the payloads of frames as one stream.
 type FrameReader struct {
 	r      *bufio.Reader
-	buf    []byte // the current frame's payload, checked
-	off    int    // read so far from buf
-	pos    int64  // offset in the stream of the next frame
+	files  fileTaker // the underlying reader, if it receives descriptors
+	buf    []byte    // the current frame's payload, checked
+	off    int       // read so far from buf
+	pos    int64     // offset in the stream of the next frame
 	hdr    [frameHeader]byte
 	frames uint64 // frames read whole
 
@@ -265,7 +321,23 @@ func (f *FrameReader) end(err error) error {
 // NewFrameReader returns a FrameReader reading frames from r.
 func NewFrameReader(r io.Reader) *FrameReader {
 	warmChecksum()
-	return &FrameReader{r: bufio.NewReaderSize(r, 64<<10)}
+	ft, _ := r.(fileTaker)
+	return &FrameReader{r: bufio.NewReaderSize(r, 64<<10), files: ft}
+}
+
+type fileTaker interface {
+	TakeFiles(n int) ([]int, error)
+}
+
+// TakeFiles returns the next n descriptors passed with the stream
+// (codec.FileReader), which the caller then owns; a frame's descriptors
+// arrive with its first byte or earlier, so they are there once the bytes
+// that refer to them have been read.
+func (f *FrameReader) TakeFiles(n int) ([]int, error) {
+	if f.files == nil {
+		return nil, errors.New("wire: the stream cannot carry descriptors")
+	}
+	return f.files.TakeFiles(n)
 }
 
 // Read reads payload bytes, checking each frame whole before it hands out

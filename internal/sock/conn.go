@@ -1,4 +1,4 @@
-package spawn
+package sock
 
 import (
 	"errors"
@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,7 +43,23 @@ type Conn struct {
 	f      *os.File
 	rc     syscall.RawConn
 	misses atomic.Int32 // Reads in a row whose polling found nothing
+
+	// Every read is a recvmsg, so that descriptors passed with the bytes
+	// (SCM_RIGHTS) are kept, in order, until TakeFiles: a plain read
+	// would make the kernel close them. msg, iov and oob serve the one
+	// reader at a time a stream has.
+	msg unix.Msghdr
+	iov unix.Iovec
+	oob []byte
+
+	fmu      sync.Mutex
+	received []int // descriptors received and not yet taken
+	closed   bool
 }
+
+// maxRights is the most descriptors one recvmsg accepts: the kernel's
+// SCM_MAX_FD.
+const maxRights = 253
 
 // A Read polls for up to spinFor. Polling turns off after spinMisses Reads
 // in a row polled in vain and then waited longer than 2*spinFor; it turns
@@ -52,11 +70,11 @@ const (
 	spinMisses = 4
 )
 
-// newConn takes ownership of fd, which must be a Unix stream socket, and
+// NewConn takes ownership of fd, which must be a Unix stream socket, and
 // makes it non-blocking and close-on-exec, so that no program a worker
 // starts inherits the control socket and keeps it open after the worker
 // died. On an error it closes fd.
-func newConn(fd int, name string) (c *Conn, err error) {
+func NewConn(fd int, name string) (c *Conn, err error) {
 	defer func() {
 		if err != nil && fd >= 0 {
 			unix.Close(fd)
@@ -85,7 +103,7 @@ func newConn(fd int, name string) (c *Conn, err error) {
 		fd = -1 // closed with f
 		return nil, rerr
 	}
-	return &Conn{f: f, rc: rc}, nil
+	return &Conn{f: f, rc: rc, oob: make([]byte, unix.CmsgSpace(maxRights*4))}, nil
 }
 
 // Read reads up to len(p) bytes, waiting until some have arrived; it
@@ -110,7 +128,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			}
 		}
 	}
-	n, err := c.f.Read(p)
+	n, err := c.waitRead(p)
 	switch {
 	case time.Since(start) < 2*spinFor:
 		c.misses.Store(0) // a poll would have caught them
@@ -127,7 +145,7 @@ func (c *Conn) tryRead(p []byte) (n int, ok bool, err error) {
 	// A callback that returns true never waits: RawConn.Read only checks
 	// the deadline and that the file is open.
 	err = c.rc.Read(func(fd uintptr) bool {
-		n, rerr = unix.Read(int(fd), p)
+		n, rerr = c.recv(fd, p)
 		return true
 	})
 	if err == nil {
@@ -145,6 +163,138 @@ func (c *Conn) tryRead(p []byte) (n int, ok bool, err error) {
 	default: // os.ErrDeadlineExceeded, os.ErrClosed, or from read(2)
 		return 0, true, &os.PathError{Op: "read", Path: c.f.Name(), Err: err}
 	}
+}
+
+// waitRead reads what is there, waiting in the poller until something is.
+func (c *Conn) waitRead(p []byte) (int, error) {
+	var n int
+	var rerr error
+	err := c.rc.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = c.recv(fd, p)
+			if rerr != unix.EINTR {
+				return rerr != unix.EAGAIN
+			}
+		}
+	})
+	if err == nil {
+		err = rerr
+	} else {
+		err = rawErr(err)
+	}
+	switch {
+	case err == nil && n == 0:
+		return 0, io.EOF
+	case err != nil:
+		return 0, &os.PathError{Op: "read", Path: c.f.Name(), Err: err}
+	}
+	return n, nil
+}
+
+// recv is one recvmsg into p, keeping the descriptors that came with the
+// bytes. Descriptors arrive close-on-exec.
+func (c *Conn) recv(fd uintptr, p []byte) (int, error) {
+	c.iov.Base = &p[0]
+	c.iov.SetLen(len(p))
+	c.msg.Iov = &c.iov
+	c.msg.SetIovlen(1)
+	c.msg.Control = &c.oob[0]
+	c.msg.SetControllen(len(c.oob))
+	r, _, errno := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.msg)), unix.MSG_CMSG_CLOEXEC)
+	c.iov.Base = nil // p is the caller's
+	if errno != 0 {
+		return 0, errno
+	}
+	if c.msg.Controllen > 0 {
+		if err := c.keepRights(c.oob[:c.msg.Controllen], c.msg.Flags&unix.MSG_CTRUNC != 0); err != nil {
+			return 0, err
+		}
+	}
+	return int(r), nil
+}
+
+// keepRights queues the descriptors of the control messages in oob.
+func (c *Conn) keepRights(oob []byte, truncated bool) error {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return fmt.Errorf("control message: %w", err)
+	}
+	var fds []int
+	for i := range msgs {
+		got, err := unix.ParseUnixRights(&msgs[i])
+		if err == nil {
+			fds = append(fds, got...)
+		}
+	}
+	c.fmu.Lock()
+	defer c.fmu.Unlock()
+	if c.closed || truncated {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		if truncated {
+			return errors.New("descriptors passed with the stream were cut off (MSG_CTRUNC): more than 253 in one write")
+		}
+		return nil
+	}
+	c.received = append(c.received, fds...)
+	return nil
+}
+
+// TakeFiles returns the next n descriptors received with the stream, which
+// the caller then owns (codec.FileReader).
+func (c *Conn) TakeFiles(n int) ([]int, error) {
+	c.fmu.Lock()
+	defer c.fmu.Unlock()
+	if len(c.received) < n {
+		return nil, fmt.Errorf("%s: %d descriptors expected, %d received", c.f.Name(), n, len(c.received))
+	}
+	fds := append([]int(nil), c.received[:n]...)
+	c.received = append(c.received[:0], c.received[n:]...)
+	return fds, nil
+}
+
+// WritevRights writes the buffers in order, as Writev does, and passes the
+// descriptors fds with the first bytes (SCM_RIGHTS): the receiver gets
+// duplicates of them. It does not close fds.
+func (c *Conn) WritevRights(bufs [][]byte, fds []int) (int, error) {
+	if len(fds) == 0 {
+		return c.Writev(bufs)
+	}
+	oob := unix.UnixRights(fds...)
+	var n int
+	var werr error
+	err := c.rc.Write(func(fd uintptr) bool {
+		for {
+			n, werr = unix.SendmsgBuffers(int(fd), bufs, oob, nil, 0)
+			if werr != unix.EINTR {
+				return werr != unix.EAGAIN
+			}
+		}
+	})
+	if err == nil {
+		err = werr
+	} else {
+		err = rawErr(err)
+	}
+	if err != nil {
+		return 0, &os.PathError{Op: "sendmsg", Path: c.f.Name(), Err: err}
+	}
+	// The descriptors went with the first byte; the rest is plain bytes.
+	total := n
+	for len(bufs) > 0 && n >= len(bufs[0]) {
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	if len(bufs) > 0 {
+		bufs[0] = bufs[0][n:]
+		m, err := c.Writev(bufs)
+		total += m
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // Write writes all of p, waiting in the poller while the socket's buffer
@@ -221,7 +371,16 @@ func (c *Conn) CloseWrite() error {
 // Close closes the socket; a Read, Write, Writev or CloseWrite waiting on
 // it or coming after returns an error for which errors.Is(err,
 // os.ErrClosed) holds.
-func (c *Conn) Close() error { return c.f.Close() }
+func (c *Conn) Close() error {
+	c.fmu.Lock()
+	c.closed = true
+	for _, fd := range c.received {
+		unix.Close(fd)
+	}
+	c.received = nil
+	c.fmu.Unlock()
+	return c.f.Close()
+}
 
 // SyscallConn gives access to the descriptor (syscall.Conn).
 func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.rc, nil }

@@ -1,4 +1,4 @@
-package spawn
+package sock
 
 import (
 	"errors"
@@ -20,7 +20,7 @@ func connPair(t *testing.T) (a, b *Conn) {
 		t.Fatal(err)
 	}
 	conn := func(fd int) *Conn {
-		c, err := newConn(fd, "test")
+		c, err := NewConn(fd, "test")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func TestConnWritev(t *testing.T) {
 }
 
 // A descriptor that is not a unix stream socket is refused, saying what it
-// is, and closed: newConn owns it either way.
+// is, and closed: NewConn owns it either way.
 func TestNewConnRefusesOtherFiles(t *testing.T) {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -119,11 +119,11 @@ func TestNewConnRefusesOtherFiles(t *testing.T) {
 		fd         int
 		name, want string
 	}{{pipeFd, "pipe", "not a socket"}, {fds[0], "datagram socket", "not a stream"}} {
-		if _, err := newConn(c.fd, c.name); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("newConn(%s) = %v; want an error saying it is %s", c.name, err, c.want)
+		if _, err := NewConn(c.fd, c.name); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("NewConn(%s) = %v; want an error saying it is %s", c.name, err, c.want)
 		}
 		if _, err := unix.FcntlInt(uintptr(c.fd), unix.F_GETFD, 0); !errors.Is(err, unix.EBADF) {
-			t.Errorf("newConn(%s) failed and left its descriptor open (fcntl: %v)", c.name, err)
+			t.Errorf("NewConn(%s) failed and left its descriptor open (fcntl: %v)", c.name, err)
 		}
 	}
 }
@@ -204,5 +204,75 @@ func TestConnStopsPollingWhenItKeepsMissing(t *testing.T) {
 	// polling would catch the next ones: polling stays off.
 	if m := b.misses.Load(); m < spinMisses {
 		t.Errorf("a Read that found its bytes at once turned polling back on (misses = %d)", m)
+	}
+}
+
+func TestDescriptorsTravelBesideTheBytes(t *testing.T) {
+	a, b := connPair(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	n, err := a.WritevRights([][]byte{[]byte("he"), []byte("llo")}, []int{int(w.Fd())})
+	if err != nil || n != 5 {
+		t.Fatalf("WritevRights = %d, %v", n, err)
+	}
+	if _, err := b.TakeFiles(1); err == nil {
+		t.Fatal("TakeFiles before the bytes were read: want an error saying none arrived")
+	}
+	buf := make([]byte, 16)
+	got := 0
+	for got < 5 {
+		m, err := b.Read(buf[got:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += m
+	}
+	if string(buf[:got]) != "hello" {
+		t.Fatalf("read %q", buf[:got])
+	}
+	fds, err := b.TakeFiles(1)
+	if err != nil || len(fds) != 1 {
+		t.Fatalf("TakeFiles = %v, %v", fds, err)
+	}
+	dup := os.NewFile(uintptr(fds[0]), "dup")
+	if _, err := dup.WriteString("through the duplicate"); err != nil {
+		t.Fatal(err)
+	}
+	dup.Close()
+	w.Close()
+	all, err := io.ReadAll(r)
+	if err != nil || string(all) != "through the duplicate" {
+		t.Fatalf("pipe read %q, %v", all, err)
+	}
+	if flags, err := unix.FcntlInt(uintptr(fds[0]), unix.F_GETFD, 0); err == nil {
+		t.Errorf("the received descriptor %d is still open after Close (flags %#x)", fds[0], flags)
+	}
+	if _, err := b.TakeFiles(1); err == nil || !strings.Contains(err.Error(), "1 descriptors expected, 0 received") {
+		t.Fatalf("TakeFiles with none left = %v", err)
+	}
+}
+
+func TestCloseClosesDescriptorsNotTaken(t *testing.T) {
+	a, b := connPair(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := a.WritevRights([][]byte{[]byte("x")}, []int{int(w.Fd())}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if _, err := b.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	b.Close() // the duplicate of w it received goes with it
+	r.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := r.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("pipe read = %v, want io.EOF: the descriptor received and never taken is still open", err)
 	}
 }
