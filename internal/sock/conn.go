@@ -106,6 +106,50 @@ func NewConn(fd int, name string) (c *Conn, err error) {
 	return &Conn{f: f, rc: rc, oob: make([]byte, unix.CmsgSpace(maxRights*4))}, nil
 }
 
+// FileConn makes a Conn of f, an open Unix stream socket (one received as
+// a handle, say), which the Conn then owns: Close closes f.
+func FileConn(f *os.File) (*Conn, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var typ int
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		typ, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
+		if serr == nil {
+			serr = unix.SetNonblock(int(fd), true)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if serr != nil {
+		return nil, fmt.Errorf("%s is not a socket: %w", f.Name(), serr)
+	}
+	if typ != unix.SOCK_STREAM {
+		return nil, fmt.Errorf("%s is a socket of type %d, not a stream", f.Name(), typ)
+	}
+	// The sockets mproc passes are non-blocking, a flag their duplicates
+	// share, so os.NewFile made f pollable; one that is not could not
+	// honour deadlines.
+	if err := f.SetReadDeadline(time.Time{}); err != nil {
+		return nil, fmt.Errorf("%s cannot wait in the poller (made blocking before it was passed?): %w", f.Name(), err)
+	}
+	return &Conn{f: f, rc: rc, oob: make([]byte, unix.CmsgSpace(maxRights*4))}, nil
+}
+
+// Fd returns the socket's descriptor, leaving it non-blocking (unlike
+// os.File.Fd), for passing it with a record. It is valid until Close.
+func (c *Conn) Fd() int {
+	fd := -1
+	c.rc.Control(func(s uintptr) { fd = int(s) })
+	return fd
+}
+
+// File returns the file under the Conn, to pass it as a handle; closing
+// it closes the Conn.
+func (c *Conn) File() *os.File { return c.f }
+
 // Read reads up to len(p) bytes, waiting until some have arrived; it
 // returns io.EOF at the end of the stream, os.ErrDeadlineExceeded once
 // the read deadline has passed and os.ErrClosed after Close.
@@ -355,6 +399,10 @@ func rawErr(err error) error {
 // SetReadDeadline sets the deadline for Reads, also one already waiting;
 // the zero time means none.
 func (c *Conn) SetReadDeadline(t time.Time) error { return c.f.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the deadline for writes, also one already
+// waiting; the zero time means none.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDeadline(t) }
 
 // CloseWrite shuts down the writing side: the peer reads end of file.
 func (c *Conn) CloseWrite() error {
