@@ -5,7 +5,6 @@ import (
 	"github.com/mproc-go/mproc/internal/sock"
 	"os"
 
-
 	"golang.org/x/sys/unix"
 )
 
