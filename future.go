@@ -15,6 +15,7 @@ type Future[Out any] struct {
 	j    *job
 	p    *Pool
 	stop func() bool // stops watching the caller's context
+	ends func()      // counts the call out of callsInFlight
 }
 
 // Submit runs fn(in) in one of the pool's workers and returns at once, like
@@ -23,7 +24,7 @@ type Future[Out any] struct {
 // task finishes cancels it: its context in the worker is cancelled and the
 // future completes with ctx.Err().
 func Submit[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In) (Out, error), in In, opts ...CallOption) *Future[Out] {
-	f := &Future[Out]{done: make(chan struct{}), p: p}
+	f := &Future[Out]{done: make(chan struct{}), p: p, ends: callBegins()}
 	cfg := p.callConfig(opts)
 	run, fv := runnerFor(fn)
 	cctx, cancel := context.WithCancel(ctx)
@@ -68,6 +69,7 @@ func Submit[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, 
 func (f *Future[Out]) complete(out Out, err error) {
 	f.once.Do(func() {
 		f.out, f.err = out, err
+		f.ends()
 		close(f.done)
 		f.stop()
 		f.c.cancel()

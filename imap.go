@@ -161,6 +161,7 @@ func imap[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In
 			yield(zero, errNilFn)
 			return
 		}
+		defer callBegins()()
 		run, f := runnerFor(fn)
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()

@@ -45,6 +45,7 @@ func Map[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In)
 	if fn == nil {
 		return nil, errNilFn
 	}
+	defer callBegins()()
 	run, f := runnerFor(fn)
 	out := make([]Out, len(in))
 	if len(in) == 0 {

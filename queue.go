@@ -30,8 +30,10 @@ import (
 // corrupts nothing: a half-written item is dropped with its connection,
 // and an item on its way to a consumer that died goes back to the front of
 // the queue. A Get that can never be satisfied fails instead of waiting:
-// in the process that made the queue, when it is empty and every process
-// it was handed to has exited or let go of it (ErrNoWriters); anywhere,
+// in the process that made the queue, when it is empty, it was handed to
+// other processes and every one of them has exited or let go of it, and no
+// Map, Imap or Submit of this process that might still hand it out is in
+// flight (ErrNoWriters); anywhere,
 // when it is closed and empty (ErrQueueClosed), or when the process that
 // made it has exited (ErrQueueOwnerGone).
 //
@@ -163,16 +165,18 @@ func (q *Queue[T]) get(ctx context.Context, window int) (T, error) {
 // queue, when they go back to the front.
 const allWindow = 32
 
-// All returns the queue's values as they come, until it is closed and
-// drained (All then ends without an error) or a Get fails (All yields the
-// error and ends). In a process other than the one that made the queue it
+// All returns the queue's values as they come, until no more can come: the
+// queue is closed and drained, or, in the process that made it, drained
+// with no other process holding it any more (every producer returned or
+// died: their own errors say which). All then ends without an error; any
+// other failure of a Get is yielded, and ends it. In a process other than the one that made the queue it
 // asks for up to 32 items ahead; use Get where items are slow to process
 // and other consumers should have them.
 func (q *Queue[T]) All(ctx context.Context) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		for {
 			v, err := q.get(ctx, allWindow)
-			if errors.Is(err, ErrQueueClosed) {
+			if errors.Is(err, ErrQueueClosed) || errors.Is(err, ErrNoWriters) {
 				return
 			}
 			if !yield(v, err) || err != nil {

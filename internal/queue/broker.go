@@ -19,6 +19,35 @@ var (
 	ErrReleased  = errors.New("this process let go of the queue: its handle was closed")
 )
 
+// Busy, when set, reports whether this process may still hand its queues
+// to other processes: mproc sets it to report calls in flight, whose
+// inputs are encoded only when dispatched. While it reports true, an
+// empty queue that nobody else holds is not given up on.
+var Busy func() bool
+
+// waiting holds the brokers with Gets of this process waiting, which
+// Resettle looks at.
+var (
+	waitingMu sync.Mutex
+	waiting   = map[*Broker]bool{}
+)
+
+// Resettle fails the waiting Gets that can no longer be satisfied; mproc
+// calls it when its last call in flight ends.
+func Resettle() {
+	waitingMu.Lock()
+	bs := make([]*Broker, 0, len(waiting))
+	for b := range waiting {
+		bs = append(bs, b)
+	}
+	waitingMu.Unlock()
+	for _, b := range bs {
+		b.mu.Lock()
+		b.settle()
+		b.mu.Unlock()
+	}
+}
+
 // An Item is an encoded value and the descriptors passed with it, which
 // whoever holds the Item owns.
 type Item struct {
@@ -210,8 +239,8 @@ func (b *Broker) pushFront(its []Item) {
 
 // Get takes the oldest item, waiting for one. In the process that made the
 // queue, a Get fails with ErrNoWriters when the queue is empty, it was
-// handed to other processes and every one of them has let go of it; with
-// ErrClosed when it is closed and empty.
+// handed to other processes, every one of them has let go of it and Busy
+// reports false; with ErrClosed when it is closed and empty.
 func (b *Broker) Get(ctx context.Context) (Item, error) {
 	b.mu.Lock()
 	if it, ok := b.pop(); ok {
@@ -225,6 +254,10 @@ func (b *Broker) Get(ctx context.Context) (Item, error) {
 	d := &demand{ch: make(chan result, 1)}
 	b.demand = append(b.demand, d)
 	b.mu.Unlock()
+	waitingMu.Lock()
+	waiting[b] = true
+	waitingMu.Unlock()
+	defer b.unwait()
 	select {
 	case r := <-d.ch:
 		return r.it, r.err
@@ -238,6 +271,24 @@ func (b *Broker) Get(ctx context.Context) (Item, error) {
 	b.mu.Unlock()
 	r := <-d.ch // answered meanwhile: the item is the caller's
 	return r.it, r.err
+}
+
+// unwait forgets b in waiting once no Get of this process waits on it.
+func (b *Broker) unwait() {
+	b.mu.Lock()
+	local := false
+	for _, d := range b.demand {
+		if d.ch != nil {
+			local = true
+			break
+		}
+	}
+	b.mu.Unlock()
+	if !local {
+		waitingMu.Lock()
+		delete(waiting, b)
+		waitingMu.Unlock()
+	}
 }
 
 func (b *Broker) dropDemand(d *demand) bool {
@@ -256,7 +307,7 @@ func (b *Broker) emptyErr() error {
 	switch {
 	case b.closed:
 		return ErrClosed
-	case b.shared && len(b.conns) == 0:
+	case b.shared && len(b.conns) == 0 && (Busy == nil || !Busy()):
 		return ErrNoWriters
 	}
 	return nil
