@@ -17,6 +17,9 @@ import (
 // sent, the path uses [*] for "any element" and [*key] for "any key": the
 // type is refused whatever it holds.
 //
+// Open files and handles (HandleMarshaler) are reported, since Marshal
+// refuses them; mproc's calls pass them as handles (see Sendable).
+//
 // Check walks the whole value, following pointers once each; its cost is
 // that of encoding v, with reflection.
 func Check(v any) []Problem {

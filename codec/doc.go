@@ -54,16 +54,27 @@
 //
 // Never: channels, unsafe.Pointer, sync types (Mutex, RWMutex, WaitGroup,
 // Once, Cond, Map, Pool, atomic.Value, atomic.Pointer), reflect.Value,
-// *runtime.Func (a descriptor in this process), unique.Handle, open files
-// and sockets (*os.File, net.Conn...), func literals that capture
-// variables, method values whose receiver's type the binary does not
-// describe, and anything containing them. They
-// are refused with an *UnsupportedError naming the path from the root
-// (.Cfg.Log.out), the type, the reason and the fix; Check lists every such
-// part at once. A type of the program is refused when its layout holds such
-// a field, even if the field is nil: the layout cannot travel. Open files
-// and sockets will reach a worker by inheritance (a later mproc feature),
-// not by serialization.
+// *runtime.Func (a descriptor in this process), unique.Handle, net.Conn
+// and other socket types (send their *os.File), func literals that
+// capture variables, method values whose receiver's type the binary does
+// not describe, and anything containing them. They are refused with an
+// *UnsupportedError naming the path from the root (.Cfg.Log.out), the
+// type, the reason and the fix; Check lists every such part at once. A type
+// of the program is refused when its layout holds such a field, even if
+// the field is nil: the layout cannot travel.
+//
+// Handles: an *os.File, and a type implementing HandleMarshaler (mproc's
+// Queue, PipeEnd and Shared), is passed rather than copied. An Encoder
+// whose Writer is a FileWriter — mproc's connections between processes of
+// one machine — lists the message's files in a file table ("file #1") and
+// hands their duplicated descriptors to the writer, which passes them
+// beside the bytes (SCM_RIGHTS); a Decoder on a FileReader makes them
+// *os.File values again, and Opened lists them. Bytes cannot carry a
+// descriptor, so Marshal, and an Encoder on any other Writer, refuse a
+// non-nil file or handle with an *UnsupportedError that says what to do
+// instead, and Check reports them for the same reason; Sendable checks a
+// value as mproc's calls send it, handles accepted. A nil *os.File is
+// just nil, and travels anywhere.
 //
 // Trust: a decoder not in Strict mode trusts the stream to come from the
 // same build over a private channel (mproc's socket to its own worker): it

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 var updateCorpus = flag.Bool("update-corpus", false, "rewrite the seed corpus in testdata/fuzz from fuzzSeeds")
@@ -225,4 +227,80 @@ func TestUpdateCorpus(t *testing.T) {
 	}
 	write("FuzzUnmarshal", "raw-magic", "bool(true)", "[]byte("+strconv.Quote(magic)+")")
 	write("FuzzUnmarshal", "outside", "bool(false)", "[]byte("+strconv.Quote(string(outsideMessage(t)))+")")
+}
+
+// fuzzFiles is a FileReader over bytes that hands out duplicates of
+// /dev/null as the descriptors a message passes, as many as asked for up
+// to a few.
+type fuzzFiles struct {
+	*bytes.Reader
+	null  *os.File
+	given []int
+}
+
+func (f *fuzzFiles) TakeFiles(n int) ([]int, error) {
+	if n > 4 {
+		return nil, fmt.Errorf("%d descriptors expected, 4 here", n)
+	}
+	var fds []int
+	for range n {
+		fd, err := unix.Dup(int(f.null.Fd()))
+		if err != nil {
+			return nil, err
+		}
+		fds = append(fds, fd)
+	}
+	return fds, nil
+}
+
+// FuzzDecoderFiles decodes streams whose messages pass files: file tables
+// and file references in any state, with descriptors to match.
+func FuzzDecoderFiles(f *testing.F) {
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer null.Close()
+	type withFiles struct {
+		A, B *os.File
+		N    int
+		Any  any
+	}
+	var s seedFiles
+	enc := NewEncoder(&s)
+	for _, v := range []any{withFiles{A: null, B: null, N: 3}, withFiles{A: null, Any: []any{null, "x"}}, []*os.File{null, nil}} {
+		if err := enc.Encode(v); err != nil {
+			f.Fatal(err)
+		}
+	}
+	for _, fd := range s.fds {
+		unix.Close(fd)
+	}
+	f.Add(stripHeader(f, s.Bytes()))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		data := append(header(fingerprint()), in...)
+		dec := NewDecoder(&fuzzFiles{Reader: bytes.NewReader(data), null: null}, MaxMessageSize(1<<22))
+		for range 16 {
+			var v any
+			err := dec.Decode(&v)
+			for _, f := range dec.Opened() {
+				f.Close()
+			}
+			if err != nil {
+				break
+			}
+		}
+		_ = Dis(io.Discard, data)
+	})
+}
+
+// seedFiles is a FileWriter collecting a stream and its descriptors.
+type seedFiles struct {
+	bytes.Buffer
+	fds []int
+}
+
+func (s *seedFiles) AttachFiles(fds []int) error {
+	s.fds = append(s.fds, fds...)
+	return nil
 }

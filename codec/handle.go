@@ -311,8 +311,9 @@ func (df *decoderFiles) receive(src FileReader, at int) error {
 		return nil
 	}
 	if src == nil {
+		n := len(df.names)
 		df.names = df.names[:0]
-		return &DecodeError{Offset: at, Msg: fmt.Sprintf("the message passes %d open files, and this decoder reads bytes that cannot carry them (Unmarshal, or a Decoder on a plain io.Reader)", len(df.names))}
+		return &DecodeError{Offset: at, Msg: fmt.Sprintf("the message passes %d open files, and this decoder reads bytes that cannot carry them (Unmarshal, or a Decoder on a plain io.Reader)", n)}
 	}
 	fds, err := src.TakeFiles(len(df.names))
 	if err != nil {

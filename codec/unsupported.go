@@ -7,8 +7,8 @@ import (
 
 // Fix texts shared by several refusals.
 const (
-	fixInherit = "open files and sockets reach a worker by inheritance (a later mproc feature: the worker " +
-		"inherits the descriptor), not by serialization; until then send the path or address and open it in the worker"
+	fixInherit = "send its *os.File instead (a net.TCPConn's, UnixConn's or listener's File method gives one): " +
+		"mproc's calls pass an *os.File to processes of this machine as a handle, a duplicated descriptor; or send the path or address and open it in the receiver"
 	fixSync = "send the data the lock guards, not the lock: leave it out of what you send, or give the type " +
 		"MarshalCodec/UnmarshalCodec methods (codec.Marshaler) that return the state without it"
 )
@@ -20,7 +20,7 @@ func leafProblem(t reflect.Type) (reason, fix string, bad bool) {
 	switch t.Kind() {
 	case reflect.Chan:
 		return "a channel connects goroutines of one process and means nothing in another",
-			"send the values instead of the channel; cross-process queues reach a worker by inheritance (a later mproc feature)", true
+			"send the values instead of the channel; between processes use an mproc.Queue or mproc.NewPipe, which travel as handles", true
 	case reflect.UnsafePointer:
 		return "an unsafe.Pointer is an address in this process's memory",
 			"send the typed value it points to", true
