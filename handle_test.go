@@ -136,3 +136,25 @@ func TestFileRefusedWhereBytesAreTheDestination(t *testing.T) {
 		t.Errorf("Sendable = %v", err)
 	}
 }
+
+func TestClosedFileFailsItsTaskAlone(t *testing.T) {
+	pool := newPool(t, mproc.Workers(1))
+	pids := pool.Pids()
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	ctx := context.Background()
+	_, err = mproc.Submit(ctx, pool, writeNote, note{To: f, Msg: "x"}).Wait(ctx)
+	var ue *codec.UnsupportedError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "keep the file open until the call that sends it returns") {
+		t.Fatalf("Submit with a closed file = %v, want an *codec.UnsupportedError saying to keep it open", err)
+	}
+	if got := pool.Pids(); len(got) != 1 || got[0] != pids[0] {
+		t.Fatalf("worker pids %v, then %v: a closed file in an input must not cost a worker", pids, got)
+	}
+	if n, err := mproc.Submit(ctx, pool, writeNote, note{To: os.Stderr, Msg: ""}).Wait(ctx); err != nil || n != 0 {
+		t.Fatalf("the next task = %d, %v", n, err)
+	}
+}

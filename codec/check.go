@@ -2,6 +2,7 @@ package codec
 
 import (
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"unsafe"
@@ -22,11 +23,15 @@ import (
 //
 // Check walks the whole value, following pointers once each; its cost is
 // that of encoding v, with reflection.
-func Check(v any) []Problem {
+func Check(v any) []Problem { return check(v, false) }
+
+// check is Check; passing accepts open files and handles, as an encoder
+// that passes them does, except files that cannot be passed (closed).
+func check(v any, passing bool) []Problem {
 	if v == nil {
 		return nil
 	}
-	c := checker{seen: map[memoKey]bool{}}
+	c := checker{seen: map[memoKey]bool{}, passing: passing}
 	root := reflect.New(reflect.TypeOf(v)).Elem()
 	root.Set(reflect.ValueOf(v))
 	c.walk(root, "", 0)
@@ -36,6 +41,7 @@ func Check(v any) []Problem {
 type checker struct {
 	problems []Problem
 	seen     map[memoKey]bool
+	passing  bool
 }
 
 func (c *checker) add(path string, ps []Problem) {
@@ -152,11 +158,17 @@ func (c *checker) walk(v reflect.Value, path string, depth int) {
 			}
 		}
 	case kFile:
-		if !v.IsNil() {
+		if v.IsNil() {
+			return
+		}
+		if !c.passing {
 			c.problems = append(c.problems, Problem{Path: path, Type: ti.t.String(), Reason: reasonFileBytes, Fix: fixFileBytes})
+		} else if pr, bad := unusableFile(v.Interface().(*os.File)); bad {
+			pr.Path = path
+			c.problems = append(c.problems, pr)
 		}
 	case kHandle:
-		if !v.IsNil() {
+		if !v.IsNil() && !c.passing {
 			c.problems = append(c.problems, Problem{Path: path, Type: ti.t.String(), Reason: reasonHandleBytes, Fix: fixHandleBytes})
 		}
 	case kHook:

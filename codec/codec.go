@@ -24,7 +24,7 @@ func Marshal(v any) ([]byte, error) {
 	e.init(buildOptions(nil))
 	e.begin(1 << 14)
 	if err := e.encodeMessage(v); err != nil {
-		return nil, explain(err, v)
+		return nil, explain(err, v, false)
 	}
 	n := e.messageLen()
 	out := make([]byte, 0, len(magic)+2+len(fingerprint())+binary.MaxVarintLen64+n+e.outsideLen())

@@ -60,7 +60,7 @@ func (enc *Encoder) Encode(v any) error {
 	e.begin(enc.bulkLimit)
 	if err := e.encodeMessage(v); err != nil {
 		e.rollback()
-		return explain(err, v)
+		return explain(err, v, e.handles.sink != sinkNone)
 	}
 	n := e.messageLen()
 	if len(e.handles.names) > 0 {
@@ -144,12 +144,14 @@ func appendHeader(b []byte) []byte {
 
 // explain turns an encoder's refusal into the first Problem Check finds, so
 // the error names the path from the root.
-func explain(err error, v any) error {
+// passing says the encoder passes files and handles, which Check then
+// accepts unless they cannot be passed.
+func explain(err error, v any, passing bool) error {
 	var ue *UnsupportedError
 	if !errors.As(err, &ue) {
 		return err
 	}
-	if ps := Check(v); len(ps) > 0 {
+	if ps := check(v, passing); len(ps) > 0 {
 		return ps[0].err()
 	}
 	return err

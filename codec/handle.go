@@ -157,21 +157,40 @@ func (e *encoder) encodeFile(f *os.File) error {
 }
 
 // dupFile duplicates f's descriptor (close-on-exec), so that the caller may
-// close f at once while the duplicate waits to be sent.
+// close f at once while the duplicate waits to be sent. A file that cannot
+// be duplicated (closed already) is refused like any value that cannot
+// travel: the message is not sent, the stream stays usable.
 func dupFile(f *os.File) (int, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return -1, fmt.Errorf("codec: sending file %s: %w", f.Name(), err)
-	}
 	fd := -1
 	var derr error
-	if err := rc.Control(func(s uintptr) { fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return -1, fmt.Errorf("codec: sending file %s: %w", f.Name(), err)
+	rc, err := f.SyscallConn()
+	if err == nil {
+		err = rc.Control(func(s uintptr) { fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) })
 	}
-	if derr != nil {
-		return -1, fmt.Errorf("codec: sending file %s: duplicating its descriptor: %w", f.Name(), derr)
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return -1, fileProblem(f, err).err()
 	}
 	return fd, nil
+}
+
+// unusableFile reports a file that cannot be passed (closed already).
+func unusableFile(f *os.File) (Problem, bool) {
+	rc, err := f.SyscallConn()
+	if err == nil {
+		err = rc.Control(func(uintptr) {})
+	}
+	if err != nil {
+		return fileProblem(f, err), true
+	}
+	return Problem{}, false
+}
+
+func fileProblem(f *os.File, err error) Problem {
+	return Problem{Type: "*os.File", Reason: fmt.Sprintf("file %s cannot be passed: %v", f.Name(), err),
+		Fix: "keep the file open until the call that sends it returns (mproc encodes a task's input when it dispatches it)"}
 }
 
 // encodeHandle writes a HandleMarshaler's state: 0 for a nil pointer, else
@@ -385,7 +404,7 @@ func Sendable(v any) error {
 	err := e.encodeMessage(v)
 	e.handles.discard()
 	if err != nil {
-		return explain(err, v)
+		return explain(err, v, true)
 	}
 	return nil
 }
