@@ -115,4 +115,19 @@
 // Kill and Signal stop it. Cancelling Start's ctx kills the process if fn
 // has not returned within CancelGrace; a process that exits or is killed
 // before fn returns fails with an *ExitError.
+//
+// # Sharing: handles
+//
+// An open *os.File, a Queue, a PipeEnd and a Shared value (SharedMap,
+// SharedList) are handles: they travel inside any value sent to a process
+// of this machine — a task's input or result, a Start or Initializer
+// argument, a Queue item, a pipe message — as descriptors passed beside
+// the bytes (SCM_RIGHTS), at any time. A queue or a shared value sends a
+// connection of its own to the process that made it, which holds its items
+// or its value, so that process knows who holds it: a Get that can never
+// be satisfied fails with ErrNoWriters, a process killed in the middle of
+// a Put or a Get corrupts nothing, and the owner's death fails the calls of
+// every other process instead of leaving them waiting. A handle that came
+// with a pool task's input lasts as long as the task. codec.Marshal, whose
+// output is bytes, refuses handles. See docs/sharing.md.
 package mproc
