@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/mproc-go/mproc/codec"
 	"github.com/mproc-go/mproc/internal/queue"
 	"github.com/mproc-go/mproc/internal/sock"
 )
@@ -44,17 +46,29 @@ import (
 // The zero Queue is an unbounded queue made by the process that first uses
 // it. A Queue is safe for concurrent use.
 //
-// Costs (docs/performance.md): a Put is an encode and one write; a Get in
-// the process that made the queue takes the item from memory, elsewhere it
-// is a round trip to that process.
+// Every Get returns a copy of what was put, as in Python: through the
+// codec, which duplicates the files an item holds, so the caller of Put
+// may change or close what it refers to once Put returns. Between
+// processes each connection is a codec stream of its own, so types are
+// described once; in the process that made the queue, an item of a type
+// without pointers (strings apart) is kept as it is, at the cost of a
+// channel send.
+//
+// Costs (docs/performance.md): in the owner a Put and a Get of such an item
+// are a lock and a slice, other items an encode and a decode more;
+// elsewhere a Put is an encode and one write, a Get a round trip to the
+// owner (All asks ahead and avoids it).
 type Queue[T any] struct {
-	once    sync.Once
-	name    string
-	cap     int
-	owner   int           // pid of the process that made it
-	broker  *queue.Broker // in that process
-	client  *queue.Client // in the others
-	initErr error
+	once   sync.Once
+	name   string
+	cap    int
+	owner  int              // pid of the process that made it
+	broker *queue.Broker[T] // in that process
+	client *queue.Client[T] // in the others
+	// byValue: every T can be sent and holds no pointers (strings
+	// apart), so a Put in the owner keeps v itself: nothing it refers to
+	// can change.
+	byValue bool
 }
 
 // A QueueOption configures a Queue.
@@ -98,7 +112,27 @@ func (q *Queue[T]) makeOwner(cfg queueConfig) {
 		cfg.name = fmt.Sprintf("queue-%d-%d", os.Getpid(), queueSeq.Add(1))
 	}
 	q.name, q.cap, q.owner = cfg.name, cfg.capacity, os.Getpid()
-	q.broker = queue.NewBroker(cfg.name, cfg.capacity)
+	q.broker = queue.NewBroker[T](cfg.name, cfg.capacity)
+	static, _ := codec.SendableType(reflect.TypeFor[T]())
+	q.byValue = static && pointerFree(reflect.TypeFor[T]())
+}
+
+// pointerFree reports whether values of t hold no pointers but strings'.
+func pointerFree(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Array:
+		return pointerFree(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !pointerFree(t.Field(i).Type) {
+				return false
+			}
+		}
+		return true
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func, reflect.Interface, reflect.UnsafePointer:
+		return false
+	}
+	return true
 }
 
 // init makes the zero Queue this process's own.
@@ -113,20 +147,88 @@ func (q *Queue[T]) Name() string { q.init(); return q.name }
 // or ctx's error.
 func (q *Queue[T]) Put(ctx context.Context, v T) error {
 	q.init()
-	it, err := queue.Encode(box[T]{V: v})
-	if err != nil {
-		return q.fail("Put", userPath(err, func(path string) (string, bool) {
-			rest, ok := strings.CutPrefix(path, ".V")
-			return "item" + rest, ok
-		}))
-	}
 	if q.broker != nil {
-		err = q.broker.Put(ctx, it) // it is the broker's now
-	} else {
-		err = q.client.Put(ctx, it)
-		sock.CloseFiles(it.Files) // the kernel holds their duplicates
+		if q.byValue {
+			return q.fail("Put", q.broker.Put(ctx, v, nil))
+		}
+		// A copy through the codec, as another process would get: the
+		// caller may change or close what v refers to once Put returns,
+		// and what cannot travel fails here.
+		var b box[T]
+		it, err := queue.Encode(box[T]{V: v})
+		if err != nil {
+			return q.fail("Put", itemPath(err))
+		}
+		files, err := queue.DecodeFiles(it, &b)
+		if err != nil {
+			closeFiles(files)
+			return q.fail("Put", err)
+		}
+		return q.fail("Put", q.broker.Put(ctx, b.V, files))
 	}
-	return q.fail("Put", err)
+	return q.fail("Put", itemPath(q.client.Put(ctx, v)))
+}
+
+// PutMany puts vs in order, like as many Puts, but sends them to the
+// process that made the queue with one write instead of one each: where a
+// single producer's items are small, the write is what a Put costs. It
+// returns once every item is in the queue; if vs[i] cannot travel, vs[:i]
+// are in the queue and the error's path starts at item[i]. In a bounded
+// queue it is a loop of Puts.
+func (q *Queue[T]) PutMany(ctx context.Context, vs ...T) error {
+	q.init()
+	if q.broker != nil || q.cap > 0 {
+		for i, v := range vs {
+			if err := q.Put(ctx, v); err != nil {
+				return indexed(err, i)
+			}
+		}
+		return nil
+	}
+	for len(vs) > 0 {
+		n := min(len(vs), putManyBatch)
+		sent, err := q.client.PutMany(ctx, vs[:n])
+		if err != nil {
+			return indexed(q.fail("Put", itemPath(err)), sent)
+		}
+		vs = vs[n:]
+	}
+	return nil
+}
+
+// putManyBatch bounds the items PutMany encodes before it writes.
+const putManyBatch = 1024
+
+// indexed rewrites the path of a refusal of item i of a PutMany.
+func indexed(err error, i int) error {
+	var qe *QueueError
+	if !errors.As(err, &qe) {
+		return err
+	}
+	qe.Op = "PutMany"
+	qe.Err = userPath(qe.Err, func(path string) (string, bool) {
+		rest, ok := strings.CutPrefix(path, "item")
+		return fmt.Sprintf("item[%d]%s", i, rest), ok
+	})
+	return err
+}
+
+func closeFiles(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
+}
+
+// itemPath rewrites a refusal's path to start at the item.
+func itemPath(err error) error {
+	return userPath(err, func(path string) (string, bool) {
+		for _, prefix := range []string{".V", ".V.V"} {
+			if rest, ok := strings.CutPrefix(path, prefix); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
+				return "item" + rest, true
+			}
+		}
+		return "", false
+	})
 }
 
 // box carries a T through the codec whatever T is (an interface too).
@@ -140,22 +242,14 @@ func (q *Queue[T]) Get(ctx context.Context) (T, error) {
 
 func (q *Queue[T]) get(ctx context.Context, window int) (T, error) {
 	q.init()
-	var zero T
-	var it queue.Item
+	var v T
 	var err error
 	if q.broker != nil {
-		it, err = q.broker.Get(ctx)
+		v, err = q.broker.Get(ctx)
 	} else {
-		it, err = q.client.Get(ctx, window)
+		v, err = q.client.Get(ctx, window)
 	}
-	if err != nil {
-		return zero, q.fail("Get", err)
-	}
-	var b box[T]
-	if err := queue.Decode(it, &b); err != nil {
-		return zero, q.fail("Get", err)
-	}
-	return b.V, nil
+	return v, q.fail("Get", err)
 }
 
 // allWindow is how many items All asks for ahead of the loop, in a process
@@ -273,7 +367,7 @@ func (q *Queue[T]) UnmarshalHandle(state any) error {
 	}
 	q.once.Do(func() {})
 	q.name, q.cap, q.owner = h.Name, h.Cap, h.Owner
-	q.client = queue.NewClient(h.Name, h.Cap, c)
+	q.client = queue.NewClient[T](h.Name, h.Cap, c)
 	return nil
 }
 

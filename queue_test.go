@@ -330,3 +330,34 @@ func TestQueueOwnerDeathFailsItsClients(t *testing.T) {
 	}
 	q.Release()
 }
+
+func TestQueuePutManyFromAWorker(t *testing.T) {
+	ctx := deadline(t)
+	q := mproc.NewQueue[int]()
+	pr, err := mproc.Start(ctx, putManyN, produceN{q, 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for want := range 1000 {
+		v, err := q.Get(ctx)
+		if err != nil || v != want {
+			t.Fatalf("Get = %d, %v; want %d: PutMany keeps the order", v, err, want)
+		}
+	}
+	if n, err := pr.Wait(); err != nil || n != 1000 {
+		t.Fatalf("producer = %d, %v", n, err)
+	}
+}
+
+func TestQueuePutManyNamesTheItemThatCannotTravel(t *testing.T) {
+	ctx := deadline(t)
+	q := mproc.NewQueue[any]()
+	err := q.PutMany(ctx, 1, "two", make(chan int), 4)
+	var ue *codec.UnsupportedError
+	if !errors.As(err, &ue) || ue.Path != "item[2].(chan int)" || !strings.Contains(err.Error(), "PutMany") {
+		t.Fatalf("PutMany = %v, want a refusal at item[2].(chan int)", err)
+	}
+	if q.Len() != 2 {
+		t.Fatalf("Len = %d: the items before the refused one are in the queue", q.Len())
+	}
+}

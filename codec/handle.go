@@ -408,3 +408,18 @@ func Sendable(v any) error {
 	}
 	return nil
 }
+
+// SendableType reports what the type t alone says of whether its values
+// can be sent: err is the refusal every value of t meets (a channel field,
+// say); static reports that every value of t can be sent, whatever it
+// holds, so that a caller sending many values of t may skip Sendable for
+// each (a MarshalBinary method may still fail). Neither (nil, false)
+// means it depends on the value: t holds interfaces, functions, files,
+// handles or Marshalers. The answer is computed once per type.
+func SendableType(t reflect.Type) (static bool, err error) {
+	ti := infoOf(t)
+	if len(ti.problems) > 0 {
+		return false, ti.problems[0].err()
+	}
+	return !ti.dynamic, nil
+}

@@ -29,95 +29,101 @@ var Busy func() bool
 // Resettle looks at.
 var (
 	waitingMu sync.Mutex
-	waiting   = map[*Broker]bool{}
+	waiting   = map[resettler]bool{}
 )
+
+type resettler interface{ resettle() }
 
 // Resettle fails the waiting Gets that can no longer be satisfied; mproc
 // calls it when its last call in flight ends.
 func Resettle() {
 	waitingMu.Lock()
-	bs := make([]*Broker, 0, len(waiting))
+	bs := make([]resettler, 0, len(waiting))
 	for b := range waiting {
 		bs = append(bs, b)
 	}
 	waitingMu.Unlock()
 	for _, b := range bs {
-		b.mu.Lock()
-		b.settle()
-		b.mu.Unlock()
+		b.resettle()
 	}
 }
 
-// An Item is an encoded value and the descriptors passed with it, which
-// whoever holds the Item owns.
-type Item struct {
-	Data  []byte
-	Files []int
+// An entry is a queued value and the files a remote Put passed with it,
+// which the broker holds until the value is taken.
+type entry[T any] struct {
+	v     T
+	files []*os.File
+	seq   uint64 // numbers its delivery to a connection
 }
 
-func (it Item) close() { sock.CloseFiles(it.Files) }
-
 // A Broker holds a queue's items in the process that made it and serves
-// the connections of the processes it was handed to.
-type Broker struct {
+// the connections of the processes it was handed to. The items are values,
+// not bytes: a Put or a Get in this process costs no encoding, and each
+// connection is a codec stream of its own.
+type Broker[T any] struct {
 	Name string
 	Cap  int // most items held; 0 for no bound
 
 	mu         sync.Mutex
-	items      []Item // items[head:] are queued
+	items      []entry[T] // items[head:] are queued
 	head       int
 	closed     bool
 	unfinished int // puts not matched by TaskDone
-	conns      map[*bconn]bool
-	shared     bool       // a connection was ever made
-	demand     []*demand  // Gets waiting for an item, oldest first
-	room       []*roomReq // Puts waiting for room (bounded queues)
-	granted    int        // room given to Puts not yet arrived
+	conns      map[*bconn[T]]bool
+	shared     bool          // a connection was ever made
+	demand     []*demand[T]  // Gets waiting for an item, oldest first
+	room       []*roomReq[T] // Puts waiting for room (bounded queues)
+	granted    int           // room given to Puts not yet arrived
 	joins      []chan struct{}
-	remoteJoin []*bconn
+	remoteJoin []*bconn[T]
+	seq        uint64 // deliveries to connections
 }
 
 // A demand is one Get waiting: local (ch) or a connection's credit.
-type demand struct {
-	ch chan result
-	c  *bconn
+type demand[T any] struct {
+	ch chan result[T]
+	c  *bconn[T]
 }
 
-type result struct {
-	it  Item
+type result[T any] struct {
+	e   entry[T]
 	err error
 }
 
-type roomReq struct {
+type roomReq[T any] struct {
 	ch chan struct{}
-	c  *bconn
+	c  *bconn[T]
 }
 
 // NewBroker returns a broker for a queue of at most capacity items (0:
 // no bound).
-func NewBroker(name string, capacity int) *Broker {
-	return &Broker{Name: name, Cap: capacity, conns: map[*bconn]bool{}}
+func NewBroker[T any](name string, capacity int) *Broker[T] {
+	return &Broker[T]{Name: name, Cap: capacity, conns: map[*bconn[T]]bool{}}
 }
 
-// Len returns the number of items queued (not those delivered to a
-// consumer and not yet taken).
-func (b *Broker) Len() int {
+// Len returns the number of items queued (not those sent to a consumer
+// and not yet taken).
+func (b *Broker[T]) Len() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.items) - b.head
 }
 
-// Put adds an item, waiting for room in a bounded queue. The broker owns
-// it from then (on an error too).
-func (b *Broker) Put(ctx context.Context, it Item) error {
+// Put adds v, waiting for room in a bounded queue. The queue owns files,
+// those v holds that it closes once a copy of v went to another process.
+func (b *Broker[T]) Put(ctx context.Context, v T, files []*os.File) (err error) {
+	defer func() {
+		if err != nil {
+			closeAll(files)
+		}
+	}()
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		it.close()
 		return ErrClosed
 	}
 	if b.Cap > 0 && b.full() {
-		r := &roomReq{ch: make(chan struct{}, 1)}
+		r := &roomReq[T]{ch: make(chan struct{}, 1)}
 		b.room = append(b.room, r)
 		b.mu.Unlock()
 		select {
@@ -129,26 +135,23 @@ func (b *Broker) Put(ctx context.Context, it Item) error {
 				b.grantRoom()
 			}
 			b.mu.Unlock()
-			it.close()
 			return ctx.Err()
 		}
 		b.mu.Lock()
 		b.granted--
 		if b.closed {
-			b.grantRoom()
 			b.mu.Unlock()
-			it.close()
 			return ErrClosed
 		}
 	}
-	b.add(it)
+	b.add(entry[T]{v: v, files: files})
 	b.mu.Unlock()
 	return nil
 }
 
-func (b *Broker) full() bool { return len(b.items)-b.head+b.granted >= b.Cap }
+func (b *Broker[T]) full() bool { return len(b.items)-b.head+b.granted >= b.Cap }
 
-func (b *Broker) dropRoom(r *roomReq) bool {
+func (b *Broker[T]) dropRoom(r *roomReq[T]) bool {
 	for i, x := range b.room {
 		if x == r {
 			b.room = append(b.room[:i], b.room[i+1:]...)
@@ -158,8 +161,9 @@ func (b *Broker) dropRoom(r *roomReq) bool {
 	return false
 }
 
-// grantRoom gives room to waiting Puts while the bound allows.
-func (b *Broker) grantRoom() {
+// grantRoom gives room to waiting Puts while the bound allows (all of
+// them once the queue is closed: they fail). b.mu is held.
+func (b *Broker[T]) grantRoom() {
 	for len(b.room) > 0 && (b.Cap == 0 || !b.full() || b.closed) {
 		r := b.room[0]
 		b.room = b.room[1:]
@@ -173,42 +177,43 @@ func (b *Broker) grantRoom() {
 			continue
 		}
 		r.c.credits++
-		r.c.send(sock.Record{Kind: kRoom, Arg: 1})
+		r.c.send(envelope[T]{Kind: kRoom, Arg: 1})
 	}
 }
 
 // add queues a new item, or hands it to the oldest waiting Get. b.mu is
 // held.
-func (b *Broker) add(it Item) {
+func (b *Broker[T]) add(e entry[T]) {
 	b.unfinished++
-	b.route(it)
+	b.route(e)
 }
 
-// route hands it to the oldest waiting Get, or queues it. b.mu is held.
-func (b *Broker) route(it Item) {
+// route hands e to the oldest waiting Get, or queues it. b.mu is held.
+func (b *Broker[T]) route(e entry[T]) {
 	for len(b.demand) > 0 {
 		d := b.demand[0]
+		b.demand[0] = nil
 		b.demand = b.demand[1:]
 		if d.ch != nil {
-			d.ch <- result{it: it}
+			d.ch <- result[T]{e: e}
 			return
 		}
 		if d.c.dead {
 			continue
 		}
-		d.c.deliver(it)
+		d.c.deliver(e)
 		return
 	}
-	b.items = append(b.items, it)
+	b.items = append(b.items, e)
 }
 
 // pop takes the oldest item. b.mu is held.
-func (b *Broker) pop() (Item, bool) {
+func (b *Broker[T]) pop() (entry[T], bool) {
 	if b.head == len(b.items) {
-		return Item{}, false
+		return entry[T]{}, false
 	}
-	it := b.items[b.head]
-	b.items[b.head] = Item{}
+	e := b.items[b.head]
+	b.items[b.head] = entry[T]{}
 	b.head++
 	if b.head == len(b.items) {
 		b.items, b.head = b.items[:0], 0
@@ -218,40 +223,42 @@ func (b *Broker) pop() (Item, bool) {
 		b.items, b.head = b.items[:n], 0
 	}
 	b.grantRoom()
-	return it, true
+	return e, true
 }
 
 // pushFront puts items back at the front, in order (a dead consumer's),
 // or hands them to waiting Gets. b.mu is held.
-func (b *Broker) pushFront(its []Item) {
+func (b *Broker[T]) pushFront(es []entry[T]) {
 	i := 0
-	for ; i < len(its) && b.head == len(b.items) && len(b.demand) > 0; i++ {
-		b.route(its[i])
+	for ; i < len(es) && b.head == len(b.items) && len(b.demand) > 0; i++ {
+		b.route(es[i])
 	}
-	its = its[i:]
-	if len(its) == 0 {
+	es = es[i:]
+	if len(es) == 0 {
 		return
 	}
 	rest := b.items[b.head:]
-	b.items = append(append(make([]Item, 0, len(its)+len(rest)), its...), rest...)
+	b.items = append(append(make([]entry[T], 0, len(es)+len(rest)), es...), rest...)
 	b.head = 0
 }
 
-// Get takes the oldest item, waiting for one. In the process that made the
-// queue, a Get fails with ErrNoWriters when the queue is empty, it was
-// handed to other processes, every one of them has let go of it and Busy
-// reports false; with ErrClosed when it is closed and empty.
-func (b *Broker) Get(ctx context.Context) (Item, error) {
+// Get takes the oldest item, waiting for one. The files a remote Put
+// passed with it are the caller's. In the process that made the queue, a
+// Get fails with ErrNoWriters when the queue is empty, it was handed to
+// other processes, every one of them has let go of it and Busy reports
+// false; with ErrClosed when it is closed and empty.
+func (b *Broker[T]) Get(ctx context.Context) (T, error) {
+	var zero T
 	b.mu.Lock()
-	if it, ok := b.pop(); ok {
+	if e, ok := b.pop(); ok {
 		b.mu.Unlock()
-		return it, nil
+		return e.v, nil
 	}
 	if err := b.emptyErr(); err != nil {
 		b.mu.Unlock()
-		return Item{}, err
+		return zero, err
 	}
-	d := &demand{ch: make(chan result, 1)}
+	d := &demand[T]{ch: make(chan result[T], 1)}
 	b.demand = append(b.demand, d)
 	b.mu.Unlock()
 	waitingMu.Lock()
@@ -260,21 +267,27 @@ func (b *Broker) Get(ctx context.Context) (Item, error) {
 	defer b.unwait()
 	select {
 	case r := <-d.ch:
-		return r.it, r.err
+		return r.e.v, r.err
 	case <-ctx.Done():
 	}
 	b.mu.Lock()
 	if b.dropDemand(d) {
 		b.mu.Unlock()
-		return Item{}, ctx.Err()
+		return zero, ctx.Err()
 	}
 	b.mu.Unlock()
 	r := <-d.ch // answered meanwhile: the item is the caller's
-	return r.it, r.err
+	return r.e.v, r.err
+}
+
+func (b *Broker[T]) resettle() {
+	b.mu.Lock()
+	b.settle()
+	b.mu.Unlock()
 }
 
 // unwait forgets b in waiting once no Get of this process waits on it.
-func (b *Broker) unwait() {
+func (b *Broker[T]) unwait() {
 	b.mu.Lock()
 	local := false
 	for _, d := range b.demand {
@@ -291,7 +304,7 @@ func (b *Broker) unwait() {
 	}
 }
 
-func (b *Broker) dropDemand(d *demand) bool {
+func (b *Broker[T]) dropDemand(d *demand[T]) bool {
 	for i, x := range b.demand {
 		if x == d {
 			b.demand = append(b.demand[:i], b.demand[i+1:]...)
@@ -303,7 +316,7 @@ func (b *Broker) dropDemand(d *demand) bool {
 
 // emptyErr says why a Get in this process on the empty queue can never be
 // satisfied, or nil if it may be. b.mu is held.
-func (b *Broker) emptyErr() error {
+func (b *Broker[T]) emptyErr() error {
 	switch {
 	case b.closed:
 		return ErrClosed
@@ -315,23 +328,23 @@ func (b *Broker) emptyErr() error {
 
 // settle fails the waiting Gets that can no longer be satisfied. b.mu is
 // held.
-func (b *Broker) settle() {
+func (b *Broker[T]) settle() {
 	if b.head < len(b.items) {
 		return
 	}
 	err := b.emptyErr()
-	if err == nil && !b.closed {
+	if err == nil {
 		return
 	}
 	keep := b.demand[:0]
 	for _, d := range b.demand {
 		switch {
-		case d.ch != nil && err != nil:
-			d.ch <- result{err: err}
-		case d.c != nil && b.closed:
+		case d.ch != nil:
+			d.ch <- result[T]{err: err}
+		case b.closed:
 			if !d.c.dead && !d.c.told {
 				d.c.told = true
-				d.c.send(sock.Record{Kind: kState, Arg: stClosed})
+				d.c.send(envelope[T]{Kind: kState, Arg: stClosed})
 			}
 		default:
 			keep = append(keep, d)
@@ -344,7 +357,7 @@ func (b *Broker) settle() {
 // Close closes the queue: Puts fail from now on (a Put racing with Close
 // may still land, and is delivered), Gets take what is left, then fail
 // with ErrClosed.
-func (b *Broker) Close() {
+func (b *Broker[T]) Close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -352,14 +365,14 @@ func (b *Broker) Close() {
 	}
 	b.closed = true
 	for c := range b.conns {
-		c.send(sock.Record{Kind: kState, Arg: stPutClosed})
+		c.send(envelope[T]{Kind: kState, Arg: stPutClosed})
 	}
 	b.grantRoom() // waiting Puts fail
 	b.settle()
 }
 
 // TaskDone marks n items as processed (JoinableQueue).
-func (b *Broker) TaskDone(n int) error {
+func (b *Broker[T]) TaskDone(n int) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if n > b.unfinished {
@@ -374,19 +387,19 @@ func (b *Broker) TaskDone(n int) error {
 	return nil
 }
 
-func (b *Broker) joined() {
+func (b *Broker[T]) joined() {
 	for _, ch := range b.joins {
 		close(ch)
 	}
 	b.joins = nil
 	for _, c := range b.remoteJoin {
-		c.send(sock.Record{Kind: kJoin})
+		c.send(envelope[T]{Kind: kJoin})
 	}
 	b.remoteJoin = nil
 }
 
 // Join waits until every item put has been marked done with TaskDone.
-func (b *Broker) Join(ctx context.Context) error {
+func (b *Broker[T]) Join(ctx context.Context) error {
 	b.mu.Lock()
 	if b.unfinished == 0 {
 		b.mu.Unlock()
@@ -405,7 +418,7 @@ func (b *Broker) Join(ctx context.Context) error {
 
 // Connect makes a new connection to the broker and returns the end to
 // hand to another process (its file is the handle's).
-func (b *Broker) Connect() (*sock.Conn, error) {
+func (b *Broker[T]) Connect() (*sock.Conn, error) {
 	mine, theirs, err := sock.Pair("mproc-queue " + b.Name)
 	if err != nil {
 		return nil, err
@@ -414,28 +427,15 @@ func (b *Broker) Connect() (*sock.Conn, error) {
 	return theirs, nil
 }
 
-// Shutdown closes every connection: the owner's queue is gone.
-func (b *Broker) Shutdown() {
-	b.mu.Lock()
-	conns := make([]*bconn, 0, len(b.conns))
-	for c := range b.conns {
-		conns = append(conns, c)
-	}
-	b.mu.Unlock()
-	for _, c := range conns {
-		c.c.Close()
-	}
-}
-
 // serve starts serving connection c.
-func (b *Broker) serve(c *sock.Conn) {
-	bc := &bconn{b: b, c: c, w: sock.NewRecordWriter(c)}
+func (b *Broker[T]) serve(c *sock.Conn) {
+	bc := &bconn[T]{b: b, s: newStream[T](c)}
 	bc.cond = sync.NewCond(&bc.mu)
 	b.mu.Lock()
 	b.conns[bc] = true
 	b.shared = true
 	if b.closed {
-		bc.send(sock.Record{Kind: kState, Arg: stPutClosed})
+		bc.send(envelope[T]{Kind: kState, Arg: stPutClosed})
 	}
 	b.mu.Unlock()
 	go bc.read()
@@ -443,40 +443,64 @@ func (b *Broker) serve(c *sock.Conn) {
 }
 
 // A bconn is the broker's side of one connection.
-type bconn struct {
-	b *Broker
-	c *sock.Conn
-	w *sock.RecordWriter
+type bconn[T any] struct {
+	b *Broker[T]
+	s *stream[T]
 
 	// Guarded by b.mu.
 	dead    bool
-	told    bool   // told the queue is closed and empty
-	unacked []Item // delivered, not yet taken by a Get, oldest first
-	credits int    // room granted and not used
+	told    bool       // told the queue is closed and empty
+	unacked []entry[T] // sent, not yet taken by a Get, oldest first
+	credits int        // room granted and not used
 
 	mu   sync.Mutex // guards out and stop
 	cond *sync.Cond
-	out  []sock.Record
+	out  []envelope[T]
 	stop bool
 }
 
 // deliver sends an item to the connection's consumer. b.mu is held.
-func (c *bconn) deliver(it Item) {
-	c.unacked = append(c.unacked, it)
-	c.send(sock.Record{Kind: kItem, Data: it.Data, Files: it.Files})
+func (c *bconn[T]) deliver(e entry[T]) {
+	c.b.seq++
+	e.seq = c.b.seq
+	c.unacked = append(c.unacked, e)
+	c.send(envelope[T]{Kind: kItem, Arg: e.seq, V: e.v})
 }
 
-// send queues a record for the writer. It never blocks.
-func (c *bconn) send(r sock.Record) {
+// undeliverable drops the item numbered seq, which the encoder refused: a
+// value put in this process whose contents changed since, or holding a
+// file closed since. The connection's Get waits for the next item.
+func (c *bconn[T]) undeliverable(seq uint64) {
+	b := c.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, e := range c.unacked {
+		if e.seq == seq {
+			closeAll(e.files)
+			c.unacked = append(c.unacked[:i], c.unacked[i+1:]...)
+			b.unfinished--
+			if e, ok := b.pop(); ok {
+				c.deliver(e)
+			} else {
+				b.demand = append(b.demand, &demand[T]{c: c})
+			}
+			return
+		}
+	}
+}
+
+// send queues a message for the writer. It never blocks.
+func (c *bconn[T]) send(m envelope[T]) {
 	c.mu.Lock()
-	c.out = append(c.out, r)
+	c.out = append(c.out, m)
 	c.mu.Unlock()
 	c.cond.Signal()
 }
 
-// write sends the queued records, in order, until the connection ends.
-func (c *bconn) write() {
-	var batch []sock.Record
+// write sends the queued messages, in order, each batch with one write,
+// until the connection ends.
+func (c *bconn[T]) write() {
+	var batch []envelope[T]
 	for {
 		c.mu.Lock()
 		for len(c.out) == 0 && !c.stop {
@@ -488,87 +512,90 @@ func (c *bconn) write() {
 		}
 		batch, c.out = c.out, batch[:0]
 		c.mu.Unlock()
-		for _, r := range batch {
-			if err := c.w.Write(r); err != nil {
-				c.c.Close() // the reader sees it and cleans up
-				c.mu.Lock()
-				c.stop = true
-				c.mu.Unlock()
+		for rest := batch; len(rest) > 0; {
+			sent, err := c.s.send(rest...)
+			if err == nil {
+				break
+			}
+			if !isRefusal(err) {
+				c.s.c.Close() // the reader sees it and cleans up
 				return
 			}
+			if rest[sent].Kind == kItem {
+				c.undeliverable(rest[sent].Arg)
+			}
+			rest = rest[sent+1:]
 		}
 		clear(batch)
 	}
 }
 
-// read serves the client's records until the connection ends, then gives
-// back what the client had been delivered and not taken.
-func (c *bconn) read() {
-	r := sock.NewRecordReader(c.c)
+// read serves the client's messages until the connection ends, then gives
+// back what the client had been sent and had not taken.
+func (c *bconn[T]) read() {
 	defer c.end()
 	for {
-		rec, err := r.Read()
+		m, files, err := c.s.recv()
 		if err != nil {
+			closeAll(files)
 			return
 		}
-		if !c.handle(rec) {
+		if !c.handle(m, files) {
 			return
 		}
 	}
 }
 
-// handle serves one record; false ends the connection.
-func (c *bconn) handle(rec sock.Record) bool {
+// handle serves one message; false ends the connection.
+func (c *bconn[T]) handle(m envelope[T], files []*os.File) bool {
 	b := c.b
-	switch rec.Kind {
+	if m.Kind != kPut && m.Kind != kDial {
+		closeAll(files)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch m.Kind {
 	case kPut:
-		b.mu.Lock()
 		if b.Cap > 0 && c.credits > 0 {
 			c.credits--
 			b.granted--
 		}
-		b.add(Item{Data: rec.Data, Files: rec.Files})
-		b.mu.Unlock()
-		return true
-	}
-	sock.CloseFiles(filesExceptDial(rec))
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	switch rec.Kind {
+		b.add(entry[T]{v: m.V, files: files})
 	case kWant:
-		if rec.Arg > 1<<20 {
+		if m.Arg > 1<<20 {
 			return false
 		}
-		for range rec.Arg {
-			if it, ok := b.pop(); ok {
-				c.deliver(it)
+		for range m.Arg {
+			if e, ok := b.pop(); ok {
+				c.deliver(e)
 				continue
 			}
-			b.demand = append(b.demand, &demand{c: c})
+			b.demand = append(b.demand, &demand[T]{c: c})
 		}
 		b.settle()
 	case kAck:
-		n := min(int(rec.Arg), len(c.unacked))
-		for _, it := range c.unacked[:n] {
-			it.close()
+		n := min(int(m.Arg), len(c.unacked))
+		for _, e := range c.unacked[:n] {
+			closeAll(e.files) // the consumer has its own duplicates
 		}
+		clear(c.unacked[:n])
 		c.unacked = append(c.unacked[:0], c.unacked[n:]...)
 	case kRoom:
-		if rec.Arg > 1<<20 {
+		if m.Arg > 1<<20 {
 			return false
 		}
-		for range rec.Arg {
-			b.room = append(b.room, &roomReq{c: c})
+		for range m.Arg {
+			b.room = append(b.room, &roomReq[T]{c: c})
 		}
 		b.grantRoom()
 	case kLen:
-		c.send(sock.Record{Kind: kLen, Arg: uint64(len(b.items) - b.head)})
+		c.send(envelope[T]{Kind: kLen, Arg: uint64(len(b.items) - b.head)})
 	case kClose:
 		b.mu.Unlock()
 		b.Close()
 		b.mu.Lock()
 	case kDone:
-		n := int(min(rec.Arg, 1<<30))
+		n := int(min(m.Arg, 1<<30))
 		if n >= b.unfinished {
 			b.unfinished = 0
 			b.joined()
@@ -577,17 +604,18 @@ func (c *bconn) handle(rec sock.Record) bool {
 		}
 	case kJoin:
 		if b.unfinished == 0 {
-			c.send(sock.Record{Kind: kJoin})
+			c.send(envelope[T]{Kind: kJoin})
 		} else {
 			b.remoteJoin = append(b.remoteJoin, c)
 		}
 	case kDial:
-		if len(rec.Files) != 1 {
-			sock.CloseFiles(rec.Files)
+		if m.F == nil {
+			closeAll(files)
 			return false
 		}
-		nc, err := sock.FileConn(os.NewFile(uintptr(rec.Files[0]), "mproc-queue "+b.Name))
+		nc, err := sock.FileConn(m.F)
 		if err != nil {
+			closeAll(files)
 			return false
 		}
 		b.mu.Unlock()
@@ -599,19 +627,13 @@ func (c *bconn) handle(rec sock.Record) bool {
 	return true
 }
 
-func filesExceptDial(rec sock.Record) []int {
-	if rec.Kind == kDial {
-		return nil
-	}
-	return rec.Files
-}
-
-// end forgets the connection: what it was delivered and had not taken goes
-// back to the front of the queue, its room goes to other Puts.
-func (c *bconn) end() {
-	c.c.Close()
+// end forgets the connection: what it was sent and had not taken goes back
+// to the front of the queue, its room goes to other Puts.
+func (c *bconn[T]) end() {
+	c.s.c.Close()
 	c.mu.Lock()
 	c.stop = true
+	c.out = nil
 	c.mu.Unlock()
 	c.cond.Signal()
 	b := c.b
@@ -633,4 +655,17 @@ func (c *bconn) end() {
 	b.remoteJoin = keep
 	b.grantRoom()
 	b.settle()
+}
+
+// Shutdown closes every connection.
+func (b *Broker[T]) Shutdown() {
+	b.mu.Lock()
+	conns := make([]*bconn[T], 0, len(b.conns))
+	for c := range b.conns {
+		conns = append(conns, c)
+	}
+	b.mu.Unlock()
+	for _, c := range conns {
+		c.s.c.Close()
+	}
 }

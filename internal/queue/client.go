@@ -12,17 +12,16 @@ import (
 
 // A Client is a queue in a process it was handed to: a connection to the
 // broker in the process that made it.
-type Client struct {
+type Client[T any] struct {
 	Name string
 	Cap  int
 
-	c *sock.Conn
-	w *sock.RecordWriter
+	s *stream[T]
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced on every change
-	buf      []Item        // delivered, not yet taken
-	asked    int           // items wanted and not delivered
+	buf      []T           // sent here, not yet taken
+	asked    int           // items wanted and not yet here
 	credits  int           // room for Puts (bounded queues)
 	askedFor bool          // room asked for
 	putErr   error
@@ -33,77 +32,47 @@ type Client struct {
 }
 
 // NewClient serves the client side of connection c.
-func NewClient(name string, capacity int, c *sock.Conn) *Client {
-	cl := &Client{Name: name, Cap: capacity, c: c, w: sock.NewRecordWriter(c), changed: make(chan struct{})}
+func NewClient[T any](name string, capacity int, c *sock.Conn) *Client[T] {
+	cl := &Client[T]{Name: name, Cap: capacity, s: newStream[T](c), changed: make(chan struct{})}
 	go cl.read()
 	return cl
 }
 
-// Conn returns the client's connection.
-func (cl *Client) Conn() *sock.Conn { return cl.c }
-
 // notify wakes every waiter. cl.mu is held.
-func (cl *Client) notify() {
+func (cl *Client[T]) notify() {
 	close(cl.changed)
 	cl.changed = make(chan struct{})
 }
 
-// read takes the broker's records until the connection ends.
-func (cl *Client) read() {
-	r := sock.NewRecordReader(cl.c)
+// read takes the broker's messages until the connection ends.
+func (cl *Client[T]) read() {
 	for {
-		rec, err := r.Read()
+		m, files, err := cl.s.recv()
 		cl.mu.Lock()
 		if err != nil {
-			if !cl.gone {
-				cl.gone = true
-				why := ErrOwnerGone
-				if errors.Is(err, os.ErrClosed) {
-					why = ErrReleased
-				}
-				if cl.putErr == nil || cl.putErr == ErrClosed {
-					cl.putErr = why
-				}
-				if cl.getErr == nil || cl.getErr == ErrClosed && why == ErrReleased {
-					cl.getErr = why
-				}
-				if err != io.EOF {
-					cl.c.Close()
-				}
-			}
-			for _, it := range cl.buf {
-				it.close()
-			}
-			cl.buf = nil
-			for _, ch := range cl.lens {
-				close(ch)
-			}
-			cl.lens = nil
-			cl.notify()
+			closeAll(files)
+			cl.lost(err)
 			cl.mu.Unlock()
 			return
 		}
-		switch rec.Kind {
+		switch m.Kind {
 		case kItem:
-			cl.buf = append(cl.buf, Item{Data: rec.Data, Files: rec.Files})
+			cl.buf = append(cl.buf, m.V) // its files are the value's
 			cl.asked--
 		case kState:
-			switch rec.Arg {
+			switch m.Arg {
 			case stPutClosed:
 				cl.putErr = ErrClosed
 			case stClosed:
 				cl.putErr, cl.getErr = ErrClosed, ErrClosed
 				cl.asked = 0
-			case stNoWriters:
-				cl.getErr = ErrNoWriters
-				cl.asked = 0
 			}
 		case kRoom:
-			cl.credits += int(rec.Arg)
+			cl.credits += int(m.Arg)
 			cl.askedFor = false
 		case kLen:
 			if len(cl.lens) > 0 {
-				cl.lens[0] <- rec.Arg
+				cl.lens[0] <- m.Arg
 				cl.lens = cl.lens[1:]
 			}
 		case kJoin:
@@ -112,16 +81,44 @@ func (cl *Client) read() {
 				cl.joins = cl.joins[1:]
 			}
 		default:
-			sock.CloseFiles(rec.Files)
+			closeAll(files)
 		}
 		cl.notify()
 		cl.mu.Unlock()
 	}
 }
 
-// Put sends an item to the broker; it returns once the whole item is in
-// the kernel, on its way to the broker. The caller keeps it.Files.
-func (cl *Client) Put(ctx context.Context, it Item) error {
+// lost records the end of the connection. cl.mu is held.
+func (cl *Client[T]) lost(err error) {
+	if !cl.gone {
+		cl.gone = true
+		why := ErrOwnerGone
+		if errors.Is(err, os.ErrClosed) {
+			why = ErrReleased
+		}
+		if cl.putErr == nil || cl.putErr == ErrClosed {
+			cl.putErr = why
+		}
+		if cl.getErr == nil || why == ErrReleased {
+			cl.getErr = why
+		}
+		if !errors.Is(err, io.EOF) {
+			cl.s.c.Close()
+		}
+	}
+	clear(cl.buf) // the broker takes them back
+	cl.buf = nil
+	for _, ch := range cl.lens {
+		close(ch)
+	}
+	cl.lens = nil
+	cl.notify()
+}
+
+// Put sends v to the broker; it returns once the whole item is in the
+// kernel, on its way to the broker. An *codec.UnsupportedError means
+// nothing was sent.
+func (cl *Client[T]) Put(ctx context.Context, v T) error {
 	cl.mu.Lock()
 	for {
 		if cl.putErr != nil {
@@ -134,7 +131,7 @@ func (cl *Client) Put(ctx context.Context, it Item) error {
 		}
 		if !cl.askedFor {
 			cl.askedFor = true
-			if err := cl.w.Write(sock.Record{Kind: kRoom, Arg: 1}); err != nil {
+			if _, err := cl.s.send(envelope[T]{Kind: kRoom, Arg: 1}); err != nil {
 				cl.mu.Unlock()
 				return cl.writeErr()
 			}
@@ -152,52 +149,79 @@ func (cl *Client) Put(ctx context.Context, it Item) error {
 		cl.credits--
 	}
 	cl.mu.Unlock()
-	if err := cl.w.Write(sock.Record{Kind: kPut, Data: it.Data, Files: it.Files}); err != nil {
+	if _, err := cl.s.send(envelope[T]{Kind: kPut, V: v}); err != nil {
+		if isRefusal(err) {
+			if cl.Cap > 0 {
+				cl.mu.Lock()
+				cl.credits++ // not used
+				cl.mu.Unlock()
+			}
+			return err
+		}
 		return cl.writeErr()
 	}
 	return nil
 }
 
+// PutMany sends vs with one write, for a queue without a bound. On a
+// refusal of vs[i], vs[:i] were sent.
+func (cl *Client[T]) PutMany(ctx context.Context, vs []T) (sent int, err error) {
+	cl.mu.Lock()
+	err = cl.putErr
+	cl.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	ms := make([]envelope[T], len(vs))
+	for i, v := range vs {
+		ms[i] = envelope[T]{Kind: kPut, V: v}
+	}
+	sent, err = cl.s.send(ms...)
+	if err != nil && !isRefusal(err) {
+		return 0, cl.writeErr()
+	}
+	return sent, err
+}
+
 // writeErr is what a failed write to the broker means.
-func (cl *Client) writeErr() error {
+func (cl *Client[T]) writeErr() error {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	if cl.gone {
 		return cl.putErr
 	}
-	if cl.c.File() != nil {
-		if _, err := cl.c.File().Stat(); errors.Is(err, os.ErrClosed) {
-			return ErrReleased
-		}
+	if _, err := cl.s.c.File().Stat(); errors.Is(err, os.ErrClosed) {
+		return ErrReleased
 	}
 	return ErrOwnerGone
 }
 
 // Get takes the next item, asking the broker for up to window items ahead
-// (1 asks for this one only). The item's files are the caller's.
-func (cl *Client) Get(ctx context.Context, window int) (Item, error) {
+// (1 asks for this one only).
+func (cl *Client[T]) Get(ctx context.Context, window int) (T, error) {
+	var zero T
 	cl.mu.Lock()
 	for {
 		if len(cl.buf) > 0 {
-			it := cl.buf[0]
-			cl.buf[0] = Item{}
+			v := cl.buf[0]
+			cl.buf[0] = zero
 			cl.buf = cl.buf[1:]
 			cl.mu.Unlock()
 			// The broker forgets the item only now: a process killed
 			// before this line gives it back.
-			cl.w.Write(sock.Record{Kind: kAck, Arg: 1})
-			return it, nil
+			cl.s.send(envelope[T]{Kind: kAck, Arg: 1})
+			return v, nil
 		}
 		if cl.getErr != nil {
 			err := cl.getErr
 			cl.mu.Unlock()
-			return Item{}, err
+			return zero, err
 		}
 		if want := window - cl.asked; want > 0 {
 			cl.asked += want
-			if err := cl.w.Write(sock.Record{Kind: kWant, Arg: uint64(want)}); err != nil {
+			if _, err := cl.s.send(envelope[T]{Kind: kWant, Arg: uint64(want)}); err != nil {
 				cl.mu.Unlock()
-				return Item{}, cl.writeErr()
+				return zero, cl.writeErr()
 			}
 		}
 		ch := cl.changed
@@ -207,14 +231,14 @@ func (cl *Client) Get(ctx context.Context, window int) (Item, error) {
 		case <-ctx.Done():
 			// What was asked for still comes, for the next Get; the
 			// broker takes it back if this process lets go.
-			return Item{}, ctx.Err()
+			return zero, ctx.Err()
 		}
 		cl.mu.Lock()
 	}
 }
 
 // Len asks the broker for the number of items queued.
-func (cl *Client) Len(ctx context.Context) (int, error) {
+func (cl *Client[T]) Len(ctx context.Context) (int, error) {
 	ch := make(chan uint64, 1)
 	cl.mu.Lock()
 	if cl.gone {
@@ -222,7 +246,7 @@ func (cl *Client) Len(ctx context.Context) (int, error) {
 		return 0, ErrOwnerGone
 	}
 	cl.lens = append(cl.lens, ch)
-	err := cl.w.Write(sock.Record{Kind: kLen})
+	_, err := cl.s.send(envelope[T]{Kind: kLen})
 	cl.mu.Unlock()
 	if err != nil {
 		return 0, cl.writeErr()
@@ -239,23 +263,23 @@ func (cl *Client) Len(ctx context.Context) (int, error) {
 }
 
 // Close asks the broker to close the queue.
-func (cl *Client) Close() error {
-	if err := cl.w.Write(sock.Record{Kind: kClose}); err != nil {
+func (cl *Client[T]) Close() error {
+	if _, err := cl.s.send(envelope[T]{Kind: kClose}); err != nil {
 		return cl.writeErr()
 	}
 	return nil
 }
 
 // TaskDone tells the broker n items were processed.
-func (cl *Client) TaskDone(n int) error {
-	if err := cl.w.Write(sock.Record{Kind: kDone, Arg: uint64(n)}); err != nil {
+func (cl *Client[T]) TaskDone(n int) error {
+	if _, err := cl.s.send(envelope[T]{Kind: kDone, Arg: uint64(n)}); err != nil {
 		return cl.writeErr()
 	}
 	return nil
 }
 
 // Join waits until every item put has been marked done.
-func (cl *Client) Join(ctx context.Context) error {
+func (cl *Client[T]) Join(ctx context.Context) error {
 	ch := make(chan struct{})
 	cl.mu.Lock()
 	if cl.gone {
@@ -263,7 +287,7 @@ func (cl *Client) Join(ctx context.Context) error {
 		return ErrOwnerGone
 	}
 	cl.joins = append(cl.joins, ch)
-	err := cl.w.Write(sock.Record{Kind: kJoin})
+	_, err := cl.s.send(envelope[T]{Kind: kJoin})
 	changed := cl.changed
 	cl.mu.Unlock()
 	if err != nil {
@@ -289,13 +313,13 @@ func (cl *Client) Join(ctx context.Context) error {
 
 // Dial makes a new connection to the broker, through this one, and returns
 // the end to hand to another process.
-func (cl *Client) Dial() (*sock.Conn, error) {
+func (cl *Client[T]) Dial() (*sock.Conn, error) {
 	mine, theirs, err := sock.Pair("mproc-queue " + cl.Name)
 	if err != nil {
 		return nil, err
 	}
 	// The broker serves the end it receives; this process keeps none.
-	err = cl.w.Write(sock.Record{Kind: kDial, Files: []int{mine.Fd()}})
+	_, err = cl.s.send(envelope[T]{Kind: kDial, F: mine.File()})
 	mine.Close()
 	if err != nil {
 		theirs.Close()
@@ -304,6 +328,6 @@ func (cl *Client) Dial() (*sock.Conn, error) {
 	return theirs, nil
 }
 
-// Release closes the connection: the broker takes back what was delivered
+// Release closes the connection: the broker takes back what was sent here
 // and not taken.
-func (cl *Client) Release() error { return cl.c.Close() }
+func (cl *Client[T]) Release() error { return cl.s.c.Close() }

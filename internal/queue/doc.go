@@ -13,18 +13,21 @@
 // the item back at the front. The broker sees every connection close, so
 // a Get that can never be satisfied fails instead of waiting for ever.
 //
-// Records on a connection (sock.Record; Arg in brackets):
+// Each connection is a codec stream each way (envelope: a kind, a number,
+// an item, a connection), so an item's types are described once per
+// connection; the broker holds values, not bytes, and a Put or a Get in its
+// own process costs no encoding for items without pointers.
 //
 //	client -> broker              broker -> client
-//	P put an item                 I an item
-//	W want [n] more items         S state [closed, no writers]
+//	P put an item                 I an item [its delivery number]
+//	W want [n] more items         S state [closed and empty, closed to puts]
 //	A took [n] items              R room for [n] puts (bounded queues)
 //	R ask room for [n] puts       L length [n]
 //	L ask the length              J joined
 //	C close the queue
 //	D task done [n]
 //	J join
-//	N serve the connection passed with the record
+//	N serve the connection passed with the message
 package queue
 
 // Record kinds.
@@ -45,6 +48,5 @@ const (
 // States a broker tells a client.
 const (
 	stClosed    = 1 // closed and empty: Gets fail, Puts fail
-	stNoWriters = 2 // empty, and no process but the caller's holds the queue
 	stPutClosed = 3 // closed: Puts fail; Gets drain what is left
 )

@@ -3,15 +3,22 @@ package queue
 import (
 	"bytes"
 	"fmt"
+	"os"
 
 	"github.com/mproc-go/mproc/codec"
 	"github.com/mproc-go/mproc/internal/sock"
 )
 
-// Encode encodes v as a self-contained message, the form in which items
-// travel between any two processes of the queue (and pipe messages between
-// whichever processes hold the ends): the broker relays items without
-// decoding them, so no stream state may be shared. Open files in v travel
+// An Item is an encoded value and the descriptors passed with it, which
+// whoever holds the Item owns.
+type Item struct {
+	Data  []byte
+	Files []int
+}
+
+// Encode encodes v as a self-contained message, the form in which pipe
+// messages travel between whichever processes hold the ends, and calls on
+// shared values: no stream state may be shared. Open files in v travel
 // as handles: their duplicated descriptors are the Item's Files.
 func Encode(v any) (Item, error) {
 	var fb fileBuffer
@@ -26,10 +33,17 @@ func Encode(v any) (Item, error) {
 // refers to become its own; Decode closes the others, so the Item is spent
 // either way.
 func Decode(it Item, ptr any) error {
-	fr := &fileReader{Reader: bytes.NewReader(it.Data), fds: it.Files}
-	err := codec.NewDecoder(fr).Decode(ptr)
-	sock.CloseFiles(fr.fds)
+	_, err := DecodeFiles(it, ptr)
 	return err
+}
+
+// DecodeFiles is Decode, and returns the files the value holds.
+func DecodeFiles(it Item, ptr any) ([]*os.File, error) {
+	fr := &fileReader{Reader: bytes.NewReader(it.Data), fds: it.Files}
+	dec := codec.NewDecoder(fr)
+	err := dec.Decode(ptr)
+	sock.CloseFiles(fr.fds)
+	return dec.Opened(), err
 }
 
 // A fileBuffer collects an Encoder's bytes and descriptors.
