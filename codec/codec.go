@@ -67,6 +67,10 @@ func (e *encoder) reset() {
 // message.
 func Unmarshal(data []byte, ptr any) error {
 	var d decoder
+	return d.unmarshal(data, ptr)
+}
+
+func (d *decoder) unmarshal(data []byte, ptr any) error {
 	d.init(buildOptions(nil))
 	r := newReader(data, 0)
 	if len(data) < len(magic) || string(data[:len(magic)]) != magic {

@@ -271,7 +271,8 @@ type decoder struct {
 	mem   []byte
 	limit int
 
-	files decoderFiles // the message's handles
+	files   decoderFiles // the message's handles
+	fileSrc FileReader   // where they come from without a Decoder (UnmarshalFiles)
 }
 
 type memoObj struct {
@@ -317,7 +318,7 @@ func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
 		return err
 	}
 	if len(d.files.names) > 0 {
-		var src FileReader
+		src := d.fileSrc
 		if d.src != nil {
 			src = d.src.fr
 		}

@@ -423,3 +423,65 @@ func SendableType(t reflect.Type) (static bool, err error) {
 	}
 	return !ti.dynamic, nil
 }
+
+// MarshalFiles is Marshal for a destination that passes descriptors, as a
+// Unix socket does: it returns the encoding of v, whose open files and
+// handles are listed in its file table, and the duplicated descriptors of
+// those files, in order, which the caller then owns and passes with the
+// bytes. Each call is a self-contained stream, like Marshal's, at about
+// Marshal's cost; a long-lived Encoder on a FileWriter is cheaper per
+// message.
+func MarshalFiles(v any) (data []byte, fds []int, err error) {
+	e := encoderPool.Get().(*encoder)
+	defer func() {
+		e.handles.sink = sinkNone
+		e.reset()
+		encoderPool.Put(e)
+	}()
+	e.init(buildOptions(nil))
+	e.begin(1 << 14)
+	e.handles.sink = sinkWriter
+	if err := e.encodeMessage(v); err != nil {
+		e.handles.discard()
+		return nil, nil, explain(err, v, true)
+	}
+	n := e.messageLen()
+	data = make([]byte, 0, len(magic)+2+len(fingerprint())+binary.MaxVarintLen64+n+e.outsideLen())
+	data = appendHeader(data)
+	data = binary.AppendUvarint(data, uint64(n))
+	data = e.appendMessage(data)
+	for _, b := range e.outside {
+		data = append(data, b...)
+	}
+	fds = e.handles.takeFiles()
+	e.handles.end()
+	return data, fds, nil
+}
+
+// UnmarshalFiles is Unmarshal for data that MarshalFiles made, with the
+// descriptors passed with it. The value owns the files it refers to, which
+// UnmarshalFiles returns; it closes the descriptors the value does not use.
+func UnmarshalFiles(data []byte, fds []int, ptr any) ([]*os.File, error) {
+	src := &fdList{fds: fds}
+	var d decoder
+	d.fileSrc = src
+	err := d.unmarshal(data, ptr)
+	for _, fd := range src.fds {
+		unix.Close(fd)
+	}
+	return d.files.opened, err
+}
+
+// fdList serves descriptors from a slice.
+type fdList struct{ fds []int }
+
+func (l *fdList) Read([]byte) (int, error) { return 0, io.EOF }
+
+func (l *fdList) TakeFiles(n int) ([]int, error) {
+	if n > len(l.fds) {
+		return nil, fmt.Errorf("%d descriptors expected, %d were passed", n, len(l.fds))
+	}
+	fds := l.fds[:n:n]
+	l.fds = l.fds[n:]
+	return fds, nil
+}

@@ -176,3 +176,33 @@ func TestHandleMarshalerIsCalledOnlyWhenSent(t *testing.T) {
 	}
 	got.C.f.Close()
 }
+
+func TestMarshalFilesRoundTrip(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	data, fds, err := codec.MarshalFiles(logTo{Name: "m", Out: w})
+	w.Close()
+	if err != nil || len(fds) != 1 {
+		t.Fatalf("MarshalFiles = %d fds, %v", len(fds), err)
+	}
+	if err := codec.Unmarshal(data, new(logTo)); err == nil {
+		t.Fatal("Unmarshal of a message that passes a file: want an error, it has no descriptors to give")
+	}
+	var got logTo
+	files, err := codec.UnmarshalFiles(data, fds, &got)
+	if err != nil || len(files) != 1 || files[0] != got.Out || got.Name != "m" {
+		t.Fatalf("UnmarshalFiles = %v, %v, %+v", files, err, got)
+	}
+	got.Out.WriteString("via MarshalFiles")
+	got.Out.Close()
+	b, _ := io.ReadAll(r)
+	if string(b) != "via MarshalFiles" {
+		t.Fatalf("read %q", b)
+	}
+	if _, _, err := codec.MarshalFiles(struct{ C chan int }{make(chan int)}); err == nil {
+		t.Fatal("MarshalFiles of a channel: want a refusal")
+	}
+}

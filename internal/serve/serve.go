@@ -421,8 +421,7 @@ func (w *worker) done(t task, out any, fails []wire.Failure, inline bool) {
 	delete(w.running, t.ID)
 	idle := len(w.queue) == 0
 	w.mu.Unlock()
-	w.reply(&wire.Msg{Kind: wire.KindResult, ID: t.ID, Out: out, Fails: fails, Took: t.took, From: t.from}, inline, idle)
-	t.closeFiles() // after the result, which may hold them, was encoded
+	w.reply(&wire.Msg{Kind: wire.KindResult, ID: t.ID, Out: out, Fails: fails, Took: t.took, From: t.from}, inline, idle, t.files)
 }
 
 // reply sends a result. A result of a task run where it was read waits for
@@ -430,10 +429,17 @@ func (w *worker) done(t task, out any, fails []wire.Failure, inline bool) {
 // run by a draining goroutine is flushed at once when no task waits, so
 // that a lone task's result is not delayed, else left to the flusher, so
 // that the results of quick tasks share a write.
-func (w *worker) reply(m *wire.Msg, inline, idle bool) {
+//
+// The files that came with the task's inputs are closed once the result,
+// which may hold them, is encoded, and before it is sent: when the parent
+// has the result, the worker holds none of the task's handles.
+func (w *worker) reply(m *wire.Msg, inline, idle bool, files []*os.File) {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
 	w.bufferLocked(m)
+	for _, f := range files {
+		f.Close()
+	}
 	if inline && w.unflushed < maxUnflushed {
 		return
 	}
