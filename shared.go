@@ -47,7 +47,7 @@ var sharedSeq atomic.Int64
 func NewShared[T any](v T) *Shared[T] {
 	s := &Shared[T]{v: &v, owner: os.Getpid()}
 	s.name = fmt.Sprintf("shared-%d-%d", os.Getpid(), sharedSeq.Add(1))
-	s.srv = shared.NewServer(s.name, s.serve)
+	s.srv = shared.NewServer(s.name, sharedHandler[T]{s})
 	return s
 }
 
@@ -75,18 +75,13 @@ func Call[T, A, R any](ctx context.Context, s *Shared[T], fn func(*T, A) (R, err
 		})
 		return r, s.fail("Call", err)
 	}
-	it, err := queue.Encode(sharedCall[T]{Run: runCall[T, A, R], Fn: fn, Arg: arg})
+	out, err := s.proxy.Call(ctx, sharedCall[T]{Run: runCall[T, A, R], Fn: fn, Arg: arg})
 	if err != nil {
 		return zero, s.fail("Call", err)
 	}
-	out, err := s.proxy.Call(ctx, it)
-	sock.CloseFiles(it.Files)
-	if err != nil {
-		return zero, s.fail("Call", err)
-	}
-	var o sharedOutcome
-	if err := queue.Decode(out, &o); err != nil {
-		return zero, s.fail("Call", err)
+	o, ok := out.(sharedOutcome)
+	if !ok {
+		return zero, s.fail("Call", fmt.Errorf("the owner answered a %T", out))
 	}
 	if o.Err != nil {
 		return zero, s.fail("Call", o.Err)
@@ -155,33 +150,32 @@ type sharedOutcome struct {
 	Err error
 }
 
-// serve runs one call from a proxy.
-func (s *Shared[T]) serve(in queue.Item) queue.Item {
-	var c sharedCall[T]
+// sharedHandler runs the calls of proxies on s's value.
+type sharedHandler[T any] struct{ s *Shared[T] }
+
+func (h sharedHandler[T]) Serve(call any) any {
+	c, ok := call.(sharedCall[T])
+	if !ok || c.Run == nil {
+		return sharedOutcome{Err: fmt.Errorf("the owner cannot run a %T", call)}
+	}
 	var o sharedOutcome
-	if err := queue.Decode(in, &c); err != nil {
-		o.Err = fmt.Errorf("the owner cannot decode the call: %w", err)
-	} else if c.Run == nil {
-		o.Err = errors.New("the call has no function")
-	} else {
-		s.mu.Lock()
-		o.Err = protect(func() error {
-			var err error
-			o.V, err = c.Run(s.v, c.Fn, c.Arg)
-			return err
-		})
-		s.mu.Unlock()
+	h.s.mu.Lock()
+	o.Err = protect(func() error {
+		var err error
+		o.V, err = c.Run(h.s.v, c.Fn, c.Arg)
+		return err
+	})
+	h.s.mu.Unlock()
+	return o
+}
+
+// Unsendable says that the result or the error cannot travel.
+func (h sharedHandler[T]) Unsendable(outcome any, err error) any {
+	msg := err.Error()
+	if o, ok := outcome.(sharedOutcome); ok && o.Err != nil {
+		msg = o.Err.Error() + " (and it cannot travel: " + msg + ")"
 	}
-	out, err := queue.Encode(o)
-	if err != nil {
-		// The result or the error cannot travel: say so instead.
-		msg := err.Error()
-		if o.Err != nil {
-			msg = o.Err.Error() + " (and it cannot travel: " + msg + ")"
-		}
-		out, _ = queue.Encode(sharedOutcome{Err: errors.New(msg)})
-	}
-	return out
+	return sharedOutcome{Err: errors.New(msg)}
 }
 
 // protect runs f, turning a panic into an error that carries the stack.

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/mproc-go/mproc/internal/sock"
+	"github.com/mproc-go/mproc/internal/stream"
 )
 
 // Errors of queue operations; package mproc wraps them with the queue's
@@ -114,7 +115,7 @@ func (b *Broker[T]) Len() int {
 func (b *Broker[T]) Put(ctx context.Context, v T, files []*os.File) (err error) {
 	defer func() {
 		if err != nil {
-			closeAll(files)
+			stream.CloseAll(files)
 		}
 	}()
 	b.mu.Lock()
@@ -429,7 +430,7 @@ func (b *Broker[T]) Connect() (*sock.Conn, error) {
 
 // serve starts serving connection c.
 func (b *Broker[T]) serve(c *sock.Conn) {
-	bc := &bconn[T]{b: b, s: newStream[T](c)}
+	bc := &bconn[T]{b: b, s: stream.New[envelope[T]](c)}
 	bc.cond = sync.NewCond(&bc.mu)
 	b.mu.Lock()
 	b.conns[bc] = true
@@ -445,7 +446,7 @@ func (b *Broker[T]) serve(c *sock.Conn) {
 // A bconn is the broker's side of one connection.
 type bconn[T any] struct {
 	b *Broker[T]
-	s *stream[T]
+	s *stream.Stream[envelope[T]]
 
 	// Guarded by b.mu.
 	dead    bool
@@ -476,7 +477,7 @@ func (c *bconn[T]) undeliverable(seq uint64) {
 	defer b.mu.Unlock()
 	for i, e := range c.unacked {
 		if e.seq == seq {
-			closeAll(e.files)
+			stream.CloseAll(e.files)
 			c.unacked = append(c.unacked[:i], c.unacked[i+1:]...)
 			b.unfinished--
 			if e, ok := b.pop(); ok {
@@ -513,12 +514,12 @@ func (c *bconn[T]) write() {
 		batch, c.out = c.out, batch[:0]
 		c.mu.Unlock()
 		for rest := batch; len(rest) > 0; {
-			sent, err := c.s.send(rest...)
+			sent, err := c.s.Send(rest...)
 			if err == nil {
 				break
 			}
-			if !isRefusal(err) {
-				c.s.c.Close() // the reader sees it and cleans up
+			if !stream.IsRefusal(err) {
+				c.s.Conn().Close() // the reader sees it and cleans up
 				return
 			}
 			if rest[sent].Kind == kItem {
@@ -535,9 +536,9 @@ func (c *bconn[T]) write() {
 func (c *bconn[T]) read() {
 	defer c.end()
 	for {
-		m, files, err := c.s.recv()
+		m, files, err := c.s.Recv()
 		if err != nil {
-			closeAll(files)
+			stream.CloseAll(files)
 			return
 		}
 		if !c.handle(m, files) {
@@ -550,7 +551,7 @@ func (c *bconn[T]) read() {
 func (c *bconn[T]) handle(m envelope[T], files []*os.File) bool {
 	b := c.b
 	if m.Kind != kPut && m.Kind != kDial {
-		closeAll(files)
+		stream.CloseAll(files)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -576,7 +577,7 @@ func (c *bconn[T]) handle(m envelope[T], files []*os.File) bool {
 	case kAck:
 		n := min(int(m.Arg), len(c.unacked))
 		for _, e := range c.unacked[:n] {
-			closeAll(e.files) // the consumer has its own duplicates
+			stream.CloseAll(e.files) // the consumer has its own duplicates
 		}
 		clear(c.unacked[:n])
 		c.unacked = append(c.unacked[:0], c.unacked[n:]...)
@@ -610,12 +611,12 @@ func (c *bconn[T]) handle(m envelope[T], files []*os.File) bool {
 		}
 	case kDial:
 		if m.F == nil {
-			closeAll(files)
+			stream.CloseAll(files)
 			return false
 		}
 		nc, err := sock.FileConn(m.F)
 		if err != nil {
-			closeAll(files)
+			stream.CloseAll(files)
 			return false
 		}
 		b.mu.Unlock()
@@ -630,7 +631,7 @@ func (c *bconn[T]) handle(m envelope[T], files []*os.File) bool {
 // end forgets the connection: what it was sent and had not taken goes back
 // to the front of the queue, its room goes to other Puts.
 func (c *bconn[T]) end() {
-	c.s.c.Close()
+	c.s.Conn().Close()
 	c.mu.Lock()
 	c.stop = true
 	c.out = nil
@@ -666,6 +667,6 @@ func (b *Broker[T]) Shutdown() {
 	}
 	b.mu.Unlock()
 	for _, c := range conns {
-		c.s.c.Close()
+		c.s.Conn().Close()
 	}
 }

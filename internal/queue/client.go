@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/mproc-go/mproc/internal/sock"
+	"github.com/mproc-go/mproc/internal/stream"
 )
 
 // A Client is a queue in a process it was handed to: a connection to the
@@ -16,7 +17,7 @@ type Client[T any] struct {
 	Name string
 	Cap  int
 
-	s *stream[T]
+	s *stream.Stream[envelope[T]]
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced on every change
@@ -33,7 +34,7 @@ type Client[T any] struct {
 
 // NewClient serves the client side of connection c.
 func NewClient[T any](name string, capacity int, c *sock.Conn) *Client[T] {
-	cl := &Client[T]{Name: name, Cap: capacity, s: newStream[T](c), changed: make(chan struct{})}
+	cl := &Client[T]{Name: name, Cap: capacity, s: stream.New[envelope[T]](c), changed: make(chan struct{})}
 	go cl.read()
 	return cl
 }
@@ -47,10 +48,10 @@ func (cl *Client[T]) notify() {
 // read takes the broker's messages until the connection ends.
 func (cl *Client[T]) read() {
 	for {
-		m, files, err := cl.s.recv()
+		m, files, err := cl.s.Recv()
 		cl.mu.Lock()
 		if err != nil {
-			closeAll(files)
+			stream.CloseAll(files)
 			cl.lost(err)
 			cl.mu.Unlock()
 			return
@@ -81,7 +82,7 @@ func (cl *Client[T]) read() {
 				cl.joins = cl.joins[1:]
 			}
 		default:
-			closeAll(files)
+			stream.CloseAll(files)
 		}
 		cl.notify()
 		cl.mu.Unlock()
@@ -103,7 +104,7 @@ func (cl *Client[T]) lost(err error) {
 			cl.getErr = why
 		}
 		if !errors.Is(err, io.EOF) {
-			cl.s.c.Close()
+			cl.s.Conn().Close()
 		}
 	}
 	clear(cl.buf) // the broker takes them back
@@ -131,7 +132,7 @@ func (cl *Client[T]) Put(ctx context.Context, v T) error {
 		}
 		if !cl.askedFor {
 			cl.askedFor = true
-			if _, err := cl.s.send(envelope[T]{Kind: kRoom, Arg: 1}); err != nil {
+			if _, err := cl.s.Send(envelope[T]{Kind: kRoom, Arg: 1}); err != nil {
 				cl.mu.Unlock()
 				return cl.writeErr()
 			}
@@ -149,8 +150,8 @@ func (cl *Client[T]) Put(ctx context.Context, v T) error {
 		cl.credits--
 	}
 	cl.mu.Unlock()
-	if _, err := cl.s.send(envelope[T]{Kind: kPut, V: v}); err != nil {
-		if isRefusal(err) {
+	if _, err := cl.s.Send(envelope[T]{Kind: kPut, V: v}); err != nil {
+		if stream.IsRefusal(err) {
 			if cl.Cap > 0 {
 				cl.mu.Lock()
 				cl.credits++ // not used
@@ -176,8 +177,8 @@ func (cl *Client[T]) PutMany(ctx context.Context, vs []T) (sent int, err error) 
 	for i, v := range vs {
 		ms[i] = envelope[T]{Kind: kPut, V: v}
 	}
-	sent, err = cl.s.send(ms...)
-	if err != nil && !isRefusal(err) {
+	sent, err = cl.s.Send(ms...)
+	if err != nil && !stream.IsRefusal(err) {
 		return 0, cl.writeErr()
 	}
 	return sent, err
@@ -190,7 +191,7 @@ func (cl *Client[T]) writeErr() error {
 	if cl.gone {
 		return cl.putErr
 	}
-	if _, err := cl.s.c.File().Stat(); errors.Is(err, os.ErrClosed) {
+	if _, err := cl.s.Conn().File().Stat(); errors.Is(err, os.ErrClosed) {
 		return ErrReleased
 	}
 	return ErrOwnerGone
@@ -209,7 +210,7 @@ func (cl *Client[T]) Get(ctx context.Context, window int) (T, error) {
 			cl.mu.Unlock()
 			// The broker forgets the item only now: a process killed
 			// before this line gives it back.
-			cl.s.send(envelope[T]{Kind: kAck, Arg: 1})
+			cl.s.Send(envelope[T]{Kind: kAck, Arg: 1})
 			return v, nil
 		}
 		if cl.getErr != nil {
@@ -219,7 +220,7 @@ func (cl *Client[T]) Get(ctx context.Context, window int) (T, error) {
 		}
 		if want := window - cl.asked; want > 0 {
 			cl.asked += want
-			if _, err := cl.s.send(envelope[T]{Kind: kWant, Arg: uint64(want)}); err != nil {
+			if _, err := cl.s.Send(envelope[T]{Kind: kWant, Arg: uint64(want)}); err != nil {
 				cl.mu.Unlock()
 				return zero, cl.writeErr()
 			}
@@ -246,7 +247,7 @@ func (cl *Client[T]) Len(ctx context.Context) (int, error) {
 		return 0, ErrOwnerGone
 	}
 	cl.lens = append(cl.lens, ch)
-	_, err := cl.s.send(envelope[T]{Kind: kLen})
+	_, err := cl.s.Send(envelope[T]{Kind: kLen})
 	cl.mu.Unlock()
 	if err != nil {
 		return 0, cl.writeErr()
@@ -264,7 +265,7 @@ func (cl *Client[T]) Len(ctx context.Context) (int, error) {
 
 // Close asks the broker to close the queue.
 func (cl *Client[T]) Close() error {
-	if _, err := cl.s.send(envelope[T]{Kind: kClose}); err != nil {
+	if _, err := cl.s.Send(envelope[T]{Kind: kClose}); err != nil {
 		return cl.writeErr()
 	}
 	return nil
@@ -272,7 +273,7 @@ func (cl *Client[T]) Close() error {
 
 // TaskDone tells the broker n items were processed.
 func (cl *Client[T]) TaskDone(n int) error {
-	if _, err := cl.s.send(envelope[T]{Kind: kDone, Arg: uint64(n)}); err != nil {
+	if _, err := cl.s.Send(envelope[T]{Kind: kDone, Arg: uint64(n)}); err != nil {
 		return cl.writeErr()
 	}
 	return nil
@@ -287,7 +288,7 @@ func (cl *Client[T]) Join(ctx context.Context) error {
 		return ErrOwnerGone
 	}
 	cl.joins = append(cl.joins, ch)
-	_, err := cl.s.send(envelope[T]{Kind: kJoin})
+	_, err := cl.s.Send(envelope[T]{Kind: kJoin})
 	changed := cl.changed
 	cl.mu.Unlock()
 	if err != nil {
@@ -319,7 +320,7 @@ func (cl *Client[T]) Dial() (*sock.Conn, error) {
 		return nil, err
 	}
 	// The broker serves the end it receives; this process keeps none.
-	_, err = cl.s.send(envelope[T]{Kind: kDial, F: mine.File()})
+	_, err = cl.s.Send(envelope[T]{Kind: kDial, F: mine.File()})
 	mine.Close()
 	if err != nil {
 		theirs.Close()
@@ -330,4 +331,4 @@ func (cl *Client[T]) Dial() (*sock.Conn, error) {
 
 // Release closes the connection: the broker takes back what was sent here
 // and not taken.
-func (cl *Client[T]) Release() error { return cl.s.c.Close() }
+func (cl *Client[T]) Release() error { return cl.s.Conn().Close() }

@@ -30,6 +30,8 @@
 //	N serve the connection passed with the message
 package queue
 
+import "os"
+
 // Record kinds.
 const (
 	kPut   = 'P'
@@ -44,6 +46,15 @@ const (
 	kItem  = 'I'
 	kState = 'S'
 )
+
+// An envelope is one message on a queue's connection: a record kind, a
+// number, an item for P and I, a connection for N.
+type envelope[T any] struct {
+	Kind byte
+	Arg  uint64
+	V    T
+	F    *os.File
+}
 
 // States a broker tells a client.
 const (

@@ -1,13 +1,15 @@
 // Package shared is the machinery of mproc.Shared: a server in the process
 // that owns a value, running the calls that proxies in other processes
-// send it, one at a time, and the proxies' side, which multiplexes
-// concurrent calls on one connection.
+// send it, and the proxies' side, which multiplexes concurrent calls on
+// one connection.
 //
-// Records (sock.Record): the proxy sends Q [call id] with the encoded call,
-// N with a descriptor (a connection for another process, to serve); the
-// owner answers A [call id] with the encoded outcome. The server never
-// blocks a connection's reader on a call: calls run on their own
-// goroutine, serialized by the owner's lock.
+// Each proxy has a connection of its own (a value sent to another process
+// sends a new one), a codec stream each way (stream.Stream), so the types
+// of a call are described once per connection. A proxy sends Q [call id]
+// with the call, or N with a connection for another process to serve; the
+// owner answers A [call id] with the outcome. The calls of one connection
+// run one after the other on its reading goroutine; those of different
+// connections are serialized by the owner's lock.
 package shared
 
 import (
@@ -16,8 +18,8 @@ import (
 	"os"
 	"sync"
 
-	"github.com/mproc-go/mproc/internal/queue"
 	"github.com/mproc-go/mproc/internal/sock"
+	"github.com/mproc-go/mproc/internal/stream"
 )
 
 const (
@@ -25,6 +27,14 @@ const (
 	kAnswer = 'A'
 	kDial   = 'N'
 )
+
+// A message is what a connection carries.
+type message struct {
+	Kind byte
+	ID   uint64
+	Body any
+	F    *os.File
+}
 
 // ErrOwnerGone is what a proxy's calls report once the owner's process
 // exited, or its connection broke.
@@ -34,17 +44,21 @@ var ErrOwnerGone = errors.New("the process that owns the shared value exited")
 // it.
 var ErrReleased = errors.New("this process let go of the shared value: its handle was closed")
 
-// A Handler runs one encoded call and returns its encoded outcome.
-type Handler func(call queue.Item) queue.Item
+// A Handler runs one call and returns its outcome; Unsendable returns the
+// outcome to send instead of one the codec refused with err.
+type Handler interface {
+	Serve(call any) (outcome any)
+	Unsendable(outcome any, err error) any
+}
 
 // A Server serves a shared value's connections.
 type Server struct {
-	Name   string
-	handle Handler
+	Name string
+	h    Handler
 }
 
 // NewServer returns a server running calls with h.
-func NewServer(name string, h Handler) *Server { return &Server{Name: name, handle: h} }
+func NewServer(name string, h Handler) *Server { return &Server{Name: name, h: h} }
 
 // Connect makes a new connection to the server and returns the end to
 // hand to another process.
@@ -58,37 +72,35 @@ func (s *Server) Connect() (*sock.Conn, error) {
 }
 
 func (s *Server) serve(c *sock.Conn) {
+	st := stream.New[message](c)
 	defer c.Close()
-	r := sock.NewRecordReader(c)
-	w := sock.NewRecordWriter(c)
-	var calls sync.WaitGroup
-	defer calls.Wait()
 	for {
-		rec, err := r.Read()
+		m, files, err := st.Recv()
 		if err != nil {
+			stream.CloseAll(files)
 			return
 		}
-		switch rec.Kind {
+		switch m.Kind {
 		case kCall:
-			calls.Add(1)
-			go func() {
-				defer calls.Done()
-				out := s.handle(queue.Item{Data: rec.Data, Files: rec.Files})
-				w.Write(sock.Record{Kind: kAnswer, Arg: rec.Arg, Data: out.Data, Files: out.Files})
-				sock.CloseFiles(out.Files)
-			}()
-		case kDial:
-			if len(rec.Files) != 1 {
-				sock.CloseFiles(rec.Files)
+			out := s.h.Serve(m.Body) // the call's files are its own
+			_, err := st.Send(message{Kind: kAnswer, ID: m.ID, Body: out})
+			if stream.IsRefusal(err) {
+				_, err = st.Send(message{Kind: kAnswer, ID: m.ID, Body: s.h.Unsendable(out, err)})
+			}
+			if err != nil {
 				return
 			}
-			nc, err := sock.FileConn(os.NewFile(uintptr(rec.Files[0]), "mproc-shared "+s.Name))
+		case kDial:
+			if m.F == nil {
+				return
+			}
+			nc, err := sock.FileConn(m.F)
 			if err != nil {
 				return
 			}
 			go s.serve(nc)
 		default:
-			sock.CloseFiles(rec.Files)
+			stream.CloseAll(files)
 			return // not a proxy of ours
 		}
 	}
@@ -97,27 +109,26 @@ func (s *Server) serve(c *sock.Conn) {
 // A Proxy is a shared value in a process other than its owner.
 type Proxy struct {
 	Name string
-	c    *sock.Conn
-	w    *sock.RecordWriter
+	st   *stream.Stream[message]
 
 	mu      sync.Mutex
 	next    uint64
-	waiting map[uint64]chan queue.Item
+	waiting map[uint64]chan any
 	err     error // the connection ended
 }
 
 // NewProxy serves the proxy side of connection c.
 func NewProxy(name string, c *sock.Conn) *Proxy {
-	p := &Proxy{Name: name, c: c, w: sock.NewRecordWriter(c), waiting: map[uint64]chan queue.Item{}}
+	p := &Proxy{Name: name, st: stream.New[message](c), waiting: map[uint64]chan any{}}
 	go p.read()
 	return p
 }
 
 func (p *Proxy) read() {
-	r := sock.NewRecordReader(p.c)
 	for {
-		rec, err := r.Read()
+		m, files, err := p.st.Recv()
 		if err != nil {
+			stream.CloseAll(files)
 			p.mu.Lock()
 			p.err = ErrOwnerGone
 			if errors.Is(err, os.ErrClosed) {
@@ -131,40 +142,44 @@ func (p *Proxy) read() {
 			return
 		}
 		p.mu.Lock()
-		ch := p.waiting[rec.Arg]
-		delete(p.waiting, rec.Arg)
+		ch := p.waiting[m.ID]
+		delete(p.waiting, m.ID)
 		p.mu.Unlock()
-		if rec.Kind != kAnswer || ch == nil {
-			sock.CloseFiles(rec.Files)
+		if m.Kind != kAnswer || ch == nil {
+			stream.CloseAll(files) // an answer nobody waits for any more
 			continue
 		}
-		ch <- queue.Item{Data: rec.Data, Files: rec.Files}
+		ch <- m.Body
 	}
 }
 
-// Call sends an encoded call to the owner and waits for its outcome. A
-// call that ctx ends still runs in the owner; its outcome is dropped.
-func (p *Proxy) Call(ctx context.Context, call queue.Item) (queue.Item, error) {
-	ch := make(chan queue.Item, 1)
+// Call sends a call to the owner and waits for its outcome. A call that
+// ctx ends still runs in the owner; its outcome is dropped. An
+// *codec.UnsupportedError means the call could not be sent.
+func (p *Proxy) Call(ctx context.Context, call any) (any, error) {
+	ch := make(chan any, 1)
 	p.mu.Lock()
 	if p.err != nil {
 		err := p.err
 		p.mu.Unlock()
-		return queue.Item{}, err
+		return nil, err
 	}
 	p.next++
 	id := p.next
 	p.waiting[id] = ch
 	p.mu.Unlock()
-	if err := p.w.Write(sock.Record{Kind: kCall, Arg: id, Data: call.Data, Files: call.Files}); err != nil {
+	if _, err := p.st.Send(message{Kind: kCall, ID: id, Body: call}); err != nil {
 		p.mu.Lock()
 		delete(p.waiting, id)
-		err := p.err
+		perr := p.err
 		p.mu.Unlock()
-		if err == nil {
-			err = ErrOwnerGone
+		if stream.IsRefusal(err) {
+			return nil, err
 		}
-		return queue.Item{}, err
+		if perr == nil {
+			perr = ErrOwnerGone
+		}
+		return nil, perr
 	}
 	select {
 	case out, ok := <-ch:
@@ -172,14 +187,14 @@ func (p *Proxy) Call(ctx context.Context, call queue.Item) (queue.Item, error) {
 			p.mu.Lock()
 			err := p.err
 			p.mu.Unlock()
-			return queue.Item{}, err
+			return nil, err
 		}
 		return out, nil
 	case <-ctx.Done():
 		p.mu.Lock()
 		delete(p.waiting, id)
 		p.mu.Unlock()
-		return queue.Item{}, ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
@@ -190,7 +205,7 @@ func (p *Proxy) Dial() (*sock.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = p.w.Write(sock.Record{Kind: kDial, Files: []int{mine.Fd()}})
+	_, err = p.st.Send(message{Kind: kDial, F: mine.File()})
 	mine.Close()
 	if err != nil {
 		theirs.Close()
@@ -200,4 +215,4 @@ func (p *Proxy) Dial() (*sock.Conn, error) {
 }
 
 // Release closes the proxy's connection.
-func (p *Proxy) Release() error { return p.c.Close() }
+func (p *Proxy) Release() error { return p.st.Conn().Close() }
