@@ -361,3 +361,47 @@ func TestQueuePutManyNamesTheItemThatCannotTravel(t *testing.T) {
 		t.Fatalf("Len = %d: the items before the refused one are in the queue", q.Len())
 	}
 }
+
+type waitArgs struct {
+	Ready, Q *mproc.Queue[int]
+}
+
+// readyThenGet says it is about to wait, then waits in Get.
+func readyThenGet(ctx context.Context, a waitArgs) (int, error) {
+	if err := a.Ready.Put(ctx, os.Getpid()); err != nil {
+		return 0, err
+	}
+	return a.Q.Get(ctx)
+}
+
+func TestQueueGetInATaskEndsWithItsCall(t *testing.T) {
+	pool := newPool(t, mproc.Workers(2))
+	pids := pool.Pids()
+	ready := mproc.NewQueue[int]()
+	q := mproc.NewQueue[int](mproc.QueueName("never fed"))
+	ctx, cancel := context.WithCancel(deadline(t))
+	done := make(chan error, 1)
+	go func() {
+		_, err := mproc.Map(ctx, pool, readyThenGet, []waitArgs{{ready, q}, {ready, q}}, mproc.ChunkSize(1))
+		done <- err
+	}()
+	// Both workers are about to wait in Get: the parent holds the queue,
+	// so it may still put. Cancelling the call reaches them through their
+	// context.
+	for range 2 {
+		if _, err := ready.Get(deadline(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Map = %v, want context.Canceled", err)
+	}
+	// The tasks returned when their context ended: no worker was killed.
+	if _, err := mproc.Map(deadline(t), pool, square, []int{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if got := pool.Pids(); !slices.Equal(got, pids) {
+		t.Fatalf("worker pids %v, then %v: a task waiting in Get must return when its call is cancelled", pids, got)
+	}
+}
