@@ -171,3 +171,6 @@ func (p *PipeEnd[T]) UnmarshalHandle(state any) error {
 	p.c, p.w, p.r = c, sock.NewRecordWriter(c), sock.NewRecordReader(c)
 	return nil
 }
+
+// CloseHandle closes this process's copy of the end (codec.HandleCloser).
+func (p *PipeEnd[T]) CloseHandle() error { return p.Close() }

@@ -437,3 +437,7 @@ func (q *Queue[T]) fail(op string, err error) error {
 	}
 	return &QueueError{Queue: q.name, Op: op, Pid: os.Getpid(), Owner: q.owner, Err: err}
 }
+
+// CloseHandle lets go of the queue in this process (codec.HandleCloser):
+// Release.
+func (q *Queue[T]) CloseHandle() error { return q.Release() }

@@ -270,3 +270,7 @@ func (s *Shared[T]) Release() error {
 }
 
 var _ codec.HandleMarshaler = (*Shared[int])(nil)
+
+// CloseHandle lets go of the shared value in this process
+// (codec.HandleCloser): Release.
+func (s *Shared[T]) CloseHandle() error { return s.Release() }

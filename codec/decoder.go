@@ -313,7 +313,7 @@ func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
 	if d.bufs == nil {
 		d.bufs = d.few[:0]
 	}
-	d.files.opened = nil // the caller's now
+	d.files.opened, d.files.handles = nil, nil // the caller's now
 	if err := d.types.readDefs(&d.r, &d.bufs, &d.files.names, d.limit); err != nil {
 		return err
 	}

@@ -84,6 +84,15 @@ type HandleUnmarshaler interface {
 	UnmarshalHandle(state any) error
 }
 
+// A HandleCloser is a handle that can let go of what it holds in this
+// process (a mapping, a connection) without affecting other processes.
+// Decoder.Handles lists those a message made, so that whoever decoded it —
+// mproc's worker, when the task whose input brought them returns — can
+// let go of them.
+type HandleCloser interface {
+	CloseHandle() error
+}
+
 var (
 	fileType              = reflect.TypeFor[*os.File]()
 	handleMarshalerType   = reflect.TypeFor[HandleMarshaler]()
@@ -237,6 +246,9 @@ func (d *decoder) decodeHandle(ti *typeInfo, p unsafe.Pointer) error {
 		return err
 	}
 	*(*unsafe.Pointer)(p) = v.UnsafePointer()
+	if hc, ok := v.Interface().(HandleCloser); ok {
+		d.files.handles = append(d.files.handles, hc)
+	}
 	return nil
 }
 
@@ -318,10 +330,11 @@ func readFileTable(r *reader, names *[]string) error {
 
 // decoderFiles is a decoder's files for the current message.
 type decoderFiles struct {
-	names  []string
-	fds    []int      // received, -1 once claimed by a *os.File
-	files  []*os.File // made so far, by handle number
-	opened []*os.File // every file the last message made
+	names   []string
+	fds     []int          // received, -1 once claimed by a *os.File
+	files   []*os.File     // made so far, by handle number
+	opened  []*os.File     // every file the last message made
+	handles []HandleCloser // and every HandleCloser
 }
 
 // receive takes the message's descriptors from src.
@@ -384,6 +397,10 @@ func (df *decoderFiles) end() {
 // when it is done with the value: mproc's workers close the files of a
 // task's input when the task returns.
 func (dec *Decoder) Opened() []*os.File { return dec.d.files.opened }
+
+// Handles returns the values implementing HandleCloser that the last
+// Decode made, in the order they were decoded.
+func (dec *Decoder) Handles() []HandleCloser { return dec.d.files.handles }
 
 // Sendable reports the error that sending v to a process of this machine
 // through mproc would meet, without sending it: Marshal's refusals, with

@@ -108,12 +108,19 @@ type task struct {
 	// The files that came with its inputs (handles): the task owns them,
 	// and they are closed when it is done, so that a queue or a pipe
 	// handed to a task is not held open by the worker after it.
-	files []*os.File
+	files   []*os.File
+	handles []codec.HandleCloser
 }
 
-// closeFiles closes the files that came with t's inputs.
-func (t *task) closeFiles() {
-	for _, f := range t.files {
+// closeFiles lets go of the handles and closes the files that came with
+// t's inputs.
+func (t *task) closeFiles() { closeTaskFiles(t.handles, t.files) }
+
+func closeTaskFiles(handles []codec.HandleCloser, files []*os.File) {
+	for _, h := range handles {
+		h.CloseHandle()
+	}
+	for _, f := range files {
 		f.Close()
 	}
 }
@@ -203,7 +210,7 @@ func (w *worker) read() {
 		switch m.Kind {
 		case wire.KindTask:
 			ctx, cancel := context.WithCancel(context.Background())
-			t := task{Msg: m, ctx: ctx, files: w.dec.Opened()}
+			t := task{Msg: m, ctx: ctx, files: w.dec.Opened(), handles: w.dec.Handles()}
 			w.mu.Lock()
 			w.running[m.ID] = cancel
 			if w.executing {
@@ -421,7 +428,7 @@ func (w *worker) done(t task, out any, fails []wire.Failure, inline bool) {
 	delete(w.running, t.ID)
 	idle := len(w.queue) == 0
 	w.mu.Unlock()
-	w.reply(&wire.Msg{Kind: wire.KindResult, ID: t.ID, Out: out, Fails: fails, Took: t.took, From: t.from}, inline, idle, t.files)
+	w.reply(&wire.Msg{Kind: wire.KindResult, ID: t.ID, Out: out, Fails: fails, Took: t.took, From: t.from}, inline, idle, &t)
 }
 
 // reply sends a result. A result of a task run where it was read waits for
@@ -433,12 +440,12 @@ func (w *worker) done(t task, out any, fails []wire.Failure, inline bool) {
 // The files that came with the task's inputs are closed once the result,
 // which may hold them, is encoded, and before it is sent: when the parent
 // has the result, the worker holds none of the task's handles.
-func (w *worker) reply(m *wire.Msg, inline, idle bool, files []*os.File) {
+func (w *worker) reply(m *wire.Msg, inline, idle bool, t *task) {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
 	w.bufferLocked(m)
-	for _, f := range files {
-		f.Close()
+	if t != nil {
+		t.closeFiles()
 	}
 	if inline && w.unflushed < maxUnflushed {
 		return
