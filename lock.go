@@ -26,6 +26,7 @@ import (
 // goroutine of the holding process may Unlock.
 type Lock struct {
 	mem *SharedMemory
+	w   *uint32 // the lock word, in mem
 }
 
 // ErrOwnerDied is what Acquire wraps when it takes over a lock from a
@@ -50,10 +51,12 @@ func NewLock() (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Lock{mem: m}, nil
+	return &Lock{mem: m, w: wordOf(m)}, nil
 }
 
-func (l *Lock) word() *uint32 { return (*uint32)(unsafe.Pointer(&l.mem.Bytes()[0])) }
+func wordOf(m *SharedMemory) *uint32 { return (*uint32)(unsafe.Pointer(&m.Bytes()[0])) }
+
+func (l *Lock) word() *uint32 { return l.w }
 
 // Acquire takes the lock, waiting while a live process holds it. It
 // returns nil or an *OwnerDiedError holding the lock, or ctx's error
@@ -99,6 +102,6 @@ func (l *Lock) UnmarshalHandle(state any) error {
 	if !ok || h.Mem == nil || h.Mem.Len() < 4 {
 		return fmt.Errorf("mproc: a Lock's handle is a %T", state)
 	}
-	l.mem = h.Mem
+	l.mem, l.w = h.Mem, wordOf(h.Mem)
 	return nil
 }
