@@ -2,6 +2,7 @@ package mproc_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"maps"
@@ -127,4 +128,64 @@ func ExampleSharedMap() {
 	items, err := seen.Items(ctx) // set in the workers, read here
 	fmt.Println(slices.Sorted(maps.Keys(items)), err)
 	// Output: [a b c] <nil>
+}
+
+type squares struct {
+	S        *mproc.SharedSlice[int64]
+	From, To int
+}
+
+// fillSquares writes its part of a slice the parent shares: no copy goes
+// either way.
+func fillSquares(_ context.Context, a squares) (int, error) {
+	s := a.S.Slice()
+	for i := a.From; i < a.To; i++ {
+		s[i] = int64(i * i)
+	}
+	return a.To - a.From, nil
+}
+
+func ExampleSharedSlice() {
+	ctx := context.Background()
+	pool, err := mproc.NewPool(mproc.Workers(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	s, err := mproc.NewSharedSlice[int64](8)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := mproc.Map(ctx, pool, fillSquares, []squares{{s, 0, 4}, {s, 4, 8}}); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s.Slice())
+	// Output: [0 1 4 9 16 25 36 49]
+}
+
+// grabAndDie takes the lock and dies holding it.
+func grabAndDie(ctx context.Context, l *mproc.Lock) (int, error) {
+	l.Lock()
+	os.Exit(1)
+	return 0, nil
+}
+
+func ExampleLock_ownerDied() {
+	ctx := context.Background()
+	l, err := mproc.NewLock()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	pr, err := mproc.Start(ctx, grabAndDie, l)
+	if err != nil {
+		log.Fatal(err)
+	}
+	pr.Wait()
+	// Python's Lock would block here for ever.
+	err = l.Acquire(ctx)
+	fmt.Println(errors.Is(err, mproc.ErrOwnerDied), l.Owner() == os.Getpid())
+	l.Unlock()
+	// Output: true true
 }
