@@ -25,6 +25,10 @@ type Record struct {
 	Files []int
 }
 
+// growChunk is the most a RecordReader allocates for a payload before its
+// bytes arrive.
+const growChunk = 1 << 20
+
 // MaxRecord bounds a record's payload: a peer announcing more is broken or
 // hostile, and the reader stops rather than allocate it.
 const MaxRecord = 1 << 30
@@ -99,8 +103,14 @@ func (r *RecordReader) Read() (Record, error) {
 		}
 	}
 	for r.got < r.size {
-		n, err := r.br.Read(r.rec.Data[r.got:r.size])
+		if len(r.rec.Data) == cap(r.rec.Data) {
+			grown := make([]byte, len(r.rec.Data), min(r.size, 2*cap(r.rec.Data)))
+			copy(grown, r.rec.Data)
+			r.rec.Data = grown
+		}
+		n, err := r.br.Read(r.rec.Data[r.got:cap(r.rec.Data)])
 		r.got += n
+		r.rec.Data = r.rec.Data[:r.got]
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
@@ -136,7 +146,9 @@ func (r *RecordReader) header() error {
 				r.nfds = int(b[1])
 				r.size, r.got = int(size), 0
 				if size > 0 {
-					r.rec.Data = make([]byte, size)
+					// Grown as bytes arrive: a peer that announces a
+					// gigabyte and sends nothing costs nothing.
+					r.rec.Data = make([]byte, 0, min(size, growChunk))
 				}
 				r.started = true
 				return nil
