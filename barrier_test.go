@@ -96,3 +96,63 @@ func TestBarrierBreaksWhenAPartyDies(t *testing.T) {
 		t.Fatalf("Waiting = %d after Reset", n)
 	}
 }
+
+type handoff struct {
+	C *mproc.Condition
+	V *mproc.SharedValue[int64]
+}
+
+// produceUnderCondition sets the value to 1..5, each after the consumer
+// took the previous one (set it back to 0).
+func produceUnderCondition(ctx context.Context, h handoff) (int, error) {
+	p := h.V.Ptr()
+	for i := int64(1); i <= 5; i++ {
+		h.C.L.Lock()
+		for *p != 0 {
+			if err := h.C.Wait(ctx); err != nil {
+				h.C.L.Unlock()
+				return 0, err
+			}
+		}
+		*p = i
+		h.C.NotifyAll()
+		h.C.L.Unlock()
+	}
+	return 5, nil
+}
+
+func TestConditionHandsValuesBetweenProcesses(t *testing.T) {
+	ctx := deadline(t)
+	c, err := mproc.NewCondition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	v, err := mproc.NewSharedValue[int64](0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	pr, err := mproc.Start(ctx, produceUnderCondition, handoff{c, v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := v.Ptr()
+	for want := int64(1); want <= 5; want++ {
+		c.L.Lock()
+		for *p == 0 {
+			if err := c.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if *p != want {
+			t.Fatalf("took %d, want %d", *p, want)
+		}
+		*p = 0
+		c.NotifyAll()
+		c.L.Unlock()
+	}
+	if n, err := pr.Wait(); err != nil || n != 5 {
+		t.Fatalf("producer = %d, %v", n, err)
+	}
+}
