@@ -187,3 +187,42 @@ func TestLockAcquireEndsWithItsContext(t *testing.T) {
 	}
 	l.Unlock()
 }
+
+// writeHalfThenDie writes the first half of the slice and kills its
+// process in the middle of the second.
+func writeHalfThenDie(_ context.Context, s *mproc.SharedSlice[int64]) (int, error) {
+	xs := s.Slice()
+	for i := range xs {
+		if i == len(xs)/2 {
+			unix.Kill(os.Getpid(), unix.SIGKILL)
+		}
+		xs[i] = 7
+	}
+	return 0, nil
+}
+
+func TestSharedSliceOutlivesAWriterKilledMidWrite(t *testing.T) {
+	pool := newPool(t, mproc.Workers(1))
+	ctx := deadline(t)
+	s, err := mproc.NewSharedSlice[int64](1 << 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = mproc.Submit(ctx, pool, writeHalfThenDie, s).Wait(ctx)
+	var we *mproc.WorkerExitError
+	if !errors.As(err, &we) || !strings.Contains(err.Error(), "SIGKILL") {
+		t.Fatalf("Submit = %v, want the worker's death by SIGKILL", err)
+	}
+	xs := s.Slice()
+	half := len(xs) / 2
+	for i, x := range xs {
+		if i < half && x != 7 || i >= half && x != 0 {
+			t.Fatalf("element %d = %d: the dead writer's half is there, the rest untouched", i, x)
+		}
+	}
+	// The memory is still this process's to use, and to hand on.
+	if _, err := mproc.Submit(ctx, pool, fillAndCount, fill{s, 1, 10}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
