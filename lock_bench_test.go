@@ -74,3 +74,55 @@ func BenchmarkSharedSliceToWorker(b *testing.B) {
 }
 
 func firstByte(_ context.Context, s *mproc.SharedSlice[byte]) (byte, error) { return s.Slice()[0], nil }
+
+type eventPair struct {
+	Ping, Pong *mproc.Event
+	N          int
+}
+
+// pongEvents answers every Ping with a Pong.
+func pongEvents(ctx context.Context, e eventPair) (int, error) {
+	for range e.N {
+		if err := e.Ping.Wait(ctx); err != nil {
+			return 0, err
+		}
+		e.Ping.Clear()
+		e.Pong.Set()
+	}
+	return e.N, nil
+}
+
+// BenchmarkEventRoundTrip: Set an Event another process waits on, and
+// wait for its answer on a second: two set→wake hops.
+func BenchmarkEventRoundTrip(b *testing.B) {
+	ctx := context.Background()
+	ping, _ := mproc.NewEvent()
+	pong, _ := mproc.NewEvent()
+	defer ping.Close()
+	defer pong.Close()
+	pr, err := mproc.Start(ctx, pongEvents, eventPair{ping, pong, b.N})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		ping.Set()
+		if err := pong.Wait(ctx); err != nil {
+			b.Fatal(err)
+		}
+		pong.Clear()
+	}
+	b.StopTimer()
+	pr.Wait()
+}
+
+// BenchmarkSharedMemoryCreate: make 64 MiB of shared memory and close it.
+func BenchmarkSharedMemoryCreate(b *testing.B) {
+	for range b.N {
+		m, err := mproc.NewSharedMemory(64 << 20)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Close()
+	}
+}
