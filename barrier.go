@@ -196,7 +196,9 @@ func (b *Barrier) CloseHandle() error { return b.Close() }
 type barrierHandle struct{ Mem *SharedMemory }
 
 // MarshalHandle passes the barrier's memory (codec.HandleMarshaler).
-func (b *Barrier) MarshalHandle() (any, []*os.File, error) { return barrierHandle{Mem: b.mem}, nil, nil }
+func (b *Barrier) MarshalHandle() (any, []*os.File, error) {
+	return barrierHandle{Mem: b.mem}, nil, nil
+}
 
 // UnmarshalHandle maps the barrier received (codec.HandleUnmarshaler).
 func (b *Barrier) UnmarshalHandle(state any) error {

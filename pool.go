@@ -215,7 +215,7 @@ func (p *Pool) sendNow() {
 	}
 	b := p.claim(w)
 	if b.empty() {
-		w.sending = false
+		w.doneSending()
 		p.cond.Broadcast()
 		p.mu.Unlock()
 		return
@@ -239,7 +239,7 @@ func (p *Pool) sendNow() {
 	p.mu.Unlock()
 	ok := p.write(w, b)
 	p.mu.Lock()
-	w.sending = false
+	w.doneSending()
 	if !ok {
 		w.broken = true
 	}
@@ -328,7 +328,7 @@ func (p *Pool) take(w *worker) (b batch, stop bool) {
 			}
 			return b, false
 		}
-		w.sending = false
+		w.doneSending()
 		if p.closing && !p.hasWork() && p.retrying == 0 && !w.stopping {
 			p.retireLocked(w)
 		}

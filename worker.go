@@ -23,7 +23,11 @@ type worker struct {
 
 	enc *codec.Encoder
 	fw  *wire.FrameWriter
+	fr  *wire.FrameReader
 	dec *codec.Decoder
+	// gone: the process has ended; its arena (see wire.FrameWriter's
+	// UseArena) is unmapped once no write is under way. Guarded by Pool.mu.
+	gone bool
 
 	inflight []*job   // sent and not answered, in the order sent
 	work     int64    // estimated ns of the in-flight jobs whose cost is known
@@ -166,12 +170,13 @@ func (p *Pool) startProcess(initial bool) error {
 	})
 	w.lazy.Stop()
 	w.fw = wire.NewFrameWriter(proc.Conn)
+	w.fw.UseArena() // large inputs through shared memory
 	w.enc = codec.NewEncoder(w.fw)
-	fr := wire.NewFrameReader(proc.Conn)
+	w.fr = wire.NewFrameReader(proc.Conn)
 	// What the worker had written and not sent when it died is in its
 	// slot's stash: the stream ends with it (see serve).
-	fr.OnEnd(proc.Slot.Stashed)
-	w.dec = codec.NewDecoder(fr)
+	w.fr.OnEnd(proc.Slot.Stashed)
+	w.dec = codec.NewDecoder(w.fr)
 	stop := context.AfterFunc(p.starts, func() { proc.Kill() }) // Terminate
 	err = w.init(p.cfg)
 	stop()
@@ -314,6 +319,16 @@ func (w *worker) init(cfg config) error {
 	return w.exitError(-1, fmt.Sprintf("unexpected message kind %d", r.Kind))
 }
 
+// doneSending ends a write to the worker's connection; Pool.mu is held.
+// The arena of a worker that ended meanwhile is unmapped now that nothing
+// writes into it.
+func (w *worker) doneSending() {
+	w.sending = false
+	if w.gone {
+		w.fw.CloseArena()
+	}
+}
+
 // exitError waits for the worker's exit and describes it.
 func (w *worker) exitError(index int, reason string) *WorkerExitError {
 	exit := w.proc.Wait()
@@ -333,7 +348,7 @@ func (p *Pool) send(w *worker) {
 		}
 		ok := p.write(w, b)
 		p.mu.Lock()
-		w.sending = false
+		w.doneSending()
 		w.broken = !ok
 		p.mu.Unlock()
 		if !ok {
@@ -610,7 +625,12 @@ func (p *Pool) died(w *worker, reason string, fatal bool) {
 	<-w.unwatched // the watchdog reads the slot: it must be done before it goes
 	p.mu.Lock()
 	delete(p.workers, w) // and so does drain, through p.workers
+	w.gone = true
+	if !w.sending {
+		w.fw.CloseArena()
+	}
 	p.mu.Unlock()
+	w.fr.CloseArena() // this goroutine was its reader
 	runningID, itemSent, running := w.proc.Slot.Running()
 	finishedID := w.proc.Slot.Finished()
 	w.proc.Release()

@@ -36,6 +36,7 @@ func Run(c *spawn.Child) {
 	}
 	w.dec = codec.NewDecoder(wire.NewFrameReader(flushingReader{w}))
 	w.tr = wire.Tracker{Item: c.Slot.Item(), Due: w.due, Partial: w.partial}
+	w.fw.UseArena() // large results through shared memory
 	w.enc = codec.NewEncoder(w.fw)
 	w.handoff = time.AfterFunc(time.Hour, w.checkHandoff)
 	w.handoff.Stop()

@@ -95,6 +95,9 @@ type FrameWriter struct {
 	frames uint64 // frames sent
 	files  []int  // descriptors to pass with the next frame (AttachFiles)
 
+	arenaOK bool   // large writes may go through an arena (UseArena)
+	ar      *arena // the arena, once made
+
 	bufs [][]byte // scratch for writeDirect
 }
 
@@ -143,6 +146,15 @@ const directMin = 64 << 10
 func (f *FrameWriter) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
+		if f.arenaOK && len(p) >= arenaMin {
+			sent, err := f.writeArena(p)
+			if err != nil {
+				return n - len(p), err
+			}
+			if sent {
+				return n, nil
+			}
+		}
 		k := min(MaxFrame-f.Buffered(), len(p))
 		if k >= directMin {
 			m, err := f.writeDirect(p)
@@ -291,6 +303,13 @@ type FrameReader struct {
 
 	rest   func(frame uint64) []byte // see OnEnd
 	rested bool
+
+	// The writer's arena, once announced, and the arena frame whose
+	// header was read last (arSize 0: none).
+	ar     *arena
+	arOff  uint64
+	arEnd  uint64
+	arSize uint32
 }
 
 // OnEnd sets rest to be called once, when the stream ends between frames
@@ -413,27 +432,49 @@ func (f *FrameReader) next() error {
 // header reads and checks the next frame's header, keeping its checksum
 // for payload, and returns the payload's length.
 func (f *FrameReader) header() (uint32, error) {
-	h := &f.hdr
-	at := f.pos
-	if n, err := io.ReadFull(f.r, h[:]); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, &FrameError{at, fmt.Sprintf("stream ends inside a frame header (%d of %d bytes)", n, frameHeader), true}
+	for {
+		h := &f.hdr
+		at := f.pos
+		if n, err := io.ReadFull(f.r, h[:]); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return 0, &FrameError{at, fmt.Sprintf("stream ends inside a frame header (%d of %d bytes)", n, frameHeader), true}
+			}
+			return 0, err
 		}
-		return 0, err
-	}
-	if h[0] != frameMagic {
+		size := binary.LittleEndian.Uint32(h[1:])
+		switch h[0] {
+		case frameMagic:
+			if size == 0 || size > MaxFrame {
+				return 0, &FrameError{Offset: at, Msg: fmt.Sprintf("payload length %d, want 1 to %d", size, MaxFrame)}
+			}
+			return size, nil
+		case announceMagic:
+			if err := f.mapAnnounced(at); err != nil {
+				return 0, err
+			}
+			f.pos += frameHeader
+			continue
+		case arenaMagic:
+			if size == 0 || size > arenaMax {
+				return 0, &FrameError{Offset: at, Msg: fmt.Sprintf("arena payload length %d, want 1 to %d", size, arenaMax)}
+			}
+			if err := f.readArenaFrame(at, size); err != nil {
+				return 0, err
+			}
+			return size, nil
+		}
 		return 0, &FrameError{Offset: at, Msg: fmt.Sprintf("magic byte %#02x, want %#02x", h[0], frameMagic)}
 	}
-	size := binary.LittleEndian.Uint32(h[1:])
-	if size == 0 || size > MaxFrame {
-		return 0, &FrameError{Offset: at, Msg: fmt.Sprintf("payload length %d, want 1 to %d", size, MaxFrame)}
-	}
-	return size, nil
 }
 
 // payload reads the payload of the frame whose header was just read into
 // dst (of the length the header gives) and checks it.
 func (f *FrameReader) payload(dst []byte) error {
+	if f.arSize > 0 {
+		f.copyArena(dst)
+		f.pos += arenaFrame
+		return nil
+	}
 	at := f.pos
 	if n, err := io.ReadFull(f.r, dst); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
