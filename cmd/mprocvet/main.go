@@ -1,0 +1,23 @@
+// Command mprocvet reports, at compile time, what mproc would refuse to
+// send to another process when the call runs: func literals that capture
+// variables, method values whose receiver cannot travel, and arguments
+// whose type can never be sent (channels, locks, unsafe.Pointer,
+// reflect.Value, and anything holding one), with the path to the part
+// that cannot travel, as codec.Check prints it.
+//
+//	go run github.com/mproc-go/mproc/cmd/mprocvet ./...
+//	go vet -vettool=$(which mprocvet) ./...
+//
+// It reads the same table of what cannot travel as the codec
+// (internal/sendable), so the two agree. It checks the calls that send:
+// mproc.Map, Imap, ImapUnordered, Submit, Start, Initializer, Call,
+// Queue.Put, Queue.PutMany, PipeEnd.Send, and codec.Marshal, which also
+// refuses handles (open files, queues...) since bytes cannot carry them.
+// An argument of interface type is reported only when its static type
+// makes the failure certain; a func variable is not: what it holds is
+// known at run time.
+package main
+
+import "golang.org/x/tools/go/analysis/singlechecker"
+
+func main() { singlechecker.Main(Analyzer) }
