@@ -39,13 +39,16 @@ type sender struct {
 	values          []int
 	variadic        bool
 	bytes           bool
+	// seqIn: the inputs come from a sequence; their type is the
+	// function's input parameter.
+	seqIn bool
 }
 
 // senders lists the calls checked; a new call that sends is one line.
 var senders = []sender{
 	{pkg: mprocPath, name: "Map", fn: 2, values: []int{3}},
-	{pkg: mprocPath, name: "Imap", fn: 2},
-	{pkg: mprocPath, name: "ImapUnordered", fn: 2},
+	{pkg: mprocPath, name: "Imap", fn: 2, seqIn: true},
+	{pkg: mprocPath, name: "ImapUnordered", fn: 2, seqIn: true},
 	{pkg: mprocPath, name: "Submit", fn: 2, values: []int{3}},
 	{pkg: mprocPath, name: "Start", fn: 1, values: []int{2}},
 	{pkg: mprocPath, name: "Initializer", fn: 0, values: []int{1}},
@@ -75,6 +78,14 @@ func run(pass *analysis.Pass) (any, error) {
 		what = pkgName + what
 		if s.fn >= 0 && s.fn < len(call.Args) {
 			checkFunc(pass, what, call.Args[s.fn])
+		}
+		if s.seqIn && s.fn < len(call.Args) {
+			if fsig, ok := pass.TypesInfo.TypeOf(call.Args[s.fn]).(*types.Signature); ok && fsig.Params().Len() == 2 {
+				if p, ok := unsendable(fsig.Params().At(1).Type(), false); ok {
+					pass.Reportf(call.Args[s.fn].Pos(), "%s sends each input of the sequence to another process, and its type %s: %s cannot travel: %s; fix: %s",
+						what, types.TypeString(fsig.Params().At(1).Type(), types.RelativeTo(pass.Pkg)), p.where(), p.leaf.Reason, p.leaf.Fix)
+				}
+			}
 		}
 		// The parameters' types at this call, type arguments applied: what
 		// the codec will be handed, whatever the argument expression is

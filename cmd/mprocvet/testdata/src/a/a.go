@@ -95,4 +95,8 @@ func calls(ctx context.Context, p *mproc.Pool, q *mproc.Queue[WithChan], pipe *m
 	codec.Marshal(Job{})                  // want `codec.Marshal encodes Job\{\} to bytes, and it at .Out \(a \*os.File\) cannot travel: it is a handle`
 	codec.Marshal(struct{ F *os.File }{}) // want `it at .F \(a \*os.File\) cannot travel: it is a handle`
 	codec.Marshal(42)
+
+	// Imap's inputs come from a sequence: their type is the function's.
+	mproc.Imap(ctx, p, square, nil)
+	mproc.ImapUnordered(ctx, p, chans, nil) // want `mproc.ImapUnordered sends each input of the sequence to another process, and its type WithChan: it at .Done \(a chan bool\) cannot travel`
 }
