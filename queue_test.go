@@ -405,3 +405,25 @@ func TestQueueGetInATaskEndsWithItsCall(t *testing.T) {
 		t.Fatalf("worker pids %v, then %v: a task waiting in Get must return when its call is cancelled", pids, got)
 	}
 }
+
+func echoQueue(_ context.Context, q *mproc.Queue[int]) (*mproc.Queue[int], error) { return q, nil }
+
+func TestQueueComesBackToItsOwner(t *testing.T) {
+	pool := newPool(t, mproc.Workers(1))
+	ctx := deadline(t)
+	q := mproc.NewQueue[int](mproc.QueueName("round trip"))
+	back, err := mproc.Submit(ctx, pool, echoQueue, q).Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Release()
+	if back.Name() != "round trip" {
+		t.Fatalf("the queue came back named %q", back.Name())
+	}
+	if err := back.Put(ctx, 7); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := q.Get(ctx); err != nil || v != 7 {
+		t.Fatalf("Get = %d, %v: what the copy that came back put is in the queue", v, err)
+	}
+}

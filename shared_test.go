@@ -145,3 +145,24 @@ func TestSharedOwnerDeathFailsCalls(t *testing.T) {
 	}
 	m.S.Release()
 }
+
+func echoMap(_ context.Context, m *mproc.SharedMap[string, int]) (*mproc.SharedMap[string, int], error) {
+	return m, nil
+}
+
+func TestSharedMapComesBackToItsOwner(t *testing.T) {
+	pool := newPool(t, mproc.Workers(1))
+	ctx := deadline(t)
+	m := mproc.NewSharedMap[string, int]()
+	back, err := mproc.Submit(ctx, pool, echoMap, m).Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.S.Release()
+	if err := back.Set(ctx, "through the copy", 1); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := m.Get(ctx, "through the copy"); err != nil || !ok || v != 1 {
+		t.Fatalf("Get = %d, %v, %v", v, ok, err)
+	}
+}

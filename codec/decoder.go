@@ -55,6 +55,9 @@ func NewDecoder(r io.Reader, opts ...Option) *Decoder {
 // a *DecodeError after which the stream cannot be read further. On error
 // the value ptr points to may be partly written.
 func (dec *Decoder) Decode(ptr any) error {
+	// Opened and Handles say what this Decode made: nothing yet, also if
+	// it fails before a message.
+	dec.d.files.opened, dec.d.files.handles = nil, nil
 	if dec.err != nil {
 		return dec.err
 	}

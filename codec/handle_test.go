@@ -206,3 +206,28 @@ func TestMarshalFilesRoundTrip(t *testing.T) {
 		t.Fatal("MarshalFiles of a channel: want a refusal")
 	}
 }
+
+func TestOpenedIsEmptyAfterADecodeThatFails(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	var s fileStream
+	if err := codec.NewEncoder(&s).Encode(logTo{Out: w}); err != nil {
+		t.Fatal(err)
+	}
+	dec := codec.NewDecoder(&s)
+	var got logTo
+	if err := dec.Decode(&got); err != nil || len(dec.Opened()) != 1 {
+		t.Fatalf("Decode = %v, Opened %v", err, dec.Opened())
+	}
+	// The end of the stream: this Decode made nothing, and Opened must not
+	// hand out the last message's files again (a caller closing them
+	// would close files a value still uses).
+	if err := dec.Decode(&got); err != io.EOF || len(dec.Opened()) != 0 {
+		t.Fatalf("Decode at the end = %v, Opened %v", err, dec.Opened())
+	}
+	got.Out.Close()
+}
