@@ -166,3 +166,26 @@ func TestSharedMapComesBackToItsOwner(t *testing.T) {
 		t.Fatalf("Get = %d, %v, %v", v, ok, err)
 	}
 }
+
+var workerMap *mproc.SharedMap[int, int]
+
+func keepMap(_ context.Context, m *mproc.SharedMap[int, int]) error {
+	workerMap = m
+	return nil
+}
+
+func setFromInitializer(ctx context.Context, k int) (int, error) { return k, workerMap.Set(ctx, k, k*10) }
+
+func TestSharedMapGivenToInitializerOutlivesTasks(t *testing.T) {
+	m := mproc.NewSharedMap[int, int]()
+	pool := newPool(t, mproc.Workers(2), mproc.Initializer(keepMap, m))
+	ctx := deadline(t)
+	for round := range 3 {
+		if _, err := mproc.Map(ctx, pool, setFromInitializer, []int{round*2 + 0, round*2 + 1}, mproc.ChunkSize(1)); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+	if n, err := m.Len(ctx); err != nil || n != 6 {
+		t.Fatalf("Len = %d, %v: every task's Set through the initializer's handle", n, err)
+	}
+}
