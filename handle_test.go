@@ -172,3 +172,17 @@ func TestClosedFileFailsItsTaskAlone(t *testing.T) {
 		t.Fatalf("the next task = %d, %v", n, err)
 	}
 }
+
+func TestRoundTripBackendPassesHandles(t *testing.T) {
+	pool := newPool(t, mproc.InProcess(), mproc.RoundTrip())
+	ctx := deadline(t)
+	q := mproc.NewQueue[int]()
+	if _, err := mproc.Map(ctx, pool, putN, []produceN{{q, 3}}); err != nil {
+		t.Fatalf("a queue through the RoundTrip backend: %v", err)
+	}
+	for want := range 3 {
+		if v, err := q.Get(ctx); err != nil || v != want {
+			t.Fatalf("Get = %d, %v", v, err)
+		}
+	}
+}

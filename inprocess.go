@@ -155,13 +155,15 @@ func (p *Pool) afterRun(j *job, ctx context.Context, cancel context.CancelFunc, 
 type boxed struct{ V any }
 
 // roundTrip encodes and decodes v as a worker's connection would.
+// Open files and handles are duplicated as a worker's connection would
+// pass them.
 func roundTrip(v any) (any, error) {
-	data, err := codec.Marshal(boxed{v})
+	data, fds, err := codec.MarshalFiles(boxed{v})
 	if err != nil {
 		return nil, err
 	}
 	var b boxed
-	if err := codec.Unmarshal(data, &b); err != nil {
+	if _, err := codec.UnmarshalFiles(data, fds, &b); err != nil {
 		return nil, err
 	}
 	return b.V, nil

@@ -139,7 +139,9 @@ func InProcess() Option { return func(c *config) { c.inProcess = true } }
 
 // RoundTrip makes an InProcess pool encode and decode every function,
 // input, output and error with the codec, as a process pool would, so that
-// values that cannot be sent show up in development.
+// values that cannot be sent show up in development; open files and
+// handles (queues, pipe ends, shared values) are duplicated as a worker's
+// connection would pass them.
 func RoundTrip() Option { return func(c *config) { c.inProcess, c.roundTrip = true, true } }
 
 // Logger sets where the pool logs worker starts, exits and replacements;
