@@ -174,7 +174,9 @@ func keepMap(_ context.Context, m *mproc.SharedMap[int, int]) error {
 	return nil
 }
 
-func setFromInitializer(ctx context.Context, k int) (int, error) { return k, workerMap.Set(ctx, k, k*10) }
+func setFromInitializer(ctx context.Context, k int) (int, error) {
+	return k, workerMap.Set(ctx, k, k*10)
+}
 
 func TestSharedMapGivenToInitializerOutlivesTasks(t *testing.T) {
 	m := mproc.NewSharedMap[int, int]()
