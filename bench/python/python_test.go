@@ -117,3 +117,60 @@ func TestRunWorkloadsRefusesUnknownShape(t *testing.T) {
 		t.Errorf("RunWorkloads of an unknown shape = %v, want an error naming the command", err)
 	}
 }
+
+func TestQueueArgs(t *testing.T) {
+	args := QueueParams{Shapes: []string{"pipe", "map_set"}, Runs: 3, Items: 10, Sets: 7}.Args()
+	for _, want := range [][]string{{"--shapes", "pipe,map_set"}, {"--runs", "3"}, {"--items", "10"}, {"--sets", "7"}} {
+		i := slices.Index(args, want[0])
+		if i < 0 || args[i+1] != want[1] {
+			t.Errorf("Args() = %v, want %s %s", args, want[0], want[1])
+		}
+	}
+}
+
+// TestRunQueues runs the real script at tiny sizes: every metric it
+// promises must come back with one positive sample per run, and the
+// handle row as unsupported, quoting CPython's refusal.
+func TestRunQueues(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		if _, err := RunQueues(context.Background(), QueueParams{Shapes: QueueShapes, Runs: 1}); !errors.Is(err, ErrNoPython) {
+			t.Fatalf("RunQueues without python3 = %v, want ErrNoPython", err)
+		}
+		return
+	}
+	r, err := RunQueues(context.Background(), QueueParams{
+		Shapes: QueueShapes, Runs: 2, Items: 200, LatencyRounds: 20, MiBItems: 3, Rounds: 20, Sets: 50,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.StartMethod == "" || !strings.HasPrefix(r.Python, "3.") {
+		t.Errorf("start method %q, python %q", r.StartMethod, r.Python)
+	}
+	for _, key := range []string{"queue_items/queue", "queue_items/simplequeue", "queue_latency/queue", "queue_latency/simplequeue",
+		"queue_latency_p99/queue", "queue_latency_p99/simplequeue", "queue_mib/queue", "queue_mib/simplequeue", "pipe", "map_set"} {
+		m, ok := r.Metrics[key]
+		if !ok || m.Error != "" || len(m.Samples) != 2 || m.Variant == "" {
+			t.Errorf("%s: %+v (present %v), want 2 samples, a variant and no error", key, m, ok)
+			continue
+		}
+		for _, s := range m.Samples {
+			if !(s > 0) {
+				t.Errorf("%s: sample %v not positive", key, s)
+			}
+		}
+	}
+	if m := r.Metrics["handle_task"]; !strings.Contains(m.Unsupported, "cannot pickle") {
+		t.Errorf("handle_task: %+v, want unsupported quoting the pickling error", m)
+	}
+}
+
+func TestRunQueuesRefusesUnknownShape(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("needs python3")
+	}
+	_, err := RunQueues(context.Background(), QueueParams{Shapes: []string{"nope"}, Runs: 1, Items: 2, LatencyRounds: 1, MiBItems: 1, Rounds: 1, Sets: 1})
+	if err == nil || !strings.Contains(err.Error(), "queues.py --shapes nope") {
+		t.Errorf("RunQueues of an unknown shape = %v, want an error naming the command", err)
+	}
+}

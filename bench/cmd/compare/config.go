@@ -22,6 +22,15 @@ type config struct {
 	LognormalN      int      // tasks of the lognormal shape
 	TrickleN        int      // inputs of the trickling source
 	TrickleInterval float64  // seconds between the source's inputs
+
+	// The queues, pipes and shared objects table (its pipe row makes
+	// Rounds round trips per run).
+	Queues        bool // measure it
+	QueueItems    int  // ints per run of the queue of small items
+	LatencyRounds int  // items per run of the put→get latency
+	MiBItems      int  // 1 MiB items per run
+	MapSets       int  // shared-map sets per run
+	HandleRounds  int  // pairs of Submit+Wait per run of the handle row
 }
 
 func defaultConfig(quick bool) config {
@@ -42,6 +51,13 @@ func defaultConfig(quick bool) config {
 		LognormalN:      1000,
 		TrickleN:        200,
 		TrickleInterval: 0.005,
+
+		Queues:        true,
+		QueueItems:    200_000,
+		LatencyRounds: 2000,
+		MiBItems:      200,
+		MapSets:       20_000,
+		HandleRounds:  2000,
 	}
 	if quick {
 		c.Runs = 3
@@ -52,6 +68,11 @@ func defaultConfig(quick bool) config {
 		c.Scale = 0.1
 		c.LognormalN = 200
 		c.TrickleN = 60
+		c.QueueItems = 20_000
+		c.LatencyRounds = 500
+		c.MiBItems = 50
+		c.MapSets = 2000
+		c.HandleRounds = 500
 	}
 	return c
 }

@@ -9,7 +9,10 @@
 // A second table measures real workloads — uneven task times, a trickling
 // Imap source, calls after stuck tasks — beside CPython's Pool and, where
 // installed, multiprocess, joblib/loky and dask.distributed
-// (python/workloads.py).
+// (python/workloads.py). A third compares mproc's queues, pipes, shared
+// map and handles with CPython's multiprocessing Queue, SimpleQueue, Pipe
+// and Manager (python/queues.py), with the socketpair floor for the pipe
+// and the targets of issue 13.
 //
 // Every figure is the median of -runs runs with the min–max beside it.
 // Ratios are speed ratios: above 1x mproc is faster. The run also writes
@@ -59,6 +62,7 @@ func main() {
 	out := flag.String("out", "results", "directory for latest.json and latest.svg")
 	noPython := flag.Bool("nopython", false, "do not run the Python side (its columns read skipped)")
 	noWorkloads := flag.Bool("noworkloads", false, "leave out the real-workload table")
+	noQueues := flag.Bool("noqueues", false, "leave out the queues, pipes and shared objects table")
 	timeout := flag.Duration("timeout", 0, "give up, naming the step that hung, after this long (default 25m, or 10m with -quick)")
 	flag.Parse()
 
@@ -72,6 +76,7 @@ func main() {
 	}
 	cfg.Python = !*noPython
 	cfg.Workloads = !*noWorkloads
+	cfg.Queues = !*noQueues
 
 	if *timeout == 0 {
 		*timeout = 25 * time.Minute

@@ -35,7 +35,8 @@ func tiny(python bool) config {
 	return config{Runs: 3, Workers: 2, Rounds: 10, MapChunk1: 200, MapAuto: 1000, BulkBytes: 1 << 20,
 		Tasks: 2, GraphNodes: 100, Budget: time.Millisecond, Python: python,
 		Workloads: true, Scale: 0.02, LognormalN: 50, TrickleN: 20, TrickleInterval: 0.002,
-		PythonPeers: []string{"cpython"}} // the optional peers take minutes (dask's stuck shapes)
+		PythonPeers: []string{"cpython"}, // the optional peers take minutes (dask's stuck shapes)
+		Queues:      true, QueueItems: 300, LatencyRounds: 20, MiBItems: 3, MapSets: 50, HandleRounds: 50}
 }
 
 func readReport(t *testing.T, dir string) *report.Report {
@@ -89,6 +90,7 @@ func TestRunEverything(t *testing.T) {
 			}
 		}
 	}
+	checkQueueRows(t, r)
 	for _, m := range r.Metrics {
 		for name, c := range map[string]report.Cell{"CPython": m.CPython, "peer": m.Peer, "floor": m.Floor} {
 			if c.OK() && len(c.Samples) != 3 {
@@ -101,6 +103,42 @@ func TestRunEverything(t *testing.T) {
 	}
 }
 
+// checkQueueRows checks the queues, pipes and shared objects table of a
+// run with python3: every row, mproc's figures from 3 runs (both variants
+// of the queue of ints), CPython's figures but for the handle row, which
+// CPython cannot do, and the pipe's floor.
+func checkQueueRows(t *testing.T, r *report.Report) {
+	t.Helper()
+	keys := []string{"queue_items", "queue_latency", "queue_mib", "pipe", "map_set", "handle_task"}
+	if len(r.Queues) != len(keys) {
+		t.Fatalf("report: %d queue rows, want %d", len(r.Queues), len(keys))
+	}
+	for i, q := range r.Queues {
+		if q.Key != keys[i] || q.Target == nil {
+			t.Errorf("queue row %d: key %q, target %v, want %s with a target", i, q.Key, q.Target, keys[i])
+		}
+		if !q.Mproc.OK() || len(q.Mproc.Samples) != 3 {
+			t.Errorf("%s: mproc %+v, want a figure of 3 runs", q.Title, q.Mproc)
+		}
+		switch q.Key {
+		case "handle_task":
+			if q.CPython.Status != report.Unsupported || !strings.Contains(q.CPython.Reason, "cannot pickle") {
+				t.Errorf("%s: CPython %+v, want unsupported quoting the pickling error", q.Title, q.CPython)
+			}
+		default:
+			if !q.CPython.OK() || len(q.CPython.Samples) != 3 {
+				t.Errorf("%s: CPython %+v, want a figure of 3 runs", q.Title, q.CPython)
+			}
+		}
+		if (q.Key == "pipe") != (q.Floor != nil) || (q.Floor != nil && !q.Floor.OK()) {
+			t.Errorf("%s: floor %+v, want a figure on the pipe row only", q.Title, q.Floor)
+		}
+	}
+	if items := r.Queues[0]; len(items.Mproc.Others) != 1 || !items.Mproc.Others[0].OK() || len(items.CPython.Others) != 1 {
+		t.Errorf("queue of ints: mproc others %+v, CPython others %+v, want the losing variant of each", items.Mproc.Others, items.CPython.Others)
+	}
+}
+
 func TestCheckFailsWithoutCPython(t *testing.T) {
 	dir := t.TempDir()
 	if code := run(context.Background(), tiny(false), dir, true); code != 1 {
@@ -110,6 +148,9 @@ func TestCheckFailsWithoutCPython(t *testing.T) {
 	_, err := r.Check()
 	if err == nil || !strings.Contains(err.Error(), "CPython: skipped: -nopython given") {
 		t.Errorf("Check = %v, want the skipped CPython column named", err)
+	}
+	if len(r.Queues) == 0 || !strings.Contains(err.Error(), r.Queues[0].Title+", CPython: skipped: -nopython given") {
+		t.Errorf("Check = %v, want the skipped CPython cells of the queue table named too", err)
 	}
 	// Without -check the same run succeeds: the table is still worth reading.
 	if code := run(context.Background(), tiny(false), dir, false); code != 0 {
@@ -130,8 +171,24 @@ func TestWriteFileReportsAndCleansUp(t *testing.T) {
 	}
 }
 
+func TestLeavingTablesOut(t *testing.T) {
+	cfg := tiny(false)
+	cfg.Workloads, cfg.Queues = false, false
+	dir := t.TempDir()
+	if code := run(context.Background(), cfg, dir, false); code != 0 {
+		t.Fatalf("run exited %d", code)
+	}
+	if r := readReport(t, dir); len(r.Workloads) != 0 || len(r.Queues) != 0 {
+		t.Errorf("-noworkloads -noqueues: %d workload rows, %d queue rows, want none", len(r.Workloads), len(r.Queues))
+	}
+}
+
 func TestDefaultConfig(t *testing.T) {
 	full, quick := defaultConfig(false), defaultConfig(true)
+	if !full.Queues || !quick.Queues || quick.QueueItems >= full.QueueItems || quick.MiBItems >= full.MiBItems ||
+		quick.LatencyRounds >= full.LatencyRounds || quick.MapSets >= full.MapSets || quick.HandleRounds >= full.HandleRounds {
+		t.Errorf("the queue table must be on and smaller in quick mode: full %+v, quick %+v", full, quick)
+	}
 	if full.Runs < 5 || quick.Runs < 3 || full.BulkBytes != 64<<20 || quick.BulkBytes != 64<<20 || full.MapChunk1 != 100_000 {
 		t.Errorf("configs break the issue's promises: full %+v, quick %+v", full, quick)
 	}

@@ -171,6 +171,9 @@ func measure(ctx context.Context, cfg config) *report.Report {
 	if cfg.Workloads {
 		r.Workloads = measureWorkloads(ctx, cfg)
 	}
+	if cfg.Queues {
+		r.Queues = measureQueues(ctx, cfg)
+	}
 	return r
 }
 

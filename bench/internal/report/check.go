@@ -24,7 +24,10 @@ func (e *CheckError) Error() string {
 // skipped CPython, an Unavailable peer or floor — is a *CheckError.
 //
 // Real-workload rows need mproc's and CPython's figures; an optional Python
-// peer that is not installed is accepted (its cell says so).
+// peer that is not installed is accepted (its cell says so). Rows of the
+// queues, pipes and shared objects table need mproc's and CPython's
+// figures, and the floor's where the row has one; a variant that failed
+// behind the best of a cell is refused too.
 //
 // Check looks at presence only, never at speed: CI machines are too noisy
 // for timing thresholds.
@@ -58,6 +61,7 @@ func (r *Report) Check() (warnings []string, err error) {
 		look(m.Title, "floor", m.Floor)
 	}
 	r.checkWorkloads(look)
+	r.checkQueues(look)
 	for _, ref := range r.References {
 		column := "reference"
 		if strings.HasPrefix(ref.Key, "mproc") {

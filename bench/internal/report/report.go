@@ -184,6 +184,10 @@ type Report struct {
 	// Workloads are the rows of the real-workload table, measured beside
 	// the Python pools: uneven tasks, a trickling input, stuck tasks.
 	Workloads []Workload `json:"workloads,omitempty"`
+	// Queues are the rows of the queues, pipes and shared objects table:
+	// mproc's Queue, PipeEnd, SharedMap and handles beside CPython's
+	// multiprocessing.
+	Queues []QueueRow `json:"queues,omitempty"`
 }
 
 // Reference is a single figure that puts the table in context.

@@ -41,6 +41,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	r.writeWorkloads(&b)
+	r.writeQueues(&b)
 	if len(r.References) > 0 {
 		b.WriteString("\nReferences (no contender):\n")
 		for _, ref := range r.References {

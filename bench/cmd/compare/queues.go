@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/mproc-go/mproc/bench/internal/floor"
+	"github.com/mproc-go/mproc/bench/internal/mprocbench"
+	"github.com/mproc-go/mproc/bench/internal/report"
+	"github.com/mproc-go/mproc/bench/python"
+)
+
+// measureQueues measures the queues, pipes and shared objects table shape
+// by shape: mproc's runs of a shape (with the floor's, taking turns,
+// where the row has one), then queues.py on the same shape, so that a
+// change of load on the machine hits both sides of a row alike.
+func measureQueues(ctx context.Context, cfg config) []report.QueueRow {
+	py := &pythonQueues{ctx: ctx, cfg: cfg}
+	// Rows are appended before any pointer into out is kept: size it first.
+	out := make([]report.QueueRow, 0, 6)
+	add := func(key, title string, unit report.Unit, target report.Target, notes ...string) *report.QueueRow {
+		out = append(out, report.QueueRow{Key: key, Title: title, Unit: unit, Target: &target, Notes: notes})
+		row := &out[len(out)-1]
+		progress("queues: " + key)
+		return row
+	}
+
+	row := add("queue_items", fmt.Sprintf("Queue of ints, producer process → consumer, %d items", cfg.QueueItems), report.PerSecond,
+		report.Target{Value: 2e6},
+		"items/s from the first put (item 0 carries the system-wide monotonic clock) to the consumer's get that sees the end (mproc: the producer Closes the queue; CPython: the sentinel None); new processes and a new queue per run, their start not timed",
+		"mproc: the producer is a process started with mproc.Start, putting one item per Put; the consumer is either the process that made the queue (parent consumer: its Gets are local) or a second mproc.Start process looping over All, which asks for 32 items ahead (consumer process: the parent only relays)",
+		"CPython: a Process putting into multiprocessing.Queue (put returns before the item is pickled: a feeder thread writes it) or SimpleQueue (put pickles and writes under a lock), the parent consuming")
+	var parent, between report.Cell
+	compete(cfg.Runs,
+		on(&parent, "parent consumer")(mprocbench.QueueItems(cfg.QueueItems, false)),
+		on(&between, "consumer process")(mprocbench.QueueItems(cfg.QueueItems, true)))
+	row.Mproc = report.Best(row.Unit, parent, between)
+	res, err := py.run("queue_items")
+	row.CPython = report.Best(row.Unit, py.cell(row, res, err, "queue_items/queue", "Queue"), py.cell(row, res, err, "queue_items/simplequeue", "SimpleQueue"))
+
+	row = add("queue_latency", fmt.Sprintf("Queue put→get latency, p50 of %d items one at a time", cfg.LatencyRounds), report.Seconds,
+		report.Target{Value: 10e-6},
+		"one-way, measured with timestamps: the producer process puts the system-wide monotonic clock (CLOCK_MONOTONIC: unix.ClockGettime in Go, time.monotonic_ns in Python), the parent, which made the queue, reads it again when its get returns and answers on a second queue of the same kind; the producer puts the next item only then, so no item waits behind another. The first tenth of the items warms up and is not counted; per run the median, p99 below")
+	lat, p99, err := mprocbench.QueueLatency(cfg.LatencyRounds)
+	compete(cfg.Runs, on(&row.Mproc, "")(lat, err))
+	res, err = py.run("queue_latency")
+	row.CPython = report.Best(row.Unit, py.cell(row, res, err, "queue_latency/queue", "Queue"), py.cell(row, res, err, "queue_latency/simplequeue", "SimpleQueue"))
+	tails := []string{"mproc " + formatSamples(row.Unit, *p99, row.Mproc.OK())}
+	for _, kind := range []struct{ key, name string }{{"simplequeue", "SimpleQueue"}, {"queue", "Queue"}} {
+		c := py.cell(nil, res, err, "queue_latency_p99/"+kind.key, kind.name)
+		tails = append(tails, "CPython "+kind.name+" "+report.FormatCell(row.Unit, withoutVariant(c)))
+	}
+	row.Notes = append(row.Notes, "p99 (nearest rank) of each run, median (min–max) of the runs: "+strings.Join(tails, "; "))
+
+	row = add("queue_mib", fmt.Sprintf("Queue of 1 MiB items, producer process → parent, %d items", cfg.MiBItems), report.BytesPerSec,
+		report.Target{Value: 1e9},
+		fmt.Sprintf("bytes/s from the first put (the clock in item 0's first 8 bytes) to the parent's get that sees the end; mproc: a Queue[[]byte] bounded by QueueCapacity(%d), closed by the producer; CPython: multiprocessing.Queue(maxsize=%d) or SimpleQueue (bounded only by its pipe) of bytes, ended by None", mprocbench.QueueCapacityMiB, mprocbench.QueueCapacityMiB))
+	compete(cfg.Runs, on(&row.Mproc, "")(mprocbench.QueueMiB(cfg.MiBItems)))
+	res, err = py.run("queue_mib")
+	row.CPython = report.Best(row.Unit, py.cell(row, res, err, "queue_mib/queue", "Queue"), py.cell(row, res, err, "queue_mib/simplequeue", "SimpleQueue"))
+
+	row = add("pipe", "Pipe round trip, echo process", report.Seconds,
+		report.Target{Value: 1.3, OfFloor: true},
+		fmt.Sprintf("mean of %d round trips per run after %d to warm up; mproc: Send and Recv of an int over mproc.NewPipe[int], the other end in a process started with mproc.Start that Recvs and Sends it back; CPython: conn.send/conn.recv over multiprocessing.Pipe() to a Process echoing; floor: a %d-byte ping-pong over a socketpair to an echo child, no encoding", cfg.Rounds, cfg.Rounds/10, floor.MessageSize))
+	row.Floor = new(report.Cell)
+	compete(cfg.Runs,
+		on(&row.Mproc, "")(mprocbench.PipeRoundTrip(cfg.Rounds)),
+		on(row.Floor, "")(floor.PingPong(cfg.Rounds)))
+	res, err = py.run("pipe")
+	row.CPython = py.cell(row, res, err, "pipe", "Pipe")
+
+	row = add("map_set", fmt.Sprintf("shared map set through a proxy, %d sets", cfg.MapSets), report.PerSecond,
+		report.Target{Value: 1e5},
+		"sets/s, one after the other, timed by the setting process itself after one untimed set; mproc: NewSharedMap[int, int]() in the parent, m.Set(ctx, i, i) in a process started with mproc.Start; CPython: Manager().dict() made in the parent, d[i] = i in a Process; a new map and process per run, the parent checking every key afterwards")
+	compete(cfg.Runs, on(&row.Mproc, "")(mprocbench.MapSets(cfg.MapSets)))
+	res, err = py.run("map_set")
+	row.CPython = py.cell(row, res, err, "map_set", "Manager().dict()")
+
+	row = add("handle_task", "handle passed with a task: time added to Submit+Wait", report.Seconds,
+		report.Target{Value: 20e-6},
+		fmt.Sprintf("per run %d pairs of Submit+Wait on a warm pool of 1 worker, alternating: the input struct holding an *os.File (os.DevNull, opened once: it travels as a duplicated descriptor and the worker closes its copy when the task returns) and the same struct with a nil file; the figure is the median call with the file minus the median without", cfg.HandleRounds))
+	handle, with, without, err := mprocbench.HandleCost(cfg.HandleRounds)
+	compete(cfg.Runs, on(&row.Mproc, "")(handle, err))
+	if with != nil && row.Mproc.OK() {
+		row.Notes = append(row.Notes, fmt.Sprintf("the medians of the calls themselves: with a file %s, without %s",
+			formatSamples(row.Unit, *with, true), formatSamples(row.Unit, *without, true)))
+	}
+	res, err = py.run("handle_task")
+	row.CPython = py.cell(row, res, err, "handle_task", "Pool.apply")
+	return out
+}
+
+// withoutVariant drops the cell's variant, for notes that name it already.
+func withoutVariant(c report.Cell) report.Cell {
+	c.Variant = ""
+	return c
+}
+
+// formatSamples renders side samples (the p99s of the latency runs) as a
+// cell would, or says there are none when their trial failed.
+func formatSamples(u report.Unit, samples []float64, ok bool) string {
+	if !ok || len(samples) == 0 {
+		return "none (the runs failed)"
+	}
+	return report.FormatCell(u, report.Measured("", samples))
+}
+
+// pythonQueues runs queues.py one shape at a time.
+type pythonQueues struct {
+	ctx context.Context
+	cfg config
+}
+
+// run runs queues.py on one shape.
+func (py *pythonQueues) run(shape string) (*python.QueueResult, error) {
+	cfg := py.cfg
+	if !cfg.Python {
+		return nil, fmt.Errorf("-nopython given")
+	}
+	progress("queues: CPython " + shape)
+	res, err := python.RunQueues(py.ctx, python.QueueParams{
+		Shapes: []string{shape}, Runs: cfg.Runs, Items: cfg.QueueItems, LatencyRounds: cfg.LatencyRounds,
+		MiBItems: cfg.MiBItems, Rounds: cfg.Rounds, Sets: cfg.MapSets,
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "compare: CPython %s skipped: %v\n", shape, err)
+	}
+	return res, err
+}
+
+// cell is queues.py's metric key as a cell named name; what the script
+// says it ran goes to row's notes (when row is not nil).
+func (py *pythonQueues) cell(row *report.QueueRow, res *python.QueueResult, err error, key, name string) report.Cell {
+	if err != nil {
+		return report.Missing(report.Skipped, "", err.Error())
+	}
+	m, ok := res.Metrics[key]
+	c := pythonCell(m, ok, key, id)
+	c.Variant = name
+	if row != nil && m.Variant != "" {
+		row.Notes = append(row.Notes, fmt.Sprintf("CPython %s ran %s", name, m.Variant))
+	}
+	return c
+}
