@@ -106,7 +106,7 @@ func TestRunEverything(t *testing.T) {
 // checkQueueRows checks the queues, pipes and shared objects table of a
 // run with python3: every row, mproc's figures from 3 runs (both variants
 // of the queue of ints), CPython's figures but for the handle row, which
-// CPython cannot do, and the pipe's floor.
+// CPython cannot do, the pipe's floor and the handle row's base.
 func checkQueueRows(t *testing.T, r *report.Report) {
 	t.Helper()
 	keys := []string{"queue_items", "queue_latency", "queue_mib", "pipe", "map_set", "handle_task"}
@@ -132,6 +132,9 @@ func checkQueueRows(t *testing.T, r *report.Report) {
 		}
 		if (q.Key == "pipe") != (q.Floor != nil) || (q.Floor != nil && !q.Floor.OK()) {
 			t.Errorf("%s: floor %+v, want a figure on the pipe row only", q.Title, q.Floor)
+		}
+		if (q.Key == "handle_task") != (q.Base != nil) || (q.Base != nil && (!q.Base.OK() || len(q.Base.Samples) != 3)) {
+			t.Errorf("%s: base %+v, want a figure of 3 runs on the handle row only", q.Title, q.Base)
 		}
 	}
 	if items := r.Queues[0]; len(items.Mproc.Others) != 1 || !items.Mproc.Others[0].OK() || len(items.CPython.Others) != 1 {

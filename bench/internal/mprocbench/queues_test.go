@@ -1,7 +1,6 @@
 package mprocbench
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/mproc-go/mproc/bench/internal/benchtest"
@@ -30,29 +29,22 @@ func TestQueueLatencyKeepsTheTails(t *testing.T) {
 }
 
 func TestHandleCostKeepsBothMedians(t *testing.T) {
-	tr, with, without, err := HandleCost(100)
+	tr, without, err := HandleCost(100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// No timing threshold: a run whose difference is below the
-	// machine's resolution is an error naming both medians, which a loaded
-	// machine may produce; anything else must be one positive sample per run.
 	samples, errs := stats.Interleave(2, tr)
-	switch {
-	case errs[0] != nil && strings.Contains(errs[0].Error(), "below this machine's resolution"):
-		t.Logf("HandleCost: %v", errs[0])
-		if len(*with) == 0 || len(*with) != len(*without) {
-			t.Errorf("medians with %v, without %v, want as many of each", *with, *without)
-		}
-	case errs[0] != nil:
+	if errs[0] != nil {
 		t.Fatalf("HandleCost: %v", errs[0])
-	default:
-		if len(samples[0]) != 2 || !(samples[0][0] > 0) || !(samples[0][1] > 0) {
-			t.Errorf("HandleCost samples %v, want 2 positive", samples[0])
-		}
-		if len(*with) != 2 || len(*without) != 2 {
-			t.Errorf("medians with %v, without %v, want one per run", *with, *without)
-		}
+	}
+	// No timing threshold: the file may cost less than the machine
+	// resolves, so only the shape is asserted, one positive median of each
+	// kind per run.
+	if len(samples[0]) != 2 || !(samples[0][0] > 0) || !(samples[0][1] > 0) {
+		t.Errorf("HandleCost samples %v, want 2 positive medians with a file", samples[0])
+	}
+	if len(*without) != 2 || !((*without)[0] > 0) || !((*without)[1] > 0) {
+		t.Errorf("medians without a file %v, want 2 positive, one per run", *without)
 	}
 }
 

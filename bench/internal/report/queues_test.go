@@ -10,6 +10,7 @@ import (
 func queueReport() *Report {
 	r := workloadReport(Measured("", []float64{1}))
 	floor := Measured("", []float64{14e-6, 13e-6, 15e-6})
+	base := Measured("", []float64{20e-6})
 	r.Queues = []QueueRow{
 		{Key: "queue_items", Title: "queue of ints", Unit: PerSecond, Target: &Target{Value: 2e6},
 			Mproc:   Best(PerSecond, Measured("parent consumer", []float64{300e3, 290e3, 310e3}), Measured("consumer process", []float64{150e3})),
@@ -17,8 +18,8 @@ func queueReport() *Report {
 			Notes:   []string{"items/s from the first put"}},
 		{Key: "pipe", Title: "pipe round trip", Unit: Seconds, Target: &Target{Value: 1.3, OfFloor: true},
 			Mproc: Measured("", []float64{18e-6, 17e-6, 19e-6}), CPython: Measured("Pipe", []float64{36e-6}), Floor: &floor},
-		{Key: "handle_task", Title: "handle with a task", Unit: Seconds, Target: &Target{Value: 20e-6},
-			Mproc:   Measured("", []float64{5e-6}),
+		{Key: "handle_task", Title: "handle with a task", Unit: Seconds, Target: &Target{Value: 20e-6, OverBase: true},
+			Mproc: Measured("", []float64{25e-6}), Base: &base,
 			CPython: Missing(Unsupported, "Pool.apply", "TypeError: cannot pickle '_io.BufferedReader' object")},
 	}
 	return r
@@ -42,7 +43,8 @@ func TestQueueTable(t *testing.T) {
 		"| 2.00x ",                              // 36 / 18
 		"| 0.778x ",                             // 14 / 18, as a speed
 		"≤ 1.30x the floor's time: met (1.29x)", // 18 / 14
-		"≤ 20.0 µs: met",
+		"≤ +20.0 µs over the base: met (+5.00 µs)",
+		"handle with a task: the base, the same call without it, in the same runs: 20.0 µs",
 		"queue of ints: items/s from the first put",
 		"queue of ints, mproc: the best of its variants; the other: consumer process: 150k/s",
 		"queue of ints, CPython: the best of its variants; the other: Queue: 150k/s",
@@ -81,6 +83,27 @@ func TestQueueTargetWithoutFigures(t *testing.T) {
 	}
 }
 
+func TestQueueTargetOverBase(t *testing.T) {
+	base := Measured("", []float64{30e-6})
+	q := QueueRow{Unit: Seconds, Target: &Target{Value: 20e-6, OverBase: true}, Mproc: Measured("", []float64{55e-6}), Base: &base}
+	if got := q.FormatTarget(); got != "≤ +20.0 µs over the base: not met (+25.0 µs)" {
+		t.Errorf("target exceeded = %q", got)
+	}
+	// Noise may put the call with the handle below the one without: the
+	// target is met, and the row says the cost was not resolved.
+	q.Mproc = Measured("", []float64{29e-6})
+	if met, fig, ok := q.Met(); !met || !ok || fig >= 0 {
+		t.Errorf("Met below the base = %v, %v, %v, want met with a negative difference", met, fig, ok)
+	}
+	if got := q.FormatTarget(); got != "≤ +20.0 µs over the base: met (-1.00 µs: below this machine's resolution in this run)" {
+		t.Errorf("target below the base = %q", got)
+	}
+	q.Base = nil
+	if got := q.FormatTarget(); got != "≤ +20.0 µs over the base" {
+		t.Errorf("target without a base = %q", got)
+	}
+}
+
 func TestCheckOfQueues(t *testing.T) {
 	if _, err := queueReport().Check(); err != nil {
 		t.Errorf("Check = %v, want nil: CPython's unsupported handle row says why", err)
@@ -93,6 +116,7 @@ func TestCheckOfQueues(t *testing.T) {
 		{"skipped CPython", func(r *Report) { r.Queues[1].CPython = Missing(Skipped, "", "-nopython given") }, "pipe round trip, CPython: skipped: -nopython given"},
 		{"failed mproc", func(r *Report) { r.Queues[1].Mproc = Missing(Failed, "", "pipe torn") }, "pipe round trip, mproc: failed: pipe torn"},
 		{"failed floor", func(r *Report) { f := Missing(Failed, "", "echo died"); r.Queues[1].Floor = &f }, "pipe round trip, floor: failed: echo died"},
+		{"failed base", func(r *Report) { f := Missing(Failed, "", "worker died"); r.Queues[2].Base = &f }, "handle with a task, base: failed: worker died"},
 		{"failed variant behind the best", func(r *Report) {
 			r.Queues[0].Mproc = Best(PerSecond, Measured("parent consumer", []float64{1}), Missing(Failed, "consumer process", "Get hung"))
 		}, "queue of ints, mproc (consumer process): failed: Get hung"},
@@ -125,6 +149,7 @@ func TestQueuesRoundTripJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(back.Queues) != 3 || back.Queues[0].Floor != nil || back.Queues[1].Floor == nil || !back.Queues[1].Target.OfFloor ||
+		back.Queues[2].Base == nil || !back.Queues[2].Target.OverBase ||
 		back.Queues[0].Mproc.Variant != "parent consumer" || len(back.Queues[0].Mproc.Others) != 1 {
 		t.Errorf("JSON lost data: %+v", back.Queues)
 	}
