@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"os"
 	"sort"
 	"strings"
 
@@ -21,6 +22,14 @@ var Analyzer = &analysis.Analyzer{
 	URL:      "https://github.com/mproc-go/mproc/blob/main/docs/what-gets-sent.md",
 	Requires: []*analysis.Analyzer{inspect.Analyzer},
 	Run:      run,
+}
+
+// stats, the -stats flag, prints to standard error, per package, how
+// many calls that send it checked and how many reports it made.
+var stats bool
+
+func init() {
+	Analyzer.Flags.BoolVar(&stats, "stats", false, "print per package the number of calls that send checked and of reports, to standard error")
 }
 
 const (
@@ -59,14 +68,28 @@ var senders = []sender{
 	{pkg: codecPath, name: "Marshal", fn: -1, values: []int{0}, bytes: true},
 }
 
-func run(pass *analysis.Pass) (any, error) {
+func run(orig *analysis.Pass) (any, error) {
+	checked, reported := 0, 0
+	pass := *orig // a copy that counts its reports
+	pass.Report = func(d analysis.Diagnostic) { reported++; orig.Report(d) }
+	if stats {
+		defer func() {
+			fmt.Fprintf(os.Stderr, "mprocvet: %s: %d calls that send checked, %d reports\n", pass.Pkg.Path(), checked, reported)
+		}()
+	}
+	return check(&pass, &checked)
+}
+
+func check(pass *analysis.Pass, checked *int) (any, error) {
 	ins := pass.ResultOf[inspect.Analyzer].(*inspector.Inspector)
+	fx := newFixer(pass)
 	ins.Preorder([]ast.Node{(*ast.CallExpr)(nil)}, func(n ast.Node) {
 		call := n.(*ast.CallExpr)
 		s, ok := senderOf(pass, call)
 		if !ok {
 			return
 		}
+		*checked++
 		what := s.name
 		if s.recv != "" {
 			what = s.recv + "." + s.name
@@ -77,7 +100,13 @@ func run(pass *analysis.Pass) (any, error) {
 		}
 		what = pkgName + what
 		if s.fn >= 0 && s.fn < len(call.Args) {
-			checkFunc(pass, what, call.Args[s.fn])
+			// The input a suggested fix may fold captures into: one value,
+			// or Map's slice of them; none for a sequence.
+			var input ast.Expr
+			if len(s.values) == 1 && !s.variadic && s.values[0] < len(call.Args) {
+				input = call.Args[s.values[0]]
+			}
+			checkFunc(pass, fx, what, call.Args[s.fn], input, s.name == "Map")
 		}
 		if s.seqIn && s.fn < len(call.Args) {
 			if fsig, ok := pass.TypesInfo.TypeOf(call.Args[s.fn]).(*types.Signature); ok && fsig.Params().Len() == 2 {
@@ -179,21 +208,31 @@ func senderOf(pass *analysis.Pass, call *ast.CallExpr) (sender, bool) {
 	return sender{}, false
 }
 
-// checkFunc reports a function argument that cannot travel by reference.
-func checkFunc(pass *analysis.Pass, what string, arg ast.Expr) {
+// checkFunc reports a function argument that cannot travel by reference,
+// with a suggested fix where one is mechanical; input is the call's input
+// (a slice of them with slice), nil when a fix cannot fold captures into it.
+func checkFunc(pass *analysis.Pass, fx *fixer, what string, arg, input ast.Expr, slice bool) {
 	arg = ast.Unparen(arg)
 	// mproc.Plain(f) sends f.
 	if call, ok := arg.(*ast.CallExpr); ok && len(call.Args) == 1 {
 		if id := calleeName(pass, call); id == mprocPath+".Plain" {
-			checkFunc(pass, what, call.Args[0])
+			checkFunc(pass, fx, what, call.Args[0], input, slice)
 			return
 		}
 	}
 	switch f := arg.(type) {
 	case *ast.FuncLit:
-		if names := captures(pass, f); len(names) > 0 {
-			pass.Reportf(f.Pos(), "%s sends this func literal by reference, but it captures %s, which would stay in this process; fix: make it a top-level function and pass %s in its input",
-				what, strings.Join(names, ", "), strings.Join(names, ", "))
+		if vars := captures(pass, f); len(vars) > 0 {
+			var names []string
+			for _, v := range vars {
+				names = append(names, v.Name())
+			}
+			d := analysis.Diagnostic{Pos: f.Pos(), Message: fmt.Sprintf("%s sends this func literal by reference, but it captures %s, which would stay in this process; fix: make it a top-level function and pass %s in its input",
+				what, strings.Join(names, ", "), strings.Join(names, ", "))}
+			if fix, ok := fx.captureFix(f, vars, input, slice); ok {
+				d.SuggestedFixes = []analysis.SuggestedFix{fix}
+			}
+			pass.Report(d)
 		}
 	case *ast.SelectorExpr:
 		sel := pass.TypesInfo.Selections[f]
@@ -202,8 +241,12 @@ func checkFunc(pass *analysis.Pass, what string, arg ast.Expr) {
 		}
 		recv := sel.Recv()
 		if p, ok := unsendable(recv, false); ok {
-			pass.Reportf(f.Pos(), "%s sends method value %s with its receiver, and %s cannot travel: %s; fix: pass the method expression (%s).%s and send what the method needs as its input",
-				what, types.ExprString(f), p.whereIn("the receiver"), p.leaf.Reason, types.TypeString(recv, types.RelativeTo(pass.Pkg)), f.Sel.Name)
+			d := analysis.Diagnostic{Pos: f.Pos(), Message: fmt.Sprintf("%s sends method value %s with its receiver, and %s cannot travel: %s; fix: pass the method expression (%s).%s and send what the method needs as its input",
+				what, types.ExprString(f), p.whereIn("the receiver"), p.leaf.Reason, types.TypeString(recv, types.RelativeTo(pass.Pkg)), f.Sel.Name)}
+			if fix, ok := fx.methodFix(f, p.whereIn("the receiver")+" cannot travel"); ok {
+				d.SuggestedFixes = []analysis.SuggestedFix{fix}
+			}
+			pass.Report(d)
 		}
 	}
 }
@@ -228,11 +271,11 @@ func calleeName(pass *analysis.Pass, call *ast.CallExpr) string {
 	return ""
 }
 
-// captures returns the names of the variables a func literal uses that
-// are declared outside it and are not package-level: its closure's
-// captured variables.
-func captures(pass *analysis.Pass, lit *ast.FuncLit) []string {
-	seen := map[string]bool{}
+// captures returns the variables a func literal uses that are declared
+// outside it and are not package-level, its closure's captured
+// variables, by name.
+func captures(pass *analysis.Pass, lit *ast.FuncLit) []*types.Var {
+	seen := map[string]*types.Var{}
 	ast.Inspect(lit.Body, func(n ast.Node) bool {
 		id, ok := n.(*ast.Ident)
 		if !ok {
@@ -248,15 +291,15 @@ func captures(pass *analysis.Pass, lit *ast.FuncLit) []string {
 		if within(v.Pos(), lit) {
 			return true // declared in the literal, or its parameter
 		}
-		seen[v.Name()] = true
+		seen[v.Name()] = v
 		return true
 	})
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
+	vars := make([]*types.Var, 0, len(seen))
+	for _, v := range seen {
+		vars = append(vars, v)
 	}
-	sort.Strings(names)
-	return names
+	sort.Slice(vars, func(i, j int) bool { return vars[i].Name() < vars[j].Name() })
+	return vars
 }
 
 func within(p token.Pos, n ast.Node) bool { return p >= n.Pos() && p < n.End() }

@@ -91,3 +91,104 @@ func main() {
 		}
 	}
 }
+
+// TestSuggestedFixes applies every suggested fix to testdata/src/fixes
+// and compares the result with fixes.go.golden: the reports without a fix
+// (a capture the literal assigns, a sequence, a receiver of local
+// variables, generic code) leave their lines as they are.
+func TestSuggestedFixes(t *testing.T) {
+	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), Analyzer, "fixes")
+}
+
+// TestFixedProgramRuns applies mprocvet -fix to a program whose calls mproc
+// refuses at run time, then builds and runs it: the fixed program sends
+// what it meant to, its worker processes compute the results, and
+// mprocvet finds nothing more.
+func TestFixedProgramRuns(t *testing.T) {
+	bin := build(t)
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module user\n\ngo 1.26.0\n\nrequire github.com/mproc-go/mproc v0.0.0\n\nreplace github.com/mproc-go/mproc => "+root+"\n")
+	write("main.go", `package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/mproc-go/mproc"
+)
+
+type locked struct {
+	mu sync.Mutex
+	by int
+}
+
+func (l *locked) Scale(_ context.Context, x int) (int, error) { return x * l.by, nil }
+
+func main() {
+	mproc.Main()
+	ctx := context.Background()
+	pool, err := mproc.NewPool(mproc.Workers(2))
+	if err != nil {
+		panic(err)
+	}
+	defer pool.Close()
+	factor := 3
+	out, err := mproc.Map(ctx, pool, func(_ context.Context, x int) (int, error) { return x * factor, nil }, []int{1, 2, 3})
+	fmt.Println("map:", out, err)
+	sep := "-"
+	s, err := mproc.Submit(ctx, pool, func(_ context.Context, parts []string) (string, error) {
+		return strings.Join(parts, sep), nil
+	}, []string{"a", "b"}).Wait(ctx)
+	fmt.Println("submit:", s, err)
+	scaled, err := mproc.Map(ctx, pool, (&locked{by: 2}).Scale, []int{1, 2})
+	fmt.Println("method:", scaled, err)
+}
+`)
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run("go", "mod", "tidy"); err != nil {
+		t.Fatalf("go mod tidy: %v\n%s", err, out)
+	}
+	// Before the fix, mproc refuses each call when it runs.
+	out, err := run("go", "run", ".")
+	if err != nil || strings.Count(out, "<nil>") != 0 {
+		t.Fatalf("the program before the fix: %v\n%s\nwant three refusals", err, out)
+	}
+	if out, err := run(bin, "."); err == nil || strings.Count(out, "cannot travel")+strings.Count(out, "captures") != 3 {
+		t.Fatalf("mprocvet before -fix: %v\n%s\nwant three reports", err, out)
+	}
+	if out, err := run(bin, "-fix", "."); err != nil {
+		t.Fatalf("mprocvet -fix: %v\n%s", err, out)
+	}
+	if out, err := run(bin, "."); err != nil || out != "" {
+		t.Fatalf("mprocvet after -fix: %v\n%s\nwant nothing left to report", err, out)
+	}
+	out, err = run("go", "run", ".")
+	if err != nil {
+		t.Fatalf("the fixed program: %v\n%s", err, out)
+	}
+	for _, want := range []string{"map: [3 6 9] <nil>", "submit: a-b <nil>", "method: [2 4] <nil>"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the fixed program printed\n%s\nwant a line %q", out, want)
+		}
+	}
+	if t.Failed() {
+		fixed, _ := os.ReadFile(filepath.Join(dir, "main.go"))
+		t.Logf("main.go after -fix:\n%s", fixed)
+	}
+}
