@@ -18,7 +18,7 @@ import (
 // Analyzer reports what mproc's calls cannot send.
 var Analyzer = &analysis.Analyzer{
 	Name:     "mprocvet",
-	Doc:      "report functions and values that mproc cannot send to another process\n\nIt checks the function and the inputs given to mproc.Map, Imap, ImapUnordered, Submit, Start, Initializer, Call, Queue.Put, Queue.PutMany and PipeEnd.Send, and the values given to codec.Marshal.",
+	Doc:      "report functions and values that mproc cannot send to another process\n\nIt checks the function and the inputs given to mproc.Map, Imap, ImapUnordered, Submit, Start, Initializer, Call, Queue.Put, Queue.PutMany, PipeEnd.Send, Shared.Store, SharedMap.Set, SharedList.Append and SharedList.Set, and the values given to codec.Marshal.",
 	URL:      "https://github.com/mproc-go/mproc/blob/main/docs/what-gets-sent.md",
 	Requires: []*analysis.Analyzer{inspect.Analyzer},
 	Run:      run,
@@ -65,6 +65,10 @@ var senders = []sender{
 	{pkg: mprocPath, recv: "Queue", name: "Put", fn: -1, values: []int{1}},
 	{pkg: mprocPath, recv: "Queue", name: "PutMany", fn: -1, values: []int{1}, variadic: true},
 	{pkg: mprocPath, recv: "PipeEnd", name: "Send", fn: -1, values: []int{1}},
+	{pkg: mprocPath, recv: "Shared", name: "Store", fn: -1, values: []int{1}},
+	{pkg: mprocPath, recv: "SharedMap", name: "Set", fn: -1, values: []int{1, 2}},
+	{pkg: mprocPath, recv: "SharedList", name: "Append", fn: -1, values: []int{1}, variadic: true},
+	{pkg: mprocPath, recv: "SharedList", name: "Set", fn: -1, values: []int{2}},
 	{pkg: codecPath, name: "Marshal", fn: -1, values: []int{0}, bytes: true},
 }
 

@@ -11,7 +11,8 @@
 // It reads the same table of what cannot travel as the codec
 // (internal/sendable), so the two agree. It checks the calls that send:
 // mproc.Map, Imap, ImapUnordered, Submit, Start, Initializer, Call,
-// Queue.Put, Queue.PutMany, PipeEnd.Send, and codec.Marshal, which also
+// Queue.Put, Queue.PutMany, PipeEnd.Send, Shared.Store, SharedMap.Set,
+// SharedList.Append, SharedList.Set, and codec.Marshal, which also
 // refuses handles (open files, queues...) since bytes cannot carry them.
 // An argument of interface type is reported only when its static type
 // makes the failure certain; a func variable is not: what it holds is

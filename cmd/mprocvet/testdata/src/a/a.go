@@ -90,6 +90,17 @@ func calls(ctx context.Context, p *mproc.Pool, q *mproc.Queue[WithChan], pipe *m
 	mproc.Initializer(func(_ context.Context, n int) error { return nil }, k)
 	mproc.Initializer(func(_ context.Context, n int) error { k = n; return nil }, 1) // want `mproc.Initializer sends this func literal by reference, but it captures k`
 
+	// Shared objects' values travel to their owner.
+	var sm *mproc.SharedMap[string, WithChan]
+	var sl *mproc.SharedList[chan int]
+	var sw *mproc.Shared[WithChan]
+	sm.Set(ctx, "k", WithChan{})   // want `mproc.SharedMap.Set sends WithChan\{\} to another process, and it at .Done \(a chan bool\) cannot travel`
+	sl.Append(ctx, nil, nil)       // want `mproc.SharedList.Append sends nil` `mproc.SharedList.Append sends nil`
+	sl.Set(ctx, 0, make(chan int)) // want `mproc.SharedList.Set sends make\(chan int\) to another process, and it \(a chan int\) cannot travel`
+	sw.Store(ctx, WithChan{N: 1})  // want `mproc.Shared.Store sends WithChan\{…\} to another process`
+	var fine *mproc.SharedMap[string, int]
+	fine.Set(ctx, "k", 1)
+
 	// Bytes cannot carry handles.
 	codec.Marshal(Bad{})                  // want `codec.Marshal encodes Bad\{\} to bytes, and it at .Cfg.Log.mu`
 	codec.Marshal(Job{})                  // want `codec.Marshal encodes Job\{\} to bytes, and it at .Out \(a \*os.File\) cannot travel: it is a handle`

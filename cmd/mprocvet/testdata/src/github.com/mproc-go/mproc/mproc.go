@@ -16,6 +16,8 @@ type Process[T any] struct{}
 type Shared[T any] struct{}
 type Queue[T any] struct{}
 type PipeEnd[T any] struct{}
+type SharedMap[K comparable, V any] struct{ S *Shared[map[K]V] }
+type SharedList[T any] struct{ S *Shared[[]T] }
 
 func Map[In, Out any](ctx context.Context, p *Pool, fn func(context.Context, In) (Out, error), in []In, opts ...CallOption) ([]Out, error) {
 	return nil, nil
@@ -45,3 +47,8 @@ func (p *PipeEnd[T]) Send(ctx context.Context, v T) error      { return nil }
 
 func (q *Queue[T]) MarshalHandle() (any, []*os.File, error) { return nil, nil, nil }
 func (q *Queue[T]) UnmarshalHandle(any) error               { return nil }
+
+func (s *Shared[T]) Store(ctx context.Context, v T) error                     { return nil }
+func (m *SharedMap[K, V]) Set(ctx context.Context, k K, v V) error            { return nil }
+func (l *SharedList[T]) Append(ctx context.Context, values ...T) (int, error) { return 0, nil }
+func (l *SharedList[T]) Set(ctx context.Context, i int, v T) error            { return nil }
