@@ -43,7 +43,7 @@ func (e *encoder) reset() {
 	clear(e.types)
 	clear(e.funcs)
 	e.funcFew = [len(e.funcFew)]funcMemo{}
-	clear(e.memo)
+	e.memo.clear()
 	clear(e.memoAlt)
 	e.memoFew = [len(e.memoFew)]memoKey{}
 	e.nmemo = 0

@@ -501,10 +501,7 @@ func decSlice(ti *typeInfo) decFn {
 		if err != nil {
 			return err
 		}
-		s := reflect.MakeSlice(ti.t, n, n).UnsafePointer()
-		if s == nil {
-			s = reflect.MakeSlice(ti.t, 0, 1).UnsafePointer()
-		}
+		s := newArray(ti, n)
 		*(*sliceHeader)(p) = sliceHeader{s, n, n}
 		if tracked && n > 0 { // as the encoder: an empty slice takes no memo id
 			d.memo = append(d.memo, memoObj{s, n, ti})

@@ -187,7 +187,7 @@ type encoder struct {
 	typeNext int
 
 	memoFew [8]memoKey // the first objects of the message (see seen)
-	memo    map[unsafe.Pointer]memoVal
+	memo    addrTable
 	memoAlt map[memoKey]uint64
 	nmemo   uint64
 	depth   int
@@ -265,7 +265,7 @@ func (e *encoder) begin(bulk int) {
 // that a long-lived stream keeps nothing of it alive.
 func (e *encoder) release() {
 	if e.nmemo > uint64(len(e.memoFew)) {
-		clear(e.memo)
+		e.memo.clear()
 		clear(e.memoAlt)
 	}
 	if e.nmemo > 0 {

@@ -398,9 +398,6 @@ func (e *encoder) seen(k memoKey) bool {
 // migrate moves the first few objects of the message to the memo maps,
 // the first of equal keys winning (a slice written twice, see register).
 func (e *encoder) migrate() {
-	if e.memo == nil {
-		e.memo = make(map[unsafe.Pointer]memoVal, 2*len(e.memoFew))
-	}
 	for i, x := range e.memoFew {
 		e.insertMany(x, uint64(i))
 	}
@@ -408,9 +405,9 @@ func (e *encoder) migrate() {
 
 // insertMany records k with memo id id unless it is recorded.
 func (e *encoder) insertMany(k memoKey, id uint64) {
-	v, ok := e.memo[k.p]
+	v, ok := e.memo.get(uintptr(k.p))
 	if !ok {
-		e.memo[k.p] = memoVal{k.ti, k.n, id}
+		e.memo.put(uintptr(k.p), memoVal{k.ti, k.n, id})
 		return
 	}
 	if v.ti == k.ti && v.n == k.n {
@@ -473,9 +470,9 @@ func (e *encoder) untracked(ti *typeInfo, h *sliceHeader, tracked byte) (done bo
 // a different type or length (a struct and its first field) goes to a
 // second map.
 func (e *encoder) seenMany(k memoKey) bool {
-	v, ok := e.memo[k.p]
+	v, ok := e.memo.get(uintptr(k.p))
 	if !ok {
-		e.memo[k.p] = memoVal{k.ti, k.n, e.nmemo}
+		e.memo.put(uintptr(k.p), memoVal{k.ti, k.n, e.nmemo})
 		e.nmemo++
 		return false
 	}

@@ -376,7 +376,7 @@ func (e *encoder) memoID(k memoKey) (uint64, bool) {
 		}
 		return 0, false
 	}
-	v, ok := e.memo[k.p]
+	v, ok := e.memo.get(uintptr(k.p))
 	if !ok {
 		return 0, false
 	}
@@ -541,6 +541,4 @@ func (d *decoder) container(at int, tid uint64) (memoObj, error) {
 
 func newObject(ti *typeInfo) unsafe.Pointer { return reflect.New(ti.t).UnsafePointer() }
 
-func newSlice(ti *typeInfo, n int) unsafe.Pointer {
-	return reflect.MakeSlice(ti.t, n, n).UnsafePointer()
-}
+func newSlice(ti *typeInfo, n int) unsafe.Pointer { return newArray(ti, n) }

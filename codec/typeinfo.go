@@ -23,10 +23,13 @@ type typeInfo struct {
 	dynamic bool   // holds interfaces, funcs or hooks: Check must look at values
 	minWire uint64 // fewest bytes a value of the type encodes to
 	elem    *typeInfo
-	key     *typeInfo
-	fields  []fieldInfo
-	in      []*typeInfo // func parameters
-	out     []*typeInfo // func results
+	// elemRtype is a slice type's element's runtime descriptor, for
+	// newArray.
+	elemRtype unsafe.Pointer
+	key       *typeInfo
+	fields    []fieldInfo
+	in        []*typeInfo // func parameters
+	out       []*typeInfo // func results
 
 	// problems lists every part of the type that can never be sent, with
 	// paths relative to the type ([*] stands for any element).
@@ -153,6 +156,7 @@ func build(t reflect.Type) *typeInfo {
 	case reflect.Slice:
 		ti.kind = kSlice
 		ti.elem = build(t.Elem())
+		ti.elemRtype = rtypeOf(t.Elem())
 	case reflect.Map:
 		ti.kind = kMap
 		ti.key = build(t.Key())
