@@ -14,7 +14,7 @@ import (
 var queuesScript []byte
 
 // QueueShapes are the shapes of queues.py, in the order of the table.
-var QueueShapes = []string{"queue_items", "queue_latency", "queue_mib", "pipe", "map_set", "handle_task"}
+var QueueShapes = []string{"queue_items", "queue_latency", "queue_mib", "pipe", "map_set", "lock_uncontended", "lock_two_procs", "handle_task"}
 
 // QueueParams sizes queues.py's run.
 type QueueParams struct {
@@ -25,6 +25,8 @@ type QueueParams struct {
 	MiBItems      int // 1 MiB items per run of queue_mib
 	Rounds        int // round trips per run of pipe
 	Sets          int // sets per run of map_set
+	LockOps       int // acquire+release pairs per run of lock_uncontended
+	LockIncs      int // increments per run of lock_two_procs
 }
 
 // Args returns queues.py's flags for p.
@@ -34,6 +36,7 @@ func (p QueueParams) Args() []string {
 		"--items", strconv.Itoa(p.Items), "--latency-rounds", strconv.Itoa(p.LatencyRounds),
 		"--mib-items", strconv.Itoa(p.MiBItems), "--rounds", strconv.Itoa(p.Rounds),
 		"--sets", strconv.Itoa(p.Sets),
+		"--lock-ops", strconv.Itoa(max(p.LockOps, 1)), "--lock-incs", strconv.Itoa(max(p.LockIncs, 2)),
 	}
 }
 

@@ -30,6 +30,14 @@ default. --shapes selects shapes; one sample per run, in these units:
   map_set
         sets/s: a Process sets --sets keys of a Manager().dict() one after
         the other (after one untimed set), timing its own loop.
+  lock_uncontended
+        seconds per acquire() and release() of a multiprocessing.Lock by the
+        parent alone, --lock-ops pairs per run.
+  lock_two_procs
+        increments/s: two Processes each add 1 to a multiprocessing.Value('q',
+        lock=False) --lock-incs/2 times, taking one multiprocessing.Lock for
+        each; timed by the parent from a Barrier that starts both to their
+        join, and the counter checked.
   handle_task
         always "unsupported": a Pool task cannot take an open file (the
         script tries, and quotes the error).
@@ -50,7 +58,7 @@ import traceback
 
 MIB = 1 << 20
 MIB_MAXSIZE = 8  # the bound of the 1 MiB queue, as mproc's QueueCapacity(8)
-ALL_SHAPES = ("queue_items", "queue_latency", "queue_mib", "pipe", "map_set", "handle_task")
+ALL_SHAPES = ("queue_items", "queue_latency", "queue_mib", "pipe", "map_set", "lock_uncontended", "lock_two_procs", "handle_task")
 KINDS = ("queue", "simplequeue")
 JOIN_BOUND = 60.0  # seconds a finished child may take to exit
 
@@ -249,6 +257,41 @@ class Echo:
         finish(self.p)
 
 
+def count_under_lock(lock, value, start, n):
+    start.wait()
+    for _ in range(n):
+        lock.acquire()
+        value.value += 1
+        lock.release()
+
+
+def lock_uncontended(ctx, n):
+    lock = ctx.Lock()
+    acquire, release = lock.acquire, lock.release
+    t0 = time.perf_counter()
+    for _ in range(n):
+        acquire()
+        release()
+    return (time.perf_counter() - t0) / n
+
+
+def lock_two_procs(ctx, n):
+    lock = ctx.Lock()
+    value = ctx.Value("q", 0, lock=False)
+    start = ctx.Barrier(3)
+    procs = [ctx.Process(target=count_under_lock, args=(lock, value, start, k)) for k in (n // 2, n - n // 2)]
+    for p in procs:
+        p.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for p in procs:
+        finish(p)
+    secs = time.perf_counter() - t0
+    if value.value != n:
+        raise RuntimeError(f"the counter holds {value.value}, want {n}")
+    return n / secs
+
+
 def map_set(ctx, mgr, n):
     d = mgr.dict()
     mine, theirs = ctx.Pipe(duplex=False)
@@ -296,6 +339,8 @@ def main():
     ap.add_argument("--mib-items", type=int, default=200, help="1 MiB items per run of queue_mib")
     ap.add_argument("--rounds", type=int, default=5000, help="round trips per run of pipe")
     ap.add_argument("--sets", type=int, default=20_000, help="sets per run of map_set")
+    ap.add_argument("--lock-ops", type=int, default=1_000_000, help="acquire+release pairs per run of lock_uncontended")
+    ap.add_argument("--lock-incs", type=int, default=200_000, help="increments per run of lock_two_procs")
     ap.add_argument("--shapes", default=",".join(ALL_SHAPES), help="comma-separated subset of " + ",".join(ALL_SHAPES))
     args = ap.parse_args()
     shapes = [x.strip() for x in args.shapes.split(",") if x.strip()]
@@ -366,6 +411,13 @@ def main():
         else:
             with mgr:
                 measure(metrics, "map_set", lambda: map_set(ctx, mgr, args.sets), runs, variant)
+
+    if "lock_uncontended" in shapes:
+        measure(metrics, "lock_uncontended", lambda: lock_uncontended(ctx, args.lock_ops), runs, f"multiprocessing.Lock(), {method}")
+
+    if "lock_two_procs" in shapes:
+        measure(metrics, "lock_two_procs", lambda: lock_two_procs(ctx, args.lock_incs), runs,
+                f"multiprocessing.Lock() and Value('q', lock=False), {method}")
 
     if "handle_task" in shapes:
         variant = f"Pool(1).apply, {method}"

@@ -31,6 +31,8 @@ type config struct {
 	MiBItems      int  // 1 MiB items per run
 	MapSets       int  // shared-map sets per run
 	HandleRounds  int  // pairs of Submit+Wait per run of the handle row
+	LockOps       int  // Lock+Unlock pairs per run of the uncontended lock row
+	LockIncs      int  // increments per run of the two-process lock row
 }
 
 func defaultConfig(quick bool) config {
@@ -58,6 +60,8 @@ func defaultConfig(quick bool) config {
 		MiBItems:      200,
 		MapSets:       20_000,
 		HandleRounds:  2000,
+		LockOps:       1_000_000,
+		LockIncs:      1_000_000,
 	}
 	if quick {
 		c.Runs = 3
@@ -73,6 +77,8 @@ func defaultConfig(quick bool) config {
 		c.MiBItems = 50
 		c.MapSets = 2000
 		c.HandleRounds = 500
+		c.LockOps = 100_000
+		c.LockIncs = 100_000
 	}
 	return c
 }

@@ -19,7 +19,7 @@ import (
 func measureQueues(ctx context.Context, cfg config) []report.QueueRow {
 	py := &pythonQueues{ctx: ctx, cfg: cfg}
 	// Rows are appended before any pointer into out is kept: size it first.
-	out := make([]report.QueueRow, 0, 6)
+	out := make([]report.QueueRow, 0, 8)
 	add := func(key, title string, unit report.Unit, target report.Target, notes ...string) *report.QueueRow {
 		out = append(out, report.QueueRow{Key: key, Title: title, Unit: unit, Target: &target, Notes: notes})
 		row := &out[len(out)-1]
@@ -78,6 +78,20 @@ func measureQueues(ctx context.Context, cfg config) []report.QueueRow {
 	res, err = py.run("map_set")
 	row.CPython = py.cell(row, res, err, "map_set", "Manager().dict()")
 
+	row = add("lock_uncontended", "Lock acquire+release, uncontended", report.Seconds,
+		report.Target{Value: 25e-9},
+		fmt.Sprintf("per run a new lock, %d pairs by one goroutine (one thread), the mean; mproc: Lock and Unlock of mproc.NewLock(), a futex word in shared memory; CPython: acquire() and release() of multiprocessing.Lock(), a POSIX semaphore, bound methods looked up once", cfg.LockOps))
+	compete(cfg.Runs, on(&row.Mproc, "")(mprocbench.LockUncontended(cfg.LockOps)))
+	res, err = py.run("lock_uncontended")
+	row.CPython = py.cell(row, res, err, "lock_uncontended", "Lock")
+
+	row = add("lock_two_procs", fmt.Sprintf("two processes incrementing under one Lock, %d increments", cfg.LockIncs), report.PerSecond,
+		report.Target{Value: 5e6},
+		"increments/s of one shared int64, each under the lock, half by each of two processes; timed by the parent from a barrier that starts both to their end, process start not timed, the counter checked; mproc: mproc.Lock, mproc.SharedValue[int64] and mproc.Barrier, two processes of mproc.Start; CPython: multiprocessing.Lock, Value('q', lock=False) and Barrier, two Processes")
+	compete(cfg.Runs, on(&row.Mproc, "")(mprocbench.LockTwoProcesses(cfg.LockIncs)))
+	res, err = py.run("lock_two_procs")
+	row.CPython = py.cell(row, res, err, "lock_two_procs", "Lock")
+
 	row = add("handle_task", "Submit+Wait of a task carrying an open file (a handle)", report.Seconds,
 		report.Target{Value: 20e-6, OverBase: true},
 		fmt.Sprintf("per run %d pairs of Submit+Wait on a warm pool of 1 worker, alternating: the input struct holding an *os.File (os.DevNull, opened once: it travels as a duplicated descriptor and the worker closes its copy when the task returns) and the same struct with a nil file, the base; each figure is the median call of its kind, and the target bounds what the file adds to the base", cfg.HandleRounds))
@@ -123,7 +137,7 @@ func (py *pythonQueues) run(shape string) (*python.QueueResult, error) {
 	progress("queues: CPython " + shape)
 	res, err := python.RunQueues(py.ctx, python.QueueParams{
 		Shapes: []string{shape}, Runs: cfg.Runs, Items: cfg.QueueItems, LatencyRounds: cfg.LatencyRounds,
-		MiBItems: cfg.MiBItems, Rounds: cfg.Rounds, Sets: cfg.MapSets,
+		MiBItems: cfg.MiBItems, Rounds: cfg.Rounds, Sets: cfg.MapSets, LockOps: cfg.LockOps, LockIncs: cfg.LockIncs,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "compare: CPython %s skipped: %v\n", shape, err)
