@@ -62,6 +62,15 @@ func (l *Lock) word() *uint32 { return l.w }
 // returns nil or an *OwnerDiedError holding the lock, or ctx's error
 // without it.
 func (l *Lock) Acquire(ctx context.Context) error {
+	if futex.TryLock(l.word()) {
+		return nil // the uncontended case: one compare-and-swap, nothing allocated
+	}
+	return l.acquireSlow(ctx)
+}
+
+// acquireSlow waits for the lock; apart from Acquire so that the fast path
+// inlines and errors.As's target does not escape on it.
+func (l *Lock) acquireSlow(ctx context.Context) error {
 	err := futex.Lock(ctx, l.word())
 	var od *futex.OwnerDiedError
 	if errors.As(err, &od) {
@@ -75,7 +84,11 @@ func (l *Lock) TryLock() bool { return futex.TryLock(l.word()) }
 
 // Lock takes the lock (sync.Locker). A lock taken over from a dead owner
 // is taken like any other; use Acquire to learn of it.
-func (l *Lock) Lock() { l.Acquire(context.Background()) }
+func (l *Lock) Lock() {
+	if !futex.TryLock(l.word()) {
+		l.acquireSlow(context.Background())
+	}
+}
 
 // Unlock releases the lock.
 func (l *Lock) Unlock() { futex.Unlock(l.word()) }
