@@ -25,8 +25,11 @@ import (
 // exceededMemory reports whether the worker proc, which has exited, died
 // of its memory limit: its last words on stderr say an allocation failed
 // (the Go runtime's "fatal error: out of memory", the race detector's or
-// C code's ENOMEM, a thread that could not get its stack), or it died of
-// SIGKILL and the kernel OOM-killed a process in its cgroup. It reads a
+// C code's ENOMEM, a thread that could not get its stack), or the Go
+// runtime crashed with at least three quarters of the limit resident (an
+// allocation refused by RLIMIT_DATA can take the runtime down another way
+// than "out of memory": a fault inside its collector, seen on Go 1.26), or
+// it died of SIGKILL and the kernel OOM-killed a process in its cgroup. It reads a
 // few small files; call it once per dead worker, before releaseLimits.
 //
 // The caller must not ask it about a worker the pool killed itself (a
@@ -48,11 +51,26 @@ func exceededMemory(proc *spawn.Proc, limit int64) bool {
 			return true
 		}
 	}
-	if proc.Wait().Signal != "SIGKILL" {
+	exit := proc.Wait()
+	if runtimeCrashNearLimit(exit, proc.StderrContains, limit) {
+		return true
+	}
+	if exit.Signal != "SIGKILL" {
 		return false
 	}
 	parent, ok := parentCgroup()
 	return ok && parent.Group(os.Getpid(), proc.Pid).OOMKilled()
+}
+
+// runtimeCrashNearLimit reports whether a worker's exit is the Go
+// runtime's own crash (exit status 2, its report on stderr) while its peak
+// resident memory was at least three quarters of limit: the memory limit
+// at work, whatever the runtime's last words.
+func runtimeCrashNearLimit(exit spawn.Exit, stderrContains func(string) bool, limit int64) bool {
+	if exit.Code != 2 || exit.PeakRSS < limit/4*3 {
+		return false
+	}
+	return stderrContains("fatal error:") || stderrContains("SIGSEGV: segmentation violation") || stderrContains("unexpected signal during runtime execution")
 }
 
 // parent is the memory cgroup this process is in, under which its workers

@@ -9,12 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mproc-go/mproc/internal/cgroup"
+	"github.com/mproc-go/mproc/internal/spawn"
 	"golang.org/x/sys/unix"
 )
 
@@ -461,4 +463,32 @@ func TestInitializerMemory(t *testing.T) {
 		t.Fatalf("NewPool = %v, want a WorkerExitError: SIGKILL, exceeded its memory limit of 64 MiB before it was ready", err)
 	}
 	groupGone(t, we.Pid)
+}
+
+// TestRuntimeCrashNearLimit: a Go runtime crash counts as the memory
+// limit at work only with most of the limit resident; the same crash in
+// a small worker (a stack overflow, a fault in the task's own code) is
+// reported as what it is.
+func TestRuntimeCrashNearLimit(t *testing.T) {
+	const limit = 64 << 20
+	says := func(words ...string) func(string) bool {
+		return func(s string) bool { return slices.Contains(words, s) }
+	}
+	for _, tc := range []struct {
+		name   string
+		exit   spawn.Exit
+		stderr func(string) bool
+		want   bool
+	}{
+		{"fault in the collector at the limit", spawn.Exit{Code: 2, PeakRSS: 63 << 20}, says("SIGSEGV: segmentation violation"), true},
+		{"fatal error at three quarters", spawn.Exit{Code: 2, PeakRSS: limit / 4 * 3}, says("fatal error:"), true},
+		{"stack overflow in a small worker", spawn.Exit{Code: 2, PeakRSS: 12 << 20}, says("fatal error:"), false},
+		{"a plain exit status 2 at the limit", spawn.Exit{Code: 2, PeakRSS: limit}, says(), false},
+		{"another exit status at the limit", spawn.Exit{Code: 7, PeakRSS: limit}, says("fatal error:"), false},
+		{"killed at the limit", spawn.Exit{Code: -1, Signal: "SIGKILL", PeakRSS: limit}, says("fatal error:"), false},
+	} {
+		if got := runtimeCrashNearLimit(tc.exit, tc.stderr, limit); got != tc.want {
+			t.Errorf("%s: runtimeCrashNearLimit = %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }
