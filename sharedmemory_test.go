@@ -39,8 +39,13 @@ func fillAndCount(_ context.Context, f fill) (int, error) {
 
 func countMaps(_ context.Context, _ int) (int, error) { return memfdMaps() }
 
+// allStarted is an initializer that does nothing: with one, NewPool returns
+// only once every worker is up, so that no worker's descriptors open after
+// the test counts them.
+func allStarted(context.Context, int) error { return nil }
+
 func TestSharedSliceIsWrittenInPlaceByWorkers(t *testing.T) {
-	pool := newPool(t, mproc.Workers(2))
+	pool := newPool(t, mproc.Workers(2), mproc.Initializer(allStarted, 0))
 	ctx := deadline(t)
 	fdsBefore := openFDs(t)
 	mapsBefore, _ := memfdMaps()
