@@ -43,22 +43,31 @@ func TestExamplesAreClean(t *testing.T) {
 	}
 }
 
-// TestVetToolReports runs go vet -vettool=mprocvet over a module that
-// uses mproc with a mistake, and checks the report.
-func TestVetToolReports(t *testing.T) {
-	bin := build(t)
+// userModule writes a module that uses this repository's mproc, with
+// mainGo as its main.go, and returns its directory.
+func userModule(t *testing.T, mainGo string) string {
+	t.Helper()
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	write := func(name, text string) {
+	for name, text := range map[string]string{
+		"go.mod":  "module user\n\ngo 1.26.0\n\nrequire github.com/mproc-go/mproc v0.0.0\n\nreplace github.com/mproc-go/mproc => " + root + "\n",
+		"main.go": mainGo,
+	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("go.mod", "module user\n\ngo 1.26.0\n\nrequire github.com/mproc-go/mproc v0.0.0\n\nreplace github.com/mproc-go/mproc => "+root+"\n")
-	write("main.go", `package main
+	return dir
+}
+
+// TestVetToolReports runs go vet -vettool=mprocvet over a module that
+// uses mproc with a mistake, and checks the report.
+func TestVetToolReports(t *testing.T) {
+	bin := build(t)
+	dir := userModule(t, `package main
 
 import (
 	"context"
@@ -106,18 +115,7 @@ func TestSuggestedFixes(t *testing.T) {
 // mprocvet finds nothing more.
 func TestFixedProgramRuns(t *testing.T) {
 	bin := build(t)
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	write := func(name, text string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("go.mod", "module user\n\ngo 1.26.0\n\nrequire github.com/mproc-go/mproc v0.0.0\n\nreplace github.com/mproc-go/mproc => "+root+"\n")
-	write("main.go", `package main
+	dir := userModule(t, `package main
 
 import (
 	"context"
