@@ -62,6 +62,7 @@ type TaskError struct {
 	Index  int    // index of the input in the call (0 for Submit and Start)
 	Worker int    // ID of the worker that ran it (0 in-process)
 	Pid    int    // its process ID
+	Node   string // the cluster node it ran on, "" on this machine
 	Type   string // concrete type of the error, or of the panic value
 	Msg    string // the error's message, or the panic value printed
 	Err    error  // the error as returned, rebuilt in this process; nil after a panic or when it could not be sent
@@ -74,6 +75,7 @@ func (e *TaskError) Error() string {
 	if e.Pid != 0 {
 		where = fmt.Sprintf(" in worker %d (pid %d)", e.Worker, e.Pid)
 	}
+	where += onNode(e.Node)
 	if e.Panic {
 		return fmt.Sprintf("mproc: task %d panicked%s: %s (%s); the worker's stack is in TaskError.Stack", e.Index, where, e.Msg, e.Type)
 	}
@@ -90,6 +92,7 @@ func (e *TaskError) Unwrap() error { return e.Err }
 type WorkerExitError struct {
 	Worker int    // ID of the worker
 	Pid    int    // its process ID
+	Node   string // the cluster node it ran on, "" on this machine
 	Index  int    // index of the input it was running (see Lost), -1 if none
 	Code   int    // exit status, -1 when killed by a signal
 	Signal string // name of the signal that killed it, such as "SIGKILL"
@@ -124,7 +127,7 @@ func (e *WorkerExitError) Error() string {
 		}
 		b.WriteString("it is not run again without Retries; how the worker ended: ")
 	} else {
-		fmt.Fprintf(&b, "mproc: worker %d (pid %d) ", e.Worker, e.Pid)
+		fmt.Fprintf(&b, "mproc: worker %d (pid %d)%s ", e.Worker, e.Pid, onNode(e.Node))
 		if e.Index >= 0 {
 			fmt.Fprintf(&b, "died running task %d: ", e.Index)
 		} else {
@@ -156,6 +159,7 @@ type TimeoutError struct {
 	Index   int           // index of the input in the call
 	Worker  int           // ID of the worker that ran it, 0 in-process
 	Pid     int           // its process ID
+	Node    string        // the cluster node it ran on, "" on this machine
 	Elapsed time.Duration // how long the task had run
 	Limit   time.Duration // the timeout
 }
@@ -164,8 +168,16 @@ func (e *TimeoutError) Error() string {
 	if e.Pid == 0 {
 		return fmt.Sprintf("mproc: task %d timed out after %v (limit %v); its context was cancelled", e.Index, e.Elapsed.Round(time.Millisecond), e.Limit)
 	}
-	return fmt.Sprintf("mproc: task %d timed out after %v (limit %v); worker %d (pid %d) was killed", e.Index,
-		e.Elapsed.Round(time.Millisecond), e.Limit, e.Worker, e.Pid)
+	return fmt.Sprintf("mproc: task %d timed out after %v (limit %v); worker %d (pid %d)%s was killed", e.Index,
+		e.Elapsed.Round(time.Millisecond), e.Limit, e.Worker, e.Pid, onNode(e.Node))
+}
+
+// onNode says where a worker ran, for errors: nothing on this machine.
+func onNode(node string) string {
+	if node == "" {
+		return ""
+	}
+	return " on node " + node
 }
 
 // Is reports whether target is ErrTimeout.

@@ -13,6 +13,7 @@ import (
 // A call is one Map, Imap, ImapUnordered or Submit: the function and how
 // its results go back to the caller. Its inputs travel as jobs.
 type call struct {
+	id     uint64          // unique in the pool, set by Pool.submit
 	ctx    context.Context // done when the caller no longer wants results
 	cancel context.CancelFunc
 	run    wire.Runner

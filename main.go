@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/mproc-go/mproc/internal/binref"
+	"github.com/mproc-go/mproc/internal/remote"
 	"github.com/mproc-go/mproc/internal/serve"
 	"github.com/mproc-go/mproc/internal/spawn"
 )
@@ -22,6 +23,9 @@ import (
 // "worker did not start: call mproc.Main() first in main() and in TestMain".
 func Main() {
 	if !spawn.IsWorker() {
+		if node := remote.Node; node != nil && node() {
+			os.Exit(0) // a cluster node served until it was told to stop
+		}
 		return
 	}
 	c, err := spawn.Attach()

@@ -170,6 +170,9 @@ func (p *Pool) interruptSignal() os.Signal {
 // before anything runs; an in-process pool without RoundTrip sends nothing.
 // first is the []In holding the first input.
 func (p *Pool) check(fn, first any) error {
+	if p.cfg.remote != nil {
+		return checkRemote(fn, first)
+	}
 	if p.cfg.inProcess && !p.cfg.roundTrip {
 		return nil
 	}

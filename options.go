@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/mproc-go/mproc/internal/remote"
 	"github.com/mproc-go/mproc/internal/wire"
 )
 
@@ -26,6 +27,7 @@ type config struct {
 	initTimeout  time.Duration
 	inProcess    bool
 	roundTrip    bool
+	remote       remote.Executor // Remote: tasks run through it, on other machines
 	logger       *slog.Logger
 	stdout       io.Writer
 	stderr       io.Writer

@@ -45,6 +45,7 @@ type Pool struct {
 	balanceTimer *time.Timer // runs balance again (dispatch.go)
 	balanceArmed bool
 
+	nextCall   uint64 // guarded by mu
 	nextTask   atomic.Uint64
 	nextWorker atomic.Int64
 	wg         sync.WaitGroup // process workers' and starters' goroutines
@@ -79,6 +80,10 @@ func NewPool(opts ...Option) (*Pool, error) {
 	p.starts, p.stopStarts = context.WithCancel(context.Background())
 	p.cond.L = &p.mu
 	p.log = p.cfg.logger
+	if p.cfg.remote != nil {
+		p.startRemote()
+		return p, nil
+	}
 	if p.cfg.inProcess {
 		for range p.cfg.workers {
 			if err := p.startInProcess(); err != nil {
@@ -176,6 +181,8 @@ func (p *Pool) submit(c *call) error {
 		p.mu.Unlock()
 		return fmt.Errorf("mproc: no worker is running: %w", p.startErr)
 	}
+	p.nextCall++
+	c.id = p.nextCall
 	p.addCall(c)
 	p.sendNow()
 	return nil
@@ -382,7 +389,7 @@ func (p *Pool) retire(w *worker) {
 // workers running or starting, or one while it closes with tasks left;
 // p.mu is held.
 func (p *Pool) ensureWorkers() {
-	if !p.cfg.respawn || p.cfg.inProcess || !p.needsWorkers() {
+	if !p.cfg.respawn || p.cfg.inProcess || p.cfg.remote != nil || !p.needsWorkers() {
 		return
 	}
 	target := p.cfg.workers
@@ -460,7 +467,7 @@ func (p *Pool) Close() error {
 	})
 	p.wg.Wait()
 	p.goroutines.Wait()
-	p.finishOnce.Do(func() { close(p.finished) })
+	p.finishOnce.Do(p.finish)
 	return nil
 }
 
@@ -494,8 +501,22 @@ func (p *Pool) Terminate() error {
 	}
 	p.closeOnce.Do(func() {})
 	p.wg.Wait()
-	p.finishOnce.Do(func() { close(p.finished) })
+	if p.cfg.remote != nil {
+		p.goroutines.Wait() // their Execute ends with p.starts
+	}
+	p.finishOnce.Do(p.finish)
 	return nil
+}
+
+// finish ends the pool once its workers have stopped: it closes a remote
+// pool's executor and tells Pool.Done.
+func (p *Pool) finish() {
+	if p.cfg.remote != nil {
+		if err := p.cfg.remote.Close(); err != nil {
+			p.log.Warn("mproc: closing the remote executor", "err", err)
+		}
+	}
+	close(p.finished)
 }
 
 // skip tells the calls of jobs that they will not run (an interruption).

@@ -16,6 +16,9 @@ func (runCtx[In, Out]) Run(ctx context.Context, fn, args any, t *wire.Tracker, r
 	return runEach(ctx, args.([]In), t, resume, func(in In) (Out, error) { return f(ctx, in) })
 }
 
+// NewOut returns a *[]Out, where a remote result's outputs decode.
+func (runCtx[In, Out]) NewOut() any { return new([]Out) }
+
 // runPlain is the wire.Runner for a func(In) Out given to Plain.
 type runPlain[In, Out any] struct{}
 
@@ -23,6 +26,9 @@ func (runPlain[In, Out]) Run(ctx context.Context, fn, args any, t *wire.Tracker,
 	f, _ := fn.(func(In) Out)
 	return runEach(ctx, args.([]In), t, resume, func(in In) (Out, error) { return f(in), nil })
 }
+
+// NewOut returns a *[]Out, where a remote result's outputs decode.
+func (runPlain[In, Out]) NewOut() any { return new([]Out) }
 
 // runEach calls f on each input, recording progress in item, recovering
 // panics, and failing the inputs left when ctx is cancelled. An input that

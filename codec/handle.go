@@ -99,7 +99,8 @@ var (
 	handleUnmarshalerType = reflect.TypeFor[HandleUnmarshaler]()
 )
 
-// Fix texts of the refusals of handles.
+// Fix texts of the refusals of handles. mproc tells a refused handle by
+// the end of these reasons ("bytes cannot carry it/them"): keep it.
 const (
 	reasonFileBytes = "an open file travels as a duplicated descriptor, which only a connection between processes of " +
 		"this machine can pass (mproc's calls, queues and pipes); bytes cannot carry it"
