@@ -1,0 +1,374 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mproc-go/mproc"
+	"github.com/mproc-go/mproc/internal/remote"
+)
+
+// The environment that makes a process a node (see Cluster.NodeEnv).
+const (
+	envURL      = "MPROC_CLUSTER_URL"
+	envUser     = "MPROC_CLUSTER_USER"
+	envPassword = "MPROC_CLUSTER_PASSWORD"
+	envName     = "MPROC_CLUSTER_NODE"
+	envWorkers  = "MPROC_CLUSTER_WORKERS"
+	envMemory   = "MPROC_CLUSTER_MEMORY_LIMIT" // bytes per worker process
+	envLog      = "MPROC_CLUSTER_LOG"          // "debug", "info", "warn": log to stderr
+)
+
+// A node's reason to exit, on its stderr and in its exit status.
+const (
+	exitStopped = 0 // told to stop (SIGTERM, SIGINT)
+	exitFailed  = 2 // cannot join the cluster: credentials, server, consumer
+)
+
+func init() { remote.Node = serveNode }
+
+// serveNode is remote.Node: when the environment names a cluster, this
+// process serves as a node of it until told to stop, and reports true.
+func serveNode() bool {
+	url := os.Getenv(envURL)
+	if url == "" {
+		return false
+	}
+	n, err := newNode(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mproc cluster node:", err)
+		os.Exit(exitFailed)
+	}
+	err = n.serve()
+	start := time.Now()
+	n.close()
+	n.log.Debug("cluster node: closed", "took", time.Since(start))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mproc cluster node %s: %v\n", n.name, err)
+		os.Exit(exitFailed)
+	}
+	os.Exit(exitStopped)
+	return true
+}
+
+// A node pulls tasks of its build and runs them in a pool of its own
+// worker processes, as many at once as it has workers, plus as many
+// waiting behind them, so that a worker never waits for the network.
+type node struct {
+	name    string
+	log     *slog.Logger
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	cons    jetstream.Consumer
+	obs     jetstream.ObjectStore
+	local   *mproc.Pool
+	slots   int
+	ackWait time.Duration
+
+	mu      sync.Mutex
+	running map[string]context.CancelFunc // pool.task → cancels its run
+}
+
+func newNode(url string) (*node, error) {
+	name := os.Getenv(envName)
+	if name == "" {
+		host, _ := os.Hostname()
+		name = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	workers := runtime.NumCPU()
+	if s := os.Getenv(envWorkers); s != "" {
+		w, err := strconv.Atoi(s)
+		if err != nil || w <= 0 {
+			return nil, fmt.Errorf("%s=%q: want a number of worker processes", envWorkers, s)
+		}
+		workers = w
+	}
+	poolOpts := []mproc.Option{mproc.Workers(workers)}
+	if s := os.Getenv(envMemory); s != "" {
+		limit, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || limit <= 0 {
+			return nil, fmt.Errorf("%s=%q: want bytes", envMemory, s)
+		}
+		poolOpts = append(poolOpts, mproc.MemoryLimit(limit))
+	}
+	n := &node{name: name, log: nodeLogger(), slots: 2 * workers, running: map[string]context.CancelFunc{}}
+	nc, err := connect(url, credentials{os.Getenv(envUser), os.Getenv(envPassword)}, "mproc node "+name, nil, n.log)
+	if err != nil {
+		return nil, err
+	}
+	n.nc = nc
+	if n.js, err = jetstream.New(nc); err != nil {
+		n.close()
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if n.cons, err = n.js.Consumer(ctx, taskStream, consumerName(buildID())); err != nil {
+		n.close()
+		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, fmt.Errorf("no pool of this build (%s) is running on %s: nodes take the tasks of pools "+
+				"running the same executable; start the pool first, and run this same binary on every node", buildID(), url)
+		}
+		return nil, fmt.Errorf("finding the task consumer on %s: %w", url, err)
+	}
+	n.ackWait = n.cons.CachedInfo().Config.AckWait
+	if n.obs, err = n.js.ObjectStore(ctx, payloadBucket); err != nil {
+		n.close()
+		return nil, fmt.Errorf("the payload store on %s: %w", url, err)
+	}
+	if n.local, err = mproc.NewPool(poolOpts...); err != nil {
+		n.close()
+		return nil, fmt.Errorf("starting %d worker processes: %w", workers, err)
+	}
+	if _, err := nc.Subscribe(cancelPrefix+">", n.onCancel); err != nil {
+		n.close()
+		return nil, fmt.Errorf("subscribing to cancellations: %w", err)
+	}
+	return n, nil
+}
+
+// nodeLogger logs to stderr at the level MPROC_CLUSTER_LOG names; silent
+// without it.
+func nodeLogger() *slog.Logger {
+	var level slog.Level
+	switch os.Getenv(envLog) {
+	case "debug":
+		level = slog.LevelDebug
+	case "info":
+		level = slog.LevelInfo
+	case "warn":
+		level = slog.LevelWarn
+	default:
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+func (n *node) close() {
+	if n.local != nil {
+		n.local.Close()
+	}
+	if n.nc != nil {
+		n.nc.Drain()
+	}
+}
+
+// serve takes tasks until SIGTERM or SIGINT, then lets the tasks it runs
+// finish, and returns.
+func (n *node) serve() error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	// A node started by a pool of this machine says it is ready on stdout
+	// (see LocalNode); others ignore the line.
+	fmt.Fprintln(os.Stdout, readyLine)
+	free := make(chan struct{}, n.slots)
+	for range n.slots {
+		free <- struct{}{}
+	}
+	var wg sync.WaitGroup
+	defer func() {
+		start := time.Now()
+		wg.Wait()
+		n.log.Debug("cluster node: stopped; its tasks are done", "took", time.Since(start))
+	}()
+	for {
+		k := 0
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-free:
+			k = 1
+		}
+		for k < n.slots {
+			select {
+			case <-free:
+				k++
+				continue
+			default:
+			}
+			break
+		}
+		// A pull the server lost (it restarted) never ends by itself:
+		// the context ends it.
+		fctx, cancel := context.WithTimeout(ctx, fetchWait)
+		batch, err := n.cons.Fetch(k, jetstream.FetchContext(fctx))
+		if err != nil {
+			cancel()
+			for range k {
+				free <- struct{}{}
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			n.log.Warn("cluster node: fetching tasks", "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(200 * time.Millisecond):
+			}
+			continue
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			wg.Go(func() {
+				defer func() { free <- struct{}{} }()
+				n.handle(m)
+			})
+		}
+		cancel()
+		for range k - got {
+			free <- struct{}{}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			n.log.Warn("cluster node: fetching tasks", "err", err)
+		}
+	}
+}
+
+const readyLine = "mproc cluster node ready"
+
+// fetchWait is how long a pull waits for tasks before it is renewed; a
+// node told to stop takes at most that long to notice.
+const fetchWait = 250 * time.Millisecond
+
+// handle runs one task message and answers it.
+func (n *node) handle(m jetstream.Msg) {
+	pool, id, err := taskOf(m)
+	if err != nil {
+		n.log.Warn("cluster node: dropped a malformed task", "subject", m.Subject(), "err", err)
+		m.Term()
+		return
+	}
+	md, err := m.Metadata()
+	if err != nil {
+		m.Term()
+		return
+	}
+	// The pool counts runs against the task's Retries: a delivery lost
+	// on its way (a server restart) is not a run.
+	note := nats.NewMsg(startPrefix + pool)
+	note.Data = strconv.AppendUint(nil, id, 10)
+	note.Header.Set(hNode, n.name)
+	note.Header.Set(hDelivery, strconv.FormatUint(md.NumDelivered, 10))
+	n.nc.PublishMsg(note)
+	// Signs of life, so that the task stays this node's however long it
+	// runs; a node that dies stops sending them.
+	alive := make(chan struct{})
+	defer close(alive)
+	go func() {
+		t := time.NewTicker(n.ackWait / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-alive:
+				return
+			case <-t.C:
+				m.InProgress()
+			}
+		}
+	}()
+	payload := m.Data()
+	if obj := m.Headers().Get(hObject); obj != "" {
+		if err = retry(context.Background(), nil, func(ctx context.Context) (err error) {
+			payload, err = n.obs.GetBytes(ctx, obj)
+			return err
+		}); err != nil {
+			n.log.Warn("cluster node: a task's payload is not in the store", "task", id, "object", obj, "err", err)
+			m.NakWithDelay(time.Second)
+			return
+		}
+	}
+	key := pool + "." + strconv.FormatUint(id, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n.mu.Lock()
+	n.running[key] = cancel
+	n.mu.Unlock()
+	res := remote.Run(ctx, n.local, payload, n.name)
+	n.mu.Lock()
+	delete(n.running, key)
+	n.mu.Unlock()
+	if ctx.Err() != nil {
+		m.Ack() // its pool gave it up
+		return
+	}
+	if err := n.answer(context.Background(), pool, id, res); err != nil {
+		n.log.Warn("cluster node: cannot publish a result; the task goes to another node", "task", id, "err", err)
+		m.NakWithDelay(time.Second)
+		return
+	}
+	// Acknowledged for sure, or the server would give the task to
+	// another node after AckWait; its result is out already.
+	if err := retry(context.Background(), nil, m.DoubleAck); err != nil {
+		n.log.Warn("cluster node: cannot acknowledge a task; it may run again elsewhere", "task", id, "err", err)
+	}
+}
+
+// answer publishes res, the result of task id of pool.
+func (n *node) answer(ctx context.Context, pool string, id uint64, res []byte) error {
+	sid := strconv.FormatUint(id, 10)
+	r := nats.NewMsg(resultPrefix + pool + "." + sid)
+	r.Header.Set(hTask, sid)
+	r.Header.Set(hNode, n.name)
+	if len(res) > payloadLimit(n.nc) {
+		object := pool + "." + sid + ".result"
+		if err := retry(ctx, nil, func(ctx context.Context) error {
+			_, err := n.obs.PutBytes(ctx, object, res)
+			return err
+		}); err != nil {
+			return fmt.Errorf("storing a %d-byte result: %w", len(res), err)
+		}
+		r.Header.Set(hObject, object)
+	} else {
+		r.Data = res
+	}
+	// A node keeps trying as long as it lives: the task stays its own
+	// meanwhile (its signs of life go on), and the server keeps one copy.
+	return retry(ctx, nil, func(ctx context.Context) error {
+		ack, err := n.js.PublishMsg(ctx, r, jetstream.WithMsgID(pool+"."+sid))
+		if err == nil && ack.Duplicate {
+			n.log.Info("cluster node: the server already had this task's result (it ran twice)", "task", id)
+		}
+		return err
+	})
+}
+
+// taskOf reads a task message's pool and ID.
+func taskOf(m jetstream.Msg) (pool string, id uint64, err error) {
+	subject := m.Subject()
+	i := strings.LastIndexByte(subject, '.')
+	if i < 0 || !strings.HasPrefix(subject, taskPrefix) {
+		return "", 0, fmt.Errorf("subject %q is not a task's", subject)
+	}
+	pool = subject[i+1:]
+	h := m.Headers()
+	if id, err = strconv.ParseUint(h.Get(hTask), 10, 64); err != nil || id == 0 {
+		return "", 0, fmt.Errorf("header %s=%q is not a task ID", hTask, h.Get(hTask))
+	}
+	return pool, id, nil
+}
+
+// onCancel cancels a task its pool gave up.
+func (n *node) onCancel(m *nats.Msg) {
+	key := strings.TrimPrefix(m.Subject, cancelPrefix) + "." + string(m.Data)
+	n.mu.Lock()
+	cancel := n.running[key]
+	n.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
