@@ -223,19 +223,15 @@ func runRemoteTask(ctx context.Context, local any, payload []byte, node string) 
 	if p == nil {
 		return encodeProblem(fmt.Sprintf("mproc: node %s has no pool to run tasks on", node))
 	}
-	var m taskMsg
-	if err := codec.NewDecoder(bytes.NewReader(payload), codec.MaxMessageSize(len(payload))).Decode(&m); err != nil {
+	m, args, err := decodeTask(payload)
+	if err != nil {
 		var fe *codec.FingerprintError
 		if errors.As(err, &fe) {
 			return encodeProblem(fmt.Sprintf("mproc: node %s runs another build of the program and refused the task (%v): run the same executable on every node", node, err))
 		}
-		return encodeProblem(fmt.Sprintf("mproc: node %s cannot decode the task: %v", node, err))
+		return encodeProblem(fmt.Sprintf("mproc: node %s cannot run the task: %v", node, err))
 	}
-	args := reflect.ValueOf(m.Args)
-	if m.Run == nil || m.Fn == nil || args.Kind() != reflect.Slice {
-		return encodeProblem(fmt.Sprintf("mproc: node %s received a task without a function or inputs", node))
-	}
-	out, errs := runErased(ctx, p, &m, args)
+	out, errs := runErased(ctx, p, m, args)
 	head := resultHead{Took: spawn.Now() - start}
 	for _, ie := range errs {
 		head.Errs = append(head.Errs, toRemoteError(ie, node))
@@ -243,7 +239,7 @@ func runRemoteTask(ctx context.Context, local any, payload []byte, node string) 
 	var b bytes.Buffer
 	enc := codec.NewEncoder(&b)
 	head.HasOut = out != nil
-	err := enc.Encode(&head)
+	err = enc.Encode(&head)
 	if err == nil && out != nil {
 		err = enc.Encode(out)
 	}
@@ -251,6 +247,23 @@ func runRemoteTask(ctx context.Context, local any, payload []byte, node string) 
 		return encodeProblem(fmt.Sprintf("mproc: node %s cannot send the outputs back: %v", node, err))
 	}
 	return b.Bytes()
+}
+
+// decodeTask decodes a remote task's payload, which must come from this
+// same build: every reference in it is verified against this binary.
+func decodeTask(payload []byte) (*taskMsg, reflect.Value, error) {
+	var m taskMsg
+	if err := codec.NewDecoder(bytes.NewReader(payload), codec.MaxMessageSize(len(payload))).Decode(&m); err != nil {
+		return nil, reflect.Value{}, err
+	}
+	args := reflect.ValueOf(m.Args)
+	if m.Run == nil || m.Fn == nil || args.Kind() != reflect.Slice {
+		return nil, reflect.Value{}, errors.New("the task has no function or no inputs")
+	}
+	if m.Timeout < 0 || m.Retries < 0 {
+		return nil, reflect.Value{}, errors.New("the task has a negative timeout or retries")
+	}
+	return &m, args, nil
 }
 
 // encodeProblem encodes a result failing every input of a task with msg.
