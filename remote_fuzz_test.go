@@ -8,7 +8,6 @@ import (
 	"github.com/mproc-go/mproc/codec"
 )
 
-
 // remoteJob is a job of a Map of double over three inputs, as a remote
 // pool sends it.
 func remoteJob() *job {
