@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -122,7 +121,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		}
 		c.srv, c.url, parent, c.node = srv, srv.url, srv.parent, srv.node
 	}
-	nc, err := connect(c.url, parent, "mproc pool "+c.id, c.cfg.tls, c.log)
+	nc, err := connect(c.url, parent, "mproc pool "+c.id, c.cfg.caFile, c.log)
 	if err != nil {
 		return err
 	}
@@ -190,7 +189,7 @@ func (c *Cluster) start(ctx context.Context) error {
 
 // connect dials the server, for good: the connection comes back by itself
 // after the server restarts.
-func connect(url string, cred credentials, name string, tc *tls.Config, log *slog.Logger) (*nats.Conn, error) {
+func connect(url string, cred credentials, name, caFile string, log *slog.Logger) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
@@ -208,8 +207,8 @@ func connect(url string, cred credentials, name string, tc *tls.Config, log *slo
 	if cred.user != "" {
 		opts = append(opts, nats.UserInfo(cred.user, cred.pass))
 	}
-	if tc != nil {
-		opts = append(opts, nats.Secure(tc))
+	if caFile != "" {
+		opts = append(opts, nats.RootCAs(caFile))
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -224,17 +223,22 @@ func (c *Cluster) URL() string { return c.url }
 // NodeEnv returns the environment that makes this executable a node of
 // the cluster: MPROC_CLUSTER_URL, the node's user and password (the
 // embedded server's node user, which may only take and answer tasks),
-// MPROC_CLUSTER_NODE (its name) and MPROC_CLUSTER_WORKERS. For a node on
+// MPROC_CLUSTER_NODE (its name), MPROC_CLUSTER_WORKERS, and with CAFile
+// MPROC_CLUSTER_CA. For a node on
 // another machine, replace the URL's host with an address that machine
 // reaches.
 func (c *Cluster) NodeEnv(name string, workers int) []string {
-	return []string{
+	env := []string{
 		envURL + "=" + c.url,
 		envUser + "=" + c.node.user,
 		envPassword + "=" + c.node.pass,
 		envName + "=" + name,
 		fmt.Sprintf("%s=%d", envWorkers, workers),
 	}
+	if c.cfg.caFile != "" {
+		env = append(env, envCA+"="+c.cfg.caFile)
+	}
+	return env
 }
 
 // Stats counts what the cluster's pool saw.

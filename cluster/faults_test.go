@@ -255,3 +255,28 @@ func TestServerRestartLosesNothing(t *testing.T) {
 		t.Fatalf("stats %+v: a result went missing or came twice", st)
 	}
 }
+
+func TestNodeOfAnotherBuildIsRefused(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "otherbuild")
+	build := exec.Command("go", "build", "-o", bin, "./testdata/otherbuild")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	c := newCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(os.Environ(), c.NodeEnv("stranger", 1)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("a node of another build: %v, want exit status 2; stderr: %s", err, stderr.String())
+	}
+	for _, want := range []string{"no pool of this build", "same binary"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Fatalf("stderr %q does not say %q", stderr.String(), want)
+		}
+	}
+}

@@ -30,6 +30,7 @@ const (
 	envWorkers  = "MPROC_CLUSTER_WORKERS"
 	envMemory   = "MPROC_CLUSTER_MEMORY_LIMIT" // bytes per worker process
 	envLog      = "MPROC_CLUSTER_LOG"          // "debug", "info", "warn": log to stderr
+	envCA       = "MPROC_CLUSTER_CA"           // PEM file of the authorities of the server's certificate
 )
 
 // A node's reason to exit, on its stderr and in its exit status.
@@ -105,7 +106,7 @@ func newNode(url string) (*node, error) {
 		poolOpts = append(poolOpts, mproc.MemoryLimit(limit))
 	}
 	n := &node{name: name, log: nodeLogger(), slots: 2 * workers, running: map[string]context.CancelFunc{}}
-	nc, err := connect(url, credentials{os.Getenv(envUser), os.Getenv(envPassword)}, "mproc node "+name, nil, n.log)
+	nc, err := connect(url, credentials{os.Getenv(envUser), os.Getenv(envPassword)}, "mproc node "+name, os.Getenv(envCA), n.log)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ type config struct {
 	user, pass  string // credentials on an existing server
 	listen      string // the embedded server's client address
 	tls         *tls.Config
+	caFile      string
 	storeDir    string
 	localNodes  int
 	nodeWorkers int
@@ -45,6 +46,12 @@ func Listen(addr string) Option { return func(c *config) { c.listen = addr } }
 // TLS makes the embedded server require TLS with cfg (which must hold its
 // certificate), and the pool's own connection use it.
 func TLS(cfg *tls.Config) Option { return func(c *config) { c.tls = cfg } }
+
+// CAFile names a PEM file of the certificate authorities that signed the
+// server's certificate, for the pool's connection and for the nodes, which
+// NodeEnv tells it (MPROC_CLUSTER_CA). Needed with a server certificate
+// that is not signed by a system authority.
+func CAFile(path string) Option { return func(c *config) { c.caFile = path } }
 
 // StoreDir keeps the embedded server's JetStream data in dir, which
 // survives the server: a restarted server finds the tasks not yet done.

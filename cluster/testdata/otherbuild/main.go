@@ -1,0 +1,15 @@
+// Command otherbuild is another build than the cluster's test binary: a
+// node of it must not take the test pool's tasks.
+package main
+
+import (
+	"fmt"
+
+	"github.com/mproc-go/mproc"
+	_ "github.com/mproc-go/mproc/cluster" // makes Main serve as a node
+)
+
+func main() {
+	mproc.Main()
+	fmt.Println("otherbuild: not a node")
+}
