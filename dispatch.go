@@ -41,6 +41,11 @@ const (
 	// message, some microseconds, stays a small part of a chunk's.
 	chunkWork    = int64(500 * time.Microsecond)
 	minChunkWork = int64(50 * time.Microsecond)
+	// For a remote pool a chunk also pays a network round trip through a
+	// server that stores it (about 0.3–1 ms on loopback): its chunks run
+	// longer, so that the round trip stays a small part of them.
+	remoteChunkWork    = int64(20 * time.Millisecond)
+	remoteMinChunkWork = int64(2 * time.Millisecond)
 	// stealMin is the least time a task must have run before the tasks
 	// queued behind it are taken back for an idle worker.
 	stealMin = int64(time.Millisecond)
@@ -142,7 +147,11 @@ func (p *Pool) cutSize(c *call) int {
 		left = avail // an Imap: what was read so far is all there is to share
 	}
 	share := (left + 2*workers - 1) / (2 * workers)
-	n := min(int(chunkWork/c.perItem), max(share, int(minChunkWork/c.perItem)))
+	work, least := chunkWork, minChunkWork
+	if p.cfg.remote != nil {
+		work, least = remoteChunkWork, remoteMinChunkWork
+	}
+	n := min(int(work/c.perItem), max(share, int(least/c.perItem)))
 	if c.fine && c.total > 0 {
 		n = min(n, (c.total+99)/100)
 	}

@@ -46,6 +46,7 @@ type call struct {
 	queued  bool        // in Pool.calls
 	perItem int64       // how long an input runs, in ns, as measured; 0 before the first result
 
+	ran         int64        // ns its inputs ran in workers, in all (a remote task reports it)
 	tookSum     float64      // ns measured, decayed (see observe)
 	itemSum     float64      // inputs measured, decayed alike
 	perItemSeen atomic.Int64 // perItem, for readers without Pool.mu (Imap's window)
@@ -100,6 +101,7 @@ func (c *call) observe(n int, took int64) {
 		return
 	}
 	took = max(took, 1)
+	c.ran += took
 	c.tookSum = c.tookSum/2 + float64(took)
 	c.itemSum = c.itemSum/2 + float64(n)
 	if n >= wholeJob {

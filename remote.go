@@ -176,7 +176,7 @@ func encodeTask(j *job) ([]byte, error) {
 // whether the outputs follow as the second value (a []Out).
 type resultHead struct {
 	Errs    []remoteError
-	Took    int64 // ns the task ran on the node
+	Took    int64 // ns its inputs ran in the node's workers, in all
 	HasOut  bool
 	Problem string // why the task could not run at all, for every input
 }
@@ -231,8 +231,11 @@ func runRemoteTask(ctx context.Context, local any, payload []byte, node string) 
 		}
 		return encodeProblem(fmt.Sprintf("mproc: node %s cannot run the task: %v", node, err))
 	}
-	out, errs := runErased(ctx, p, m, args)
-	head := resultHead{Took: spawn.Now() - start}
+	out, errs, ran := runErased(ctx, p, m, args)
+	head := resultHead{Took: ran}
+	if ran <= 0 {
+		head.Took = spawn.Now() - start
+	}
 	for _, ie := range errs {
 		head.Errs = append(head.Errs, toRemoteError(ie, node))
 	}
@@ -277,11 +280,12 @@ func encodeProblem(msg string) []byte {
 
 // runErased runs a decoded task on p as one call whose types only the
 // Runner knows, and returns its outputs (a []Out, nil if every input
-// failed) and its errors, indexed within the task.
-func runErased(ctx context.Context, p *Pool, m *taskMsg, args reflect.Value) (any, []indexedError) {
+// failed), its errors, indexed within the task, and how long its inputs
+// ran in the workers, in ns (the pool's chunk sizes follow it).
+func runErased(ctx context.Context, p *Pool, m *taskMsg, args reflect.Value) (any, []indexedError, int64) {
 	n := args.Len()
 	if n == 0 {
-		return nil, nil
+		return nil, nil, 0
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -321,21 +325,24 @@ func runErased(ctx context.Context, p *Pool, m *taskMsg, args reflect.Value) (an
 		finish(j.n)
 	}
 	if err := p.submit(c); err != nil {
-		return nil, []indexedError{{-1, err}}
+		return nil, []indexedError{{-1, err}}, 0
 	}
 	select {
 	case <-finished:
 	case <-ctx.Done():
 		p.abandon(c)
-		return nil, []indexedError{{-1, ctx.Err()}}
+		return nil, []indexedError{{-1, ctx.Err()}}, 0
 	}
 	p.abandon(c)
+	p.mu.Lock()
+	ran := c.ran
+	p.mu.Unlock()
 	mu.Lock()
 	defer mu.Unlock()
 	if !outs.IsValid() {
-		return nil, errs
+		return nil, errs, ran
 	}
-	return outs.Interface(), errs
+	return outs.Interface(), errs, ran
 }
 
 func sliceValue(args any, lo, hi int) any { return reflect.ValueOf(args).Slice(lo, hi).Interface() }

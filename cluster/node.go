@@ -312,9 +312,10 @@ func (n *node) handle(m jetstream.Msg) {
 		m.NakWithDelay(time.Second)
 		return
 	}
-	// Acknowledged for sure, or the server would give the task to
-	// another node after AckWait; its result is out already.
-	if err := retry(context.Background(), nil, m.DoubleAck); err != nil {
+	// Its result is stored: the acknowledgement need not wait for the
+	// server's word. Were it lost, the task would run again elsewhere
+	// after AckWait, and the pool drop the second result.
+	if err := m.Ack(); err != nil {
 		n.log.Warn("cluster node: cannot acknowledge a task; it may run again elsewhere", "task", id, "err", err)
 	}
 }

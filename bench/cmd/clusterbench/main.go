@@ -1,0 +1,263 @@
+// Command clusterbench measures mproc's cluster pool (package cluster: an
+// embedded NATS JetStream server and node processes of this binary) side
+// by side with dask.distributed's LocalCluster and with the raw JetStream
+// floor, in one run, runs interleaved:
+//
+//	metric | mproc cluster | dask.distributed | JetStream floor | vs dask | vs floor
+//
+// Both clusters have two worker processes on this machine (mproc: two
+// nodes of one worker each; dask: LocalCluster(n_workers=2,
+// threads_per_worker=1)). Figures are medians of -runs runs, min–max
+// beside. Ratios are speed ratios: above 1x mproc is faster.
+//
+// Usage, from the bench directory:
+//
+//	go run ./cmd/clusterbench          # 5 runs
+//	go run ./cmd/clusterbench -quick   # 3 runs, smaller sizes
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mproc-go/mproc"
+	"github.com/mproc-go/mproc/bench/internal/stats"
+	"github.com/mproc-go/mproc/bench/internal/workload"
+	"github.com/mproc-go/mproc/bench/python"
+	"github.com/mproc-go/mproc/cluster"
+)
+
+func main() {
+	mproc.Main() // the nodes, and their workers, are this binary
+	quick := flag.Bool("quick", false, "3 runs and smaller sizes")
+	runs := flag.Int("runs", 0, "runs per figure (default 5, 3 with -quick)")
+	noPython := flag.Bool("nopython", false, "leave dask.distributed out")
+	flag.Parse()
+	cfg := sizes{Runs: 5, RoundTrips: 300, Auto: 200_000, Chunk1: 5_000, DaskTasks: 2_000}
+	if *quick {
+		cfg = sizes{Runs: 3, RoundTrips: 100, Auto: 50_000, Chunk1: 2_000, DaskTasks: 1_000}
+	}
+	if *runs > 0 {
+		cfg.Runs = *runs
+	}
+	cfg.Python = !*noPython
+	if err := run(context.Background(), os.Stdout, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "clusterbench:", err)
+		os.Exit(1)
+	}
+}
+
+type sizes struct {
+	Runs       int
+	RoundTrips int // sequential Submit+Wait per run
+	Auto       int // trivial inputs per run, automatic chunking
+	Chunk1     int // trivial inputs per run, ChunkSize(1)
+	DaskTasks  int // trivial tasks per run of dask's map
+	Python     bool
+}
+
+const workers = 2
+
+func run(ctx context.Context, w io.Writer, cfg sizes) error {
+	c, err := cluster.New(ctx, cluster.LocalNodes(workers), cluster.NodeWorkers(1))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	f, err := newFloor()
+	if err != nil {
+		return err
+	}
+	defer f.close()
+	if _, err := mproc.Map(ctx, c.Pool, workload.Trivial, make([]int, 100), mproc.ChunkSize(1)); err != nil {
+		return err // warm: every node has run tasks
+	}
+	var (
+		rt, rtFloor, auto, chunk1, tpFloor, uneven []float64
+		dask                                       python.ClusterResult
+		daskErr                                    error
+	)
+	if !cfg.Python {
+		daskErr = errors.New("-nopython given")
+	}
+	slots := 2 * workers // the cluster's default Slots for these nodes
+	for r := range cfg.Runs {
+		fmt.Fprintf(os.Stderr, "clusterbench: run %d of %d\n", r+1, cfg.Runs)
+		s, err := median(cfg.RoundTrips, func() error {
+			_, err := mproc.Submit(ctx, c.Pool, workload.Trivial, r).Wait(ctx)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("cluster round trip: %w", err)
+		}
+		rt = append(rt, s)
+		if s, err = median(cfg.RoundTrips, func() error { return f.roundTrip(ctx) }); err != nil {
+			return fmt.Errorf("floor round trip: %w", err)
+		}
+		rtFloor = append(rtFloor, s)
+
+		tp, err := throughput(cfg.Auto, func(in []int) error {
+			_, err := mproc.Map(ctx, c.Pool, workload.Trivial, in)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("cluster map: %w", err)
+		}
+		auto = append(auto, tp)
+		if tp, err = throughput(cfg.Chunk1, func(in []int) error {
+			_, err := mproc.Map(ctx, c.Pool, workload.Trivial, in, mproc.ChunkSize(1))
+			return err
+		}); err != nil {
+			return fmt.Errorf("cluster map, chunk 1: %w", err)
+		}
+		chunk1 = append(chunk1, tp)
+		if tp, err = throughput(cfg.Chunk1, func(in []int) error { return concurrently(ctx, slots, len(in), f.roundTrip) }); err != nil {
+			return fmt.Errorf("floor throughput: %w", err)
+		}
+		tpFloor = append(tpFloor, tp)
+
+		tasks := workload.Uneven(1)
+		t0 := time.Now()
+		out, err := mproc.Map(ctx, c.Pool, workload.Take, tasks)
+		if err != nil || !slices.Equal(out, tasks) {
+			return fmt.Errorf("cluster uneven: %v", err)
+		}
+		uneven = append(uneven, time.Since(t0).Seconds())
+
+		if daskErr == nil {
+			fmt.Fprintln(os.Stderr, "clusterbench: dask.distributed")
+			res, err := python.RunCluster(ctx, python.ClusterParams{Runs: 1, Workers: workers, RoundTrips: cfg.RoundTrips,
+				Tasks: cfg.DaskTasks, Uneven: true})
+			if err != nil {
+				daskErr = err
+				fmt.Fprintln(os.Stderr, "clusterbench: dask skipped:", err)
+			} else {
+				dask.Version = res.Version
+				dask.RoundTrip = append(dask.RoundTrip, res.RoundTrip...)
+				dask.Map = append(dask.Map, res.Map...)
+				dask.Uneven = append(dask.Uneven, res.Uneven...)
+			}
+		}
+	}
+	st := c.Stats()
+	ideal := workload.Ideal(workload.Uneven(1), workers).Seconds()
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "metric\tmproc cluster\tdask.distributed %s\tJetStream floor\tmproc vs dask\tmproc vs floor\n", dask.Version)
+	row := func(name string, unit string, m, d, fl []float64, higherBetter bool) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, cell(m, unit), cell(d, unit), cell(fl, unit),
+			ratio(m, d, higherBetter), ratio(m, fl, higherBetter))
+	}
+	row("Submit+Wait round trip, trivial task", "s", rt, dask.RoundTrip, rtFloor, false)
+	row(fmt.Sprintf("Map of %d trivial tasks, automatic chunking (dask: %d, one per task)", cfg.Auto, cfg.DaskTasks), "/s", auto, dask.Map, tpFloor, true)
+	row(fmt.Sprintf("Map of %d trivial tasks, ChunkSize(1) (floor: %d round trips, %d at a time)", cfg.Chunk1, cfg.Chunk1, slots), "/s", chunk1, dask.Map, tpFloor, true)
+	row(fmt.Sprintf("uneven: 1×2s + 60×50ms, makespan (ideal %.2fs)", ideal), "s", uneven, dask.Uneven, nil, false)
+	tw.Flush()
+	fmt.Fprintf(w, "\nuneven vs ideal: mproc %+.1f%%", 100*(stats.Summarize(uneven).Median/ideal-1))
+	if len(dask.Uneven) > 0 {
+		fmt.Fprintf(w, ", dask %+.1f%%", 100*(stats.Summarize(dask.Uneven).Median/ideal-1))
+	}
+	fmt.Fprintf(w, "\ncluster stats: %+v\n", st)
+	if daskErr != nil {
+		fmt.Fprintf(w, "dask.distributed: %v\n", daskErr)
+	}
+	return nil
+}
+
+// median times op n times and returns the median, in seconds.
+func median(n int, op func() error) (float64, error) {
+	samples := make([]float64, 0, n)
+	for range n {
+		t0 := time.Now()
+		if err := op(); err != nil {
+			return 0, err
+		}
+		samples = append(samples, time.Since(t0).Seconds())
+	}
+	return stats.Summarize(samples).Median, nil
+}
+
+// throughput runs op over n inputs and returns inputs per second.
+func throughput(n int, op func(in []int) error) (float64, error) {
+	in := make([]int, n)
+	for i := range in {
+		in[i] = i
+	}
+	t0 := time.Now()
+	if err := op(in); err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(t0).Seconds(), nil
+}
+
+// concurrently runs op n times, k at a time.
+func concurrently(ctx context.Context, k, n int, op func(context.Context) error) error {
+	jobs := make(chan struct{}, n)
+	for range n {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	errs := make(chan error, k)
+	for range k {
+		go func() {
+			for range jobs {
+				if err := op(ctx); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var first error
+	for range k {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func cell(samples []float64, unit string) string {
+	if len(samples) == 0 {
+		return "—"
+	}
+	s := stats.Summarize(samples)
+	return fmt.Sprintf("%s (%s–%s)", format(s.Median, unit), format(s.Min, unit), format(s.Max, unit))
+}
+
+func format(v float64, unit string) string {
+	if unit == "/s" {
+		switch {
+		case v >= 1e6:
+			return fmt.Sprintf("%.2fM/s", v/1e6)
+		case v >= 1e3:
+			return fmt.Sprintf("%.1fk/s", v/1e3)
+		}
+		return fmt.Sprintf("%.0f/s", v)
+	}
+	switch {
+	case v < 1e-3:
+		return fmt.Sprintf("%.0fµs", v*1e6)
+	case v < 1:
+		return fmt.Sprintf("%.2fms", v*1e3)
+	}
+	return fmt.Sprintf("%.2fs", v)
+}
+
+func ratio(m, other []float64, higherBetter bool) string {
+	if len(m) == 0 || len(other) == 0 {
+		return "—"
+	}
+	a, b := stats.Summarize(m).Median, stats.Summarize(other).Median
+	if higherBetter {
+		return fmt.Sprintf("%.2fx", a/b)
+	}
+	return fmt.Sprintf("%.2fx", b/a)
+}
