@@ -155,7 +155,7 @@ func run(ctx context.Context, w io.Writer, cfg sizes) error {
 			ratio(m, d, higherBetter), ratio(m, fl, higherBetter))
 	}
 	row("Submit+Wait round trip, trivial task", "s", rt, dask.RoundTrip, rtFloor, false)
-	row(fmt.Sprintf("Map of %d trivial tasks, automatic chunking (dask: %d, one per task)", cfg.Auto, cfg.DaskTasks), "/s", auto, dask.Map, tpFloor, true)
+	row(fmt.Sprintf("Map of %d trivial tasks, automatic chunking (dask: %d, one per task)", cfg.Auto, cfg.DaskTasks), "/s", auto, dask.Map, nil, true)
 	row(fmt.Sprintf("Map of %d trivial tasks, ChunkSize(1) (floor: %d round trips, %d at a time)", cfg.Chunk1, cfg.Chunk1, slots), "/s", chunk1, dask.Map, tpFloor, true)
 	row(fmt.Sprintf("uneven: 1×2s + 60×50ms, makespan (ideal %.2fs)", ideal), "s", uneven, dask.Uneven, nil, false)
 	tw.Flush()
