@@ -31,6 +31,7 @@ const (
 	envMemory   = "MPROC_CLUSTER_MEMORY_LIMIT" // bytes per worker process
 	envLog      = "MPROC_CLUSTER_LOG"          // "debug", "info", "warn": log to stderr
 	envCA       = "MPROC_CLUSTER_CA"           // PEM file of the authorities of the server's certificate
+	envSlots    = "MPROC_CLUSTER_SLOTS"        // tasks a node runs at once (default 4 per worker)
 )
 
 // A node's reason to exit, on its stderr and in its exit status.
@@ -105,7 +106,7 @@ func newNode(url string) (*node, error) {
 		}
 		poolOpts = append(poolOpts, mproc.MemoryLimit(limit))
 	}
-	n := &node{name: name, log: nodeLogger(), slots: 2 * workers, running: map[string]context.CancelFunc{}}
+	n := &node{name: name, log: nodeLogger(), slots: nodeSlots(workers), running: map[string]context.CancelFunc{}}
 	nc, err := connect(url, credentials{os.Getenv(envUser), os.Getenv(envPassword)}, "mproc node "+name, os.Getenv(envCA), n.log)
 	if err != nil {
 		return nil, err
@@ -168,10 +169,18 @@ func (n *node) close() {
 }
 
 // serve takes tasks until SIGTERM or SIGINT, then lets the tasks it runs
-// finish, and returns.
+// finish, and returns. It holds at most one task beyond those its slots
+// run (the next one, pulled while they run, so that a slot that frees up
+// starts at once), kept alive like those it runs: the others wait in the
+// stream, where any node can take them.
 func (n *node) serve() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	msgs, err := n.cons.Messages(jetstream.PullMaxMessages(1), jetstream.PullExpiry(5*time.Second))
+	if err != nil {
+		return fmt.Errorf("pulling tasks: %w", err)
+	}
+	context.AfterFunc(ctx, msgs.Stop)
 	// A node started by a pool of this machine says it is ready on stdout
 	// (see LocalNode); others ignore the line.
 	fmt.Fprintln(os.Stdout, readyLine)
@@ -186,68 +195,39 @@ func (n *node) serve() error {
 		n.log.Debug("cluster node: stopped; its tasks are done", "took", time.Since(start))
 	}()
 	for {
-		k := 0
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-free:
-			k = 1
-		}
-		for k < n.slots {
-			select {
-			case <-free:
-				k++
-				continue
-			default:
-			}
-			break
-		}
-		// A pull the server lost (it restarted) never ends by itself:
-		// the context ends it.
-		fctx, cancel := context.WithTimeout(ctx, fetchWait)
-		batch, err := n.cons.Fetch(k, jetstream.FetchContext(fctx))
+		m, err := msgs.Next()
 		if err != nil {
-			cancel()
-			for range k {
-				free <- struct{}{}
-			}
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return nil
 			}
-			n.log.Warn("cluster node: fetching tasks", "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(200 * time.Millisecond):
-			}
+			n.log.Warn("cluster node: pulling tasks", "err", err)
 			continue
 		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			wg.Go(func() {
-				defer func() { free <- struct{}{} }()
-				n.handle(m)
-			})
+		// Held, not yet run: keep it this node's while a slot frees up.
+		m.InProgress()
+		select {
+		case <-free:
+		case <-ctx.Done():
+			m.NakWithDelay(100 * time.Millisecond) // another node takes it
+			return nil
 		}
-		cancel()
-		for range k - got {
-			free <- struct{}{}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			n.log.Warn("cluster node: fetching tasks", "err", err)
-		}
+		wg.Go(func() {
+			var once sync.Once
+			release := func() { once.Do(func() { free <- struct{}{} }) }
+			defer release()
+			n.handle(m, release)
+		})
 	}
 }
 
 const readyLine = "mproc cluster node ready"
 
-// fetchWait is how long a pull waits for tasks before it is renewed; a
-// node told to stop takes at most that long to notice.
-const fetchWait = 250 * time.Millisecond
-
-// handle runs one task message and answers it.
-func (n *node) handle(m jetstream.Msg) {
+// handle runs one task message and answers it; it calls release once the
+// task has run, before its result is published.
+func (n *node) handle(m jetstream.Msg, release func()) {
+	var once sync.Once
+	ran := func() { once.Do(release) }
+	defer ran()
 	pool, id, err := taskOf(m)
 	if err != nil {
 		n.log.Warn("cluster node: dropped a malformed task", "subject", m.Subject(), "err", err)
@@ -307,6 +287,9 @@ func (n *node) handle(m jetstream.Msg) {
 		m.Ack() // its pool gave it up
 		return
 	}
+	// The slot is for running: another task may start while the result
+	// is on its way to the server.
+	ran()
 	if err := n.answer(context.Background(), pool, id, res); err != nil {
 		n.log.Warn("cluster node: cannot publish a result; the task goes to another node", "task", id, "err", err)
 		m.NakWithDelay(time.Second)
@@ -373,4 +356,17 @@ func (n *node) onCancel(m *nats.Msg) {
 	if cancel != nil {
 		cancel()
 	}
+}
+
+// nodeSlots is how many tasks a node runs at once: MPROC_CLUSTER_SLOTS,
+// or by default four per worker, so that a worker finds its next task
+// there when one ends (a task's way through the server and the node takes
+// a few hundred microseconds).
+func nodeSlots(workers int) int {
+	if s := os.Getenv(envSlots); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 4 * workers
 }

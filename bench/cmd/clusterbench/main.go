@@ -39,6 +39,7 @@ func main() {
 	quick := flag.Bool("quick", false, "3 runs and smaller sizes")
 	runs := flag.Int("runs", 0, "runs per figure (default 5, 3 with -quick)")
 	noPython := flag.Bool("nopython", false, "leave dask.distributed out")
+	slots := flag.Int("slots", 0, "the cluster's Slots, and the floor's round trips at a time (default: the cluster's default)")
 	flag.Parse()
 	cfg := sizes{Runs: 5, RoundTrips: 300, Auto: 200_000, Chunk1: 5_000, DaskTasks: 2_000}
 	if *quick {
@@ -48,6 +49,7 @@ func main() {
 		cfg.Runs = *runs
 	}
 	cfg.Python = !*noPython
+	cfg.Slots = *slots
 	if err := run(context.Background(), os.Stdout, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "clusterbench:", err)
 		os.Exit(1)
@@ -61,12 +63,19 @@ type sizes struct {
 	Chunk1     int // trivial inputs per run, ChunkSize(1)
 	DaskTasks  int // trivial tasks per run of dask's map
 	Python     bool
+	Slots      int // 0: the cluster's default
 }
 
 const workers = 2
 
 func run(ctx context.Context, w io.Writer, cfg sizes) error {
-	c, err := cluster.New(ctx, cluster.LocalNodes(workers), cluster.NodeWorkers(1))
+	slots := 4 * workers // the cluster's default Slots for these nodes
+	opts := []cluster.Option{cluster.LocalNodes(workers), cluster.NodeWorkers(1)}
+	if cfg.Slots > 0 {
+		slots = cfg.Slots
+		opts = append(opts, cluster.Slots(slots))
+	}
+	c, err := cluster.New(ctx, opts...)
 	if err != nil {
 		return err
 	}
@@ -87,7 +96,6 @@ func run(ctx context.Context, w io.Writer, cfg sizes) error {
 	if !cfg.Python {
 		daskErr = errors.New("-nopython given")
 	}
-	slots := 2 * workers // the cluster's default Slots for these nodes
 	for r := range cfg.Runs {
 		fmt.Fprintf(os.Stderr, "clusterbench: run %d of %d\n", r+1, cfg.Runs)
 		s, err := median(cfg.RoundTrips, func() error {
