@@ -45,14 +45,17 @@ type Pool struct {
 	balanceTimer *time.Timer // runs balance again (dispatch.go)
 	balanceArmed bool
 
-	nextCall   uint64 // guarded by mu
-	nextTask   atomic.Uint64
-	nextWorker atomic.Int64
-	wg         sync.WaitGroup // process workers' and starters' goroutines
-	goroutines sync.WaitGroup // an InProcess pool's workers: Close waits for them, Terminate does not
-	closeOnce  sync.Once
-	finished   chan struct{} // closed when Close or Terminate has stopped every worker
-	finishOnce sync.Once
+	nextCall uint64 // guarded by mu
+	// remoteCosts holds, on a cluster node, the last measured cost of an
+	// input of each function remote tasks ran (see runErased).
+	remoteCosts sync.Map
+	nextTask    atomic.Uint64
+	nextWorker  atomic.Int64
+	wg          sync.WaitGroup // process workers' and starters' goroutines
+	goroutines  sync.WaitGroup // an InProcess pool's workers: Close waits for them, Terminate does not
+	closeOnce   sync.Once
+	finished    chan struct{} // closed when Close or Terminate has stopped every worker
+	finishOnce  sync.Once
 }
 
 // Counters the tests read (export_test.go): results delivered twice (a bug

@@ -303,6 +303,15 @@ func runErased(ctx context.Context, p *Pool, m *taskMsg, args reflect.Value) (an
 	}
 	c := &call{ctx: cctx, cancel: cancel, run: m.Run, fn: m.Fn, slice: sliceValue, timeout: time.Duration(m.Timeout),
 		retries: m.Retries, total: n, source: &valueSource{in: args}}
+	// Each remote task is a call of its own here; what the last task of
+	// the same function cost is its estimate, so that its jobs queue at a
+	// busy worker as a long call's would, instead of each waiting for an
+	// idle one.
+	key := reflect.ValueOf(m.Fn).Pointer()
+	if v, ok := p.remoteCosts.Load(key); ok {
+		c.perItem = v.(int64)
+		c.perItemSeen.Store(c.perItem)
+	}
 	c.deliver = func(j *job, o any, jerrs []indexedError) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -335,8 +344,11 @@ func runErased(ctx context.Context, p *Pool, m *taskMsg, args reflect.Value) (an
 	}
 	p.abandon(c)
 	p.mu.Lock()
-	ran := c.ran
+	ran, perItem := c.ran, c.perItem
 	p.mu.Unlock()
+	if perItem > 0 {
+		p.remoteCosts.Store(key, perItem)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if !outs.IsValid() {

@@ -92,7 +92,7 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	if cfg.slots <= 0 {
 		cfg.slots = 64
 		if cfg.localNodes > 0 {
-			cfg.slots = 4 * cfg.localNodes * max(cfg.nodeWorkers, 1)
+			cfg.slots = 2 * cfg.localNodes * max(cfg.nodeWorkers, 1)
 		}
 	}
 	c := &Cluster{cfg: cfg, log: cfg.logger, id: nats.NewInbox()[len(nats.InboxPrefix):], build: buildID()}

@@ -68,7 +68,7 @@ func LocalNodes(n int) Option { return func(c *config) { c.localNodes = n } }
 func NodeWorkers(n int) Option { return func(c *config) { c.nodeWorkers = n } }
 
 // Slots bounds the tasks in flight at once (published and not answered),
-// by default four per worker of the local nodes (what a node runs at once:
+// by default two per worker of the local nodes (what a node runs at once:
 // one in its worker, the next waiting), or 64 with no local node. The pool cuts a call's inputs into tasks for that many slots.
 func Slots(n int) Option { return func(c *config) { c.slots = n } }
 

@@ -69,7 +69,7 @@ type sizes struct {
 const workers = 2
 
 func run(ctx context.Context, w io.Writer, cfg sizes) error {
-	slots := 4 * workers // the cluster's default Slots for these nodes
+	slots := 2 * workers // the cluster's default Slots for these nodes
 	opts := []cluster.Option{cluster.LocalNodes(workers), cluster.NodeWorkers(1)}
 	if cfg.Slots > 0 {
 		slots = cfg.Slots
