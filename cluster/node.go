@@ -205,21 +205,47 @@ func (n *node) serve() error {
 			n.log.Warn("cluster node: pulling tasks", "err", err)
 			continue
 		}
-		// Held, not yet run: keep it this node's while a slot frees up.
-		m.InProgress()
+		// From now on the task is this node's, held or running, as long
+		// as it lives.
+		alive := n.keepAlive(m)
 		select {
 		case <-free:
 		case <-ctx.Done():
+			alive()
 			m.NakWithDelay(100 * time.Millisecond) // another node takes it
 			return nil
 		}
 		wg.Go(func() {
+			defer alive()
 			var once sync.Once
 			release := func() { once.Do(func() { free <- struct{}{} }) }
 			defer release()
 			n.handle(m, release)
 		})
 	}
+}
+
+// keepAlive sends signs of life for m at once and then every quarter of
+// AckWait, until the returned function is called: the task stays this
+// node's however long it waits or runs, and a node that dies stops
+// sending them.
+func (n *node) keepAlive(m jetstream.Msg) (stop func()) {
+	m.InProgress()
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(n.ackWait / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				m.InProgress()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done) }) }
 }
 
 const readyLine = "mproc cluster node ready"
@@ -248,22 +274,6 @@ func (n *node) handle(m jetstream.Msg, release func()) {
 	note.Header.Set(hNode, n.name)
 	note.Header.Set(hDelivery, strconv.FormatUint(md.NumDelivered, 10))
 	n.nc.PublishMsg(note)
-	// Signs of life, so that the task stays this node's however long it
-	// runs; a node that dies stops sending them.
-	alive := make(chan struct{})
-	defer close(alive)
-	go func() {
-		t := time.NewTicker(n.ackWait / 4)
-		defer t.Stop()
-		for {
-			select {
-			case <-alive:
-				return
-			case <-t.C:
-				m.InProgress()
-			}
-		}
-	}()
 	payload := m.Data()
 	if obj := m.Headers().Get(hObject); obj != "" {
 		if err = retry(context.Background(), nil, func(ctx context.Context) (err error) {
