@@ -28,6 +28,7 @@ const (
 	resultPrefix  = "mproc.results." // + pool + "." + task
 	cancelPrefix  = "mproc.cancel."  // + pool; the body is the task ID
 	startPrefix   = "mproc.started." // + pool; the body is the task ID
+	beatPrefix    = "mproc.nodes."   // + build; a node's name, every second
 )
 
 // Headers of tasks and results.
@@ -79,7 +80,7 @@ type Cluster struct {
 //
 // New returns once the streams exist and the local nodes are connected.
 func New(ctx context.Context, opts ...Option) (*Cluster, error) {
-	cfg := config{nodeWorkers: 2, ackWait: DefaultAckWait}
+	cfg := config{nodeWorkers: 2, ackWait: DefaultAckWait, noNodeWait: DefaultNoNodeTimeout}
 	for _, o := range opts {
 		o(&cfg)
 	}

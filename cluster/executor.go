@@ -33,6 +33,7 @@ type executor struct {
 	stopping chan struct{}
 
 	published, results, duplicates, malformed atomic.Int64
+	lastBeat                                  atomic.Int64 // when a node was last heard of, in Unix ns
 }
 
 // A pending task is one published and not answered.
@@ -53,6 +54,10 @@ type delivery struct {
 
 func newExecutor(ctx context.Context, c *Cluster) (*executor, error) {
 	e := &executor{c: c, waiting: map[uint64]*pending{}, stopping: make(chan struct{})}
+	e.lastBeat.Store(time.Now().UnixNano()) // nodes have NoNodeTimeout to come
+	if _, err := c.nc.Subscribe(beatPrefix+c.build, e.onBeat); err != nil {
+		return nil, fmt.Errorf("cluster: subscribing to the nodes' beats: %w", err)
+	}
 	if _, err := c.nc.Subscribe(startPrefix+c.id, e.onStart); err != nil {
 		return nil, fmt.Errorf("cluster: subscribing to the nodes' start notes: %w", err)
 	}
@@ -147,32 +152,51 @@ func (e *executor) Execute(ctx context.Context, t *remote.Task) ([]byte, error) 
 	}
 	e.published.Add(1)
 
-	select {
-	case d := <-ch:
-		if d.lost > 0 {
-			e.cancel(t.ID, ack.Sequence) // the run beyond its Retries stops
-			return nil, &NodeLostError{Index: t.First, Attempts: d.lost, Retries: t.Retries}
+	// Nodes say they live every second (see node.beat): with none heard
+	// of for NoNodeTimeout the task fails rather than wait for ever.
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case d := <-ch:
+			return e.delivered(ctx, t, ack, d)
+		case <-tick.C:
+			if silent := time.Since(time.Unix(0, e.lastBeat.Load())); silent > e.c.cfg.noNodeWait {
+				e.cancel(t.ID, ack.Sequence)
+				return nil, &NoNodesError{Index: t.First, Silent: silent.Round(time.Second), Build: e.c.build}
+			}
+		case <-ctx.Done():
+			e.cancel(t.ID, ack.Sequence)
+			return nil, ctx.Err()
+		case <-e.stopping:
+			return nil, errClosed
 		}
-		if d.object == "" {
-			return d.data, nil
-		}
-		var data []byte
-		err := retry(ctx, e.stopping, func(ctx context.Context) (err error) {
-			data, err = e.c.obs.GetBytes(ctx, d.object)
-			return err
-		})
-		e.c.obs.Delete(context.WithoutCancel(ctx), d.object)
-		if err != nil {
-			return nil, fmt.Errorf("cluster: reading the result of task %d from the store: %w", t.First, err)
-		}
-		return data, nil
-	case <-ctx.Done():
-		e.cancel(t.ID, ack.Sequence)
-		return nil, ctx.Err()
-	case <-e.stopping:
-		return nil, errClosed
 	}
 }
+
+// delivered turns a result message into what Execute returns.
+func (e *executor) delivered(ctx context.Context, t *remote.Task, ack *jetstream.PubAck, d delivery) ([]byte, error) {
+	if d.lost > 0 {
+		e.cancel(t.ID, ack.Sequence) // the run beyond its Retries stops
+		return nil, &NodeLostError{Index: t.First, Attempts: d.lost, Retries: t.Retries}
+	}
+	if d.object == "" {
+		return d.data, nil
+	}
+	var data []byte
+	err := retry(ctx, e.stopping, func(ctx context.Context) (err error) {
+		data, err = e.c.obs.GetBytes(ctx, d.object)
+		return err
+	})
+	e.c.obs.Delete(context.WithoutCancel(ctx), d.object)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: reading the result of task %d from the store: %w", t.First, err)
+	}
+	return data, nil
+}
+
+// onBeat notes that a node of this build lives.
+func (e *executor) onBeat(*nats.Msg) { e.lastBeat.Store(time.Now().UnixNano()) }
 
 // cancel withdraws a task nobody waits for: it leaves the stream if no
 // node took it yet, and a node running it cancels its context.

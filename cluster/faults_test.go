@@ -280,3 +280,35 @@ func TestNodeOfAnotherBuildIsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestTaskFailsWhenNoNodeIsAlive(t *testing.T) {
+	c := newCluster(t, cluster.LocalNodes(1), cluster.NodeWorkers(1), cluster.NoNodeTimeout(time.Second))
+	for _, n := range c.Nodes() {
+		n.Kill()
+		<-n.Exited()
+	}
+	_, err := mproc.Submit(context.Background(), c.Pool, double, 1).Wait(context.Background())
+	var nn *cluster.NoNodesError
+	if !errors.As(err, &nn) || nn.Index != 0 || nn.Silent < time.Second {
+		t.Fatalf("Wait = %v (%T), want a *cluster.NoNodesError", err, err)
+	}
+	for _, want := range []string{"no node of this build", "NodeEnv", "NoNodeTimeout"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	// A node that comes back serves the next call.
+	n, err := c.StartNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-n.Ready():
+	case <-n.Exited():
+		t.Fatalf("the new node exited: %v", n.Err())
+	}
+	out, err := mproc.Map(context.Background(), c.Pool, double, []int{1, 2})
+	if err != nil || out[1] != 4 {
+		t.Fatalf("Map after a node came back: %v, %v", out, err)
+	}
+}

@@ -93,6 +93,10 @@ func (n *LocalNode) Pid() int { return n.cmd.Process.Pid }
 // tasks go to the other nodes once AckWait has passed.
 func (n *LocalNode) Kill() error { return n.cmd.Process.Kill() }
 
+// Ready returns a channel closed once the node has joined the cluster and
+// said that it lives.
+func (n *LocalNode) Ready() <-chan struct{} { return n.ready }
+
 // Exited returns a channel closed when the node's process has ended.
 func (n *LocalNode) Exited() <-chan struct{} { return n.exited }
 

@@ -183,6 +183,8 @@ func (n *node) serve() error {
 		return fmt.Errorf("pulling tasks: %w", err)
 	}
 	context.AfterFunc(ctx, msgs.Stop)
+	n.nc.Publish(beatPrefix+buildID(), []byte(n.name)) // before the ready line
+	go n.beat(ctx)
 	// A node started by a pool of this machine says it is ready on stdout
 	// (see LocalNode); others ignore the line.
 	fmt.Fprintln(os.Stdout, readyLine)
@@ -222,6 +224,22 @@ func (n *node) serve() error {
 			defer release()
 			n.handle(m, release)
 		})
+	}
+}
+
+// beat tells the pools of this build, every second until ctx ends, that
+// this node lives (see NoNodeTimeout).
+func (n *node) beat(ctx context.Context) {
+	subject, name := beatPrefix+buildID(), []byte(n.name)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		n.nc.Publish(subject, name)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

@@ -22,6 +22,7 @@ type config struct {
 	nodeWorkers int
 	slots       int
 	ackWait     time.Duration
+	noNodeWait  time.Duration
 	logger      *slog.Logger
 	poolOptions []mproc.Option
 }
@@ -76,6 +77,16 @@ func Slots(n int) Option { return func(c *config) { c.slots = n } }
 // another node (DefaultAckWait). Nodes send a sign of life every quarter
 // of it while a task runs, so a long task is never given away.
 func AckWait(d time.Duration) Option { return func(c *config) { c.ackWait = d } }
+
+// DefaultNoNodeTimeout is how long a task waits with no node of this
+// build alive before it fails with a *NoNodesError.
+const DefaultNoNodeTimeout = 30 * time.Second
+
+// NoNodeTimeout sets how long a task may wait while no node of this build
+// is alive (nodes say so every second) before it fails with a
+// *NoNodesError (DefaultNoNodeTimeout): a call never waits for ever for
+// nodes that are gone or were never started.
+func NoNodeTimeout(d time.Duration) Option { return func(c *config) { c.noNodeWait = d } }
 
 // Logger receives what the cluster has to say: nodes joining and leaving,
 // redeliveries, duplicate results dropped, malformed messages. Silent by

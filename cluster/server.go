@@ -32,6 +32,7 @@ func nodePermissions() *server.Permissions {
 			"$JS.ACK." + taskStream + ".>",
 			resultPrefix + ">",
 			startPrefix + ">",
+			beatPrefix + ">",
 			// The object store, for payloads over the server's max payload.
 			"$JS.API.STREAM.INFO.OBJ_" + payloadBucket,
 			"$JS.API.STREAM.MSG.GET.OBJ_" + payloadBucket,
