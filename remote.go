@@ -83,7 +83,7 @@ func (p *Pool) runRemote(w *worker, j *job) {
 		out  any
 		errs []indexedError
 	)
-	payload, err := encodeTask(j)
+	payload, err := encodeTask(j, p.cfg.remote.Strict())
 	if err == nil {
 		// Terminate cancels p.starts: an Execute under way ends with it.
 		ctx, cancel := context.WithCancel(j.c.ctx)
@@ -161,11 +161,16 @@ type taskMsg struct {
 
 // encodeTask encodes job j for an executor. The payload is one codec
 // stream of its own, with the descriptions of its types: a node decodes
-// every task alone, whatever it saw before.
-func encodeTask(j *job) ([]byte, error) {
+// every task alone, whatever it saw before. A strict task has no Runner,
+// which only this build could resolve: the node calls the function
+// through reflect.
+func encodeTask(j *job, strict bool) ([]byte, error) {
+	m := &taskMsg{Run: j.c.run, Fn: j.c.fn, Args: j.args, Timeout: int64(j.c.timeout), Retries: j.c.retries}
+	if strict {
+		m.Run = nil
+	}
 	var b bytes.Buffer
-	err := codec.NewEncoder(&b).Encode(&taskMsg{Run: j.c.run, Fn: j.c.fn, Args: j.args,
-		Timeout: int64(j.c.timeout), Retries: j.c.retries})
+	err := codec.NewEncoder(&b).Encode(m)
 	if err != nil {
 		return nil, remoteRefusal(j.sendError(err))
 	}
@@ -217,13 +222,13 @@ const (
 type errBox struct{ E error }
 
 // runRemoteTask is remote.Run: it runs a task on a node's local pool.
-func runRemoteTask(ctx context.Context, local any, payload []byte, node string) []byte {
+func runRemoteTask(ctx context.Context, local any, payload []byte, node string, strict bool) []byte {
 	start := spawn.Now()
 	p, _ := local.(*Pool)
 	if p == nil {
 		return encodeProblem(fmt.Sprintf("mproc: node %s has no pool to run tasks on", node))
 	}
-	m, args, err := decodeTask(payload)
+	m, args, err := decodeTask(payload, strict)
 	if err != nil {
 		var fe *codec.FingerprintError
 		if errors.As(err, &fe) {
@@ -252,16 +257,28 @@ func runRemoteTask(ctx context.Context, local any, payload []byte, node string) 
 	return b.Bytes()
 }
 
-// decodeTask decodes a remote task's payload, which must come from this
-// same build: every reference in it is verified against this binary.
-func decodeTask(payload []byte) (*taskMsg, reflect.Value, error) {
+// decodeTask decodes a remote task's payload. Out of strict mode it must
+// come from this same build: every reference in it is verified against
+// this binary. In strict mode nothing resolves but what codec.Register was
+// given, by name, and the function runs through reflect (runReflect).
+func decodeTask(payload []byte, strict bool) (*taskMsg, reflect.Value, error) {
 	var m taskMsg
-	if err := codec.NewDecoder(bytes.NewReader(payload), codec.MaxMessageSize(len(payload))).Decode(&m); err != nil {
+	opts := []codec.Option{codec.MaxMessageSize(len(payload))}
+	if strict {
+		opts = append(opts, codec.Strict())
+	}
+	if err := codec.NewDecoder(bytes.NewReader(payload), opts...).Decode(&m); err != nil {
 		return nil, reflect.Value{}, err
 	}
 	args := reflect.ValueOf(m.Args)
-	if m.Run == nil || m.Fn == nil || args.Kind() != reflect.Slice {
+	if m.Fn == nil || args.Kind() != reflect.Slice || m.Run == nil && !strict {
 		return nil, reflect.Value{}, errors.New("the task has no function or no inputs")
+	}
+	if strict {
+		if err := reflectRunnable(m.Fn, args); err != nil {
+			return nil, reflect.Value{}, err
+		}
+		m.Run = runReflect{}
 	}
 	if m.Timeout < 0 || m.Retries < 0 {
 		return nil, reflect.Value{}, errors.New("the task has a negative timeout or retries")

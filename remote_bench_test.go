@@ -16,28 +16,28 @@ func BenchmarkRemoteRun(b *testing.B) {
 	defer p.Close()
 	j := remoteJob()
 	j.args, j.n = []int{1}, 1
-	payload, err := encodeTask(j)
+	payload, err := encodeTask(j, false)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
 	b.Run("decode", func(b *testing.B) {
 		for b.Loop() {
-			if _, _, err := decodeTask(payload); err != nil {
+			if _, _, err := decodeTask(payload, false); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("encode", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := encodeTask(j); err != nil {
+			if _, err := encodeTask(j, false); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("run", func(b *testing.B) {
 		for b.Loop() {
-			runRemoteTask(ctx, p, payload, "bench")
+			runRemoteTask(ctx, p, payload, "bench", false)
 		}
 	})
 	b.Run("submit", func(b *testing.B) {
@@ -59,7 +59,7 @@ func BenchmarkRemoteRunConcurrent(b *testing.B) {
 	defer p.Close()
 	j := remoteJob()
 	j.args, j.n = []int{1}, 1
-	payload, err := encodeTask(j)
+	payload, err := encodeTask(j, false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func BenchmarkRemoteRunConcurrent(b *testing.B) {
 	b.SetParallelism(4)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			runRemoteTask(ctx, p, payload, "bench")
+			runRemoteTask(ctx, p, payload, "bench", false)
 		}
 	})
 }

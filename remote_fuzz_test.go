@@ -56,10 +56,11 @@ func FuzzRemoteResult(f *testing.F) {
 	})
 }
 
-// FuzzRemoteTask feeds decodeTask what could arrive as a task: an error
-// or a task with a function and a slice of inputs, never a panic.
+// FuzzRemoteTask feeds decodeTask what could arrive as a task, in both
+// modes: an error or a task with a function and a slice of inputs, never
+// a panic.
 func FuzzRemoteTask(f *testing.F) {
-	payload, err := encodeTask(remoteJob())
+	payload, err := encodeTask(remoteJob(), false)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -67,12 +68,14 @@ func FuzzRemoteTask(f *testing.F) {
 	f.Add(payload[:len(payload)/2])
 	f.Add([]byte("\x89MPC\x02"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, args, err := decodeTask(data)
-		if err != nil {
-			return
-		}
-		if m.Run == nil || m.Fn == nil || !args.IsValid() {
-			t.Fatalf("decodeTask accepted a task without a function or inputs: %+v", m)
+		for _, strict := range []bool{false, true} {
+			m, args, err := decodeTask(data, strict)
+			if err != nil {
+				continue
+			}
+			if m.Run == nil || m.Fn == nil || !args.IsValid() {
+				t.Fatalf("decodeTask accepted a task without a function or inputs: %+v", m)
+			}
 		}
 	})
 }

@@ -20,6 +20,7 @@ import (
 type loopExecutor struct {
 	local    *mproc.Pool
 	slots    int
+	strict   bool
 	executed atomic.Int64
 	closed   atomic.Bool
 }
@@ -28,8 +29,10 @@ func (e *loopExecutor) Slots() int { return e.slots }
 
 func (e *loopExecutor) Execute(ctx context.Context, t *remote.Task) ([]byte, error) {
 	e.executed.Add(1)
-	return remote.Run(ctx, e.local, t.Payload, "node-a"), nil
+	return remote.Run(ctx, e.local, t.Payload, "node-a", e.strict), nil
 }
+
+func (e *loopExecutor) Strict() bool { return e.strict }
 
 func (e *loopExecutor) Close() error {
 	e.closed.Store(true)
@@ -174,5 +177,35 @@ func TestRemoteCancelStopsTheNodesTask(t *testing.T) {
 	cancel()
 	if _, err := fut.Wait(context.Background()); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait after cancel = %v, want context.Canceled", err)
+	}
+}
+
+func init() { codec.Register(refuseSeven) }
+
+func TestRemoteStrictTaskRunsByName(t *testing.T) {
+	local, err := mproc.NewPool(mproc.Workers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &loopExecutor{local: local, slots: 2, strict: true}
+	p, err := mproc.NewPool(mproc.Remote(e))
+	if err != nil {
+		local.Close()
+		t.Fatal(err)
+	}
+	defer p.Close()
+	out, err := mproc.Map(context.Background(), p, refuseSeven, []int{1, 2, 3})
+	if err != nil || out[2] != 6 {
+		t.Fatalf("strict Map = %v, %v", out, err)
+	}
+	_, err = mproc.Map(context.Background(), p, refuseSeven, []int{6, 7})
+	var te *mproc.TaskError
+	if !errors.As(err, &te) || te.Index != 1 || te.Msg != errSeven.Error() {
+		t.Fatalf("strict Map's error = %v, want input 1's TaskError", err)
+	}
+	// A function nobody registered does not resolve by name.
+	_, err = mproc.Map(context.Background(), p, blockUntilCancelled, []int{1})
+	if err == nil || !strings.Contains(err.Error(), "not registered") || !strings.Contains(err.Error(), "codec.Register") {
+		t.Fatalf("an unregistered function in strict mode: %v, want the codec's refusal naming Register", err)
 	}
 }

@@ -2,6 +2,8 @@ package mproc
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 
 	"github.com/mproc-go/mproc/internal/serve"
 	"github.com/mproc-go/mproc/internal/wire"
@@ -116,6 +118,67 @@ func (s *eachRun[In, Out]) after(i int) {
 		s.t.Partial(from, s.out[from:i+1], s.fails)
 		s.fails = nil
 	}
+}
+
+// runReflect is the wire.Runner of a task decoded by name only (a cluster
+// pool in Strict mode, whose nodes may run another build): no generic
+// Runner travels, so the function is called through reflect, for a
+// func(context.Context, In) (Out, error) or a func(In) Out (Plain), on a
+// []In. It costs a reflect call per input, next to a network round trip
+// per task. It sends no partial results.
+type runReflect struct{}
+
+func (runReflect) Run(ctx context.Context, fn, args any, t *wire.Tracker, _ func(any, []wire.Failure)) (any, []wire.Failure) {
+	fv, in := reflect.ValueOf(fn), reflect.ValueOf(args)
+	ft := fv.Type()
+	n := in.Len()
+	out := reflect.MakeSlice(reflect.SliceOf(ft.Out(0)), n, n)
+	ctxV := reflect.ValueOf(&ctx).Elem()
+	var fails []wire.Failure
+	for i := 0; i < n; i++ {
+		if err := ctx.Err(); err != nil {
+			for ; i < n; i++ {
+				fails = append(fails, serve.Fail(i, err))
+			}
+			break
+		}
+		t.Item.Store(uint64(i))
+		fail, ok := serve.Protect(func() {
+			var res []reflect.Value
+			if ft.NumIn() == 2 {
+				res = fv.Call([]reflect.Value{ctxV, in.Index(i)})
+			} else {
+				res = fv.Call([]reflect.Value{in.Index(i)})
+			}
+			out.Index(i).Set(res[0])
+			if len(res) == 2 && !res[1].IsNil() {
+				fails = append(fails, serve.Fail(i, res[1].Interface().(error)))
+			}
+		})
+		if !ok {
+			fail.Item = i
+			fails = append(fails, fail)
+		}
+	}
+	return out.Interface(), fails
+}
+
+// reflectRunnable reports whether fn and args can go to runReflect.
+func reflectRunnable(fn any, args reflect.Value) error {
+	ft := reflect.TypeOf(fn)
+	ctxT, errT := reflect.TypeFor[context.Context](), reflect.TypeFor[error]()
+	switch {
+	case ft == nil || ft.Kind() != reflect.Func:
+		return fmt.Errorf("the task's function is a %v", ft)
+	case ft.NumIn() == 2 && ft.In(0) == ctxT && ft.NumOut() == 2 && ft.Out(1) == errT,
+		ft.NumIn() == 1 && ft.NumOut() == 1:
+	default:
+		return fmt.Errorf("the task's function is a %v, not a func(context.Context, In) (Out, error) or a func(In) Out", ft)
+	}
+	if want := reflect.SliceOf(ft.In(ft.NumIn() - 1)); args.Type() != want {
+		return fmt.Errorf("the task's inputs are a %v, its function takes a %v", args.Type(), want)
+	}
+	return nil
 }
 
 // runInit is the wire.Initializer for an initializer with an argument of

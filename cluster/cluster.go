@@ -97,6 +97,9 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 		}
 	}
 	c := &Cluster{cfg: cfg, log: cfg.logger, id: nats.NewInbox()[len(nats.InboxPrefix):], build: buildID()}
+	if cfg.strict {
+		c.build = strictBuild
+	}
 	if err := c.start(ctx); err != nil {
 		c.shutdown()
 		return nil, err
@@ -224,8 +227,8 @@ func (c *Cluster) URL() string { return c.url }
 // NodeEnv returns the environment that makes this executable a node of
 // the cluster: MPROC_CLUSTER_URL, the node's user and password (the
 // embedded server's node user, which may only take and answer tasks),
-// MPROC_CLUSTER_NODE (its name), MPROC_CLUSTER_WORKERS, and with CAFile
-// MPROC_CLUSTER_CA. For a node on
+// MPROC_CLUSTER_NODE (its name), MPROC_CLUSTER_WORKERS, with CAFile
+// MPROC_CLUSTER_CA, and with Strict MPROC_CLUSTER_STRICT. For a node on
 // another machine, replace the URL's host with an address that machine
 // reaches.
 func (c *Cluster) NodeEnv(name string, workers int) []string {
@@ -238,6 +241,9 @@ func (c *Cluster) NodeEnv(name string, workers int) []string {
 	}
 	if c.cfg.caFile != "" {
 		env = append(env, envCA+"="+c.cfg.caFile)
+	}
+	if c.cfg.strict {
+		env = append(env, envStrict+"=1")
 	}
 	return env
 }
@@ -301,6 +307,11 @@ func buildID() string {
 }
 
 func consumerName(build string) string { return "nodes-" + build }
+
+// strictBuild stands for the build in the subjects of a Strict pool's
+// tasks, which nodes of any build that registered the call's function and
+// types can run.
+const strictBuild = "strict"
 
 // errClosed is returned for tasks of a cluster that is closing.
 var errClosed = errors.New("cluster: closed")

@@ -86,6 +86,8 @@ func newExecutor(ctx context.Context, c *Cluster) (*executor, error) {
 
 func (e *executor) Slots() int { return e.c.cfg.slots }
 
+func (e *executor) Strict() bool { return e.c.cfg.strict }
+
 // Close is called by the pool once no Execute runs: it closes the cluster.
 func (e *executor) Close() error {
 	e.c.shutdown()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/mproc-go/mproc"
 	"github.com/mproc-go/mproc/cluster"
+	"github.com/mproc-go/mproc/cluster/internal/strictfuncs"
 )
 
 // stallOnce, the first time it runs for dir, tells the test which node
@@ -256,12 +258,19 @@ func TestServerRestartLosesNothing(t *testing.T) {
 	}
 }
 
-func TestNodeOfAnotherBuildIsRefused(t *testing.T) {
+// otherBuild builds testdata/otherbuild, another program than this test.
+func otherBuild(t *testing.T) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "otherbuild")
 	build := exec.Command("go", "build", "-o", bin, "./testdata/otherbuild")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+func TestNodeOfAnotherBuildIsRefused(t *testing.T) {
+	bin := otherBuild(t)
 	c := newCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -310,5 +319,50 @@ func TestTaskFailsWhenNoNodeIsAlive(t *testing.T) {
 	out, err := mproc.Map(context.Background(), c.Pool, double, []int{1, 2})
 	if err != nil || out[1] != 4 {
 		t.Fatalf("Map after a node came back: %v, %v", out, err)
+	}
+}
+
+func TestStrictPoolRunsOnANodeOfAnotherBuild(t *testing.T) {
+	bin := otherBuild(t)
+	c := newCluster(t, cluster.Strict(), cluster.NoNodeTimeout(time.Minute))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(os.Environ(), c.NodeEnv("other", 1)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line := make([]byte, 64)
+	if n, _ := io.ReadAtLeast(stdout, line, len("mproc cluster node ready")); !strings.HasPrefix(string(line[:n]), "mproc cluster node ready") {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("the other build's node said %q; stderr: %s", line[:n], stderr.String())
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("the other build's node ended with %v; stderr: %s", err, stderr.String())
+		}
+	}()
+
+	in := []strictfuncs.Point{{X: 2, Y: 3}, {X: 3, Y: 1}, {X: -1}}
+	out, err := mproc.Map(ctx, c.Pool, strictfuncs.Scale, in, mproc.CollectErrors())
+	if out[0] != (strictfuncs.Point{X: 4, Y: 6}) || out[1] != (strictfuncs.Point{X: 9, Y: 3}) {
+		t.Fatalf("outputs %v", out)
+	}
+	var te *mproc.TaskError
+	if !errors.As(err, &te) || te.Index != 2 || te.Node != "other" || te.Msg != strictfuncs.ErrNegative.Error() {
+		t.Fatalf("err = %v, want input 2's TaskError from node other", err)
+	}
+	// A function the other build did not register does not run there.
+	_, err = mproc.Map(ctx, c.Pool, double, []int{1})
+	if err == nil || !strings.Contains(err.Error(), "is not registered") || !strings.Contains(err.Error(), "node other") {
+		t.Fatalf("an unregistered function: %v, want the node's refusal naming Register", err)
 	}
 }

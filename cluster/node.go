@@ -32,6 +32,7 @@ const (
 	envLog      = "MPROC_CLUSTER_LOG"          // "debug", "info", "warn": log to stderr
 	envCA       = "MPROC_CLUSTER_CA"           // PEM file of the authorities of the server's certificate
 	envSlots    = "MPROC_CLUSTER_SLOTS"        // tasks a node runs at once (default 2 per worker)
+	envStrict   = "MPROC_CLUSTER_STRICT"       // "1": take Strict pools' tasks, decoded by name
 )
 
 // A node's reason to exit, on its stderr and in its exit status.
@@ -77,8 +78,9 @@ type node struct {
 	cons    jetstream.Consumer
 	obs     jetstream.ObjectStore
 	local   *mproc.Pool
-	slots   int // tasks run at once
-	ahead   int // tasks pulled ahead of a free slot
+	build   string // the build whose tasks it takes, strictBuild for Strict pools'
+	slots   int    // tasks run at once
+	ahead   int    // tasks pulled ahead of a free slot
 	ackWait time.Duration
 
 	mu      sync.Mutex
@@ -107,7 +109,10 @@ func newNode(url string) (*node, error) {
 		}
 		poolOpts = append(poolOpts, mproc.MemoryLimit(limit))
 	}
-	n := &node{name: name, log: nodeLogger(), slots: nodeSlots(workers), ahead: workers, running: map[string]context.CancelFunc{}}
+	n := &node{name: name, log: nodeLogger(), build: buildID(), slots: nodeSlots(workers), ahead: workers, running: map[string]context.CancelFunc{}}
+	if os.Getenv(envStrict) == "1" {
+		n.build = strictBuild
+	}
 	nc, err := connect(url, credentials{os.Getenv(envUser), os.Getenv(envPassword)}, "mproc node "+name, os.Getenv(envCA), n.log)
 	if err != nil {
 		return nil, err
@@ -119,11 +124,12 @@ func newNode(url string) (*node, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if n.cons, err = n.js.Consumer(ctx, taskStream, consumerName(buildID())); err != nil {
+	if n.cons, err = n.js.Consumer(ctx, taskStream, consumerName(n.build)); err != nil {
 		n.close()
 		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
 			return nil, fmt.Errorf("no pool of this build (%s) is running on %s: nodes take the tasks of pools "+
-				"running the same executable; start the pool first, and run this same binary on every node", buildID(), url)
+				"running the same executable; start the pool first, and run this same binary on every node "+
+				"(or make the pool cluster.Strict and start the node with %s=1)", n.build, url, envStrict)
 		}
 		return nil, fmt.Errorf("finding the task consumer on %s: %w", url, err)
 	}
@@ -183,7 +189,7 @@ func (n *node) serve() error {
 		return fmt.Errorf("pulling tasks: %w", err)
 	}
 	context.AfterFunc(ctx, msgs.Stop)
-	n.nc.Publish(beatPrefix+buildID(), []byte(n.name)) // before the ready line
+	n.nc.Publish(beatPrefix+n.build, []byte(n.name)) // before the ready line
 	go n.beat(ctx)
 	// A node started by a pool of this machine says it is ready on stdout
 	// (see LocalNode); others ignore the line.
@@ -230,7 +236,7 @@ func (n *node) serve() error {
 // beat tells the pools of this build, every second until ctx ends, that
 // this node lives (see NoNodeTimeout).
 func (n *node) beat(ctx context.Context) {
-	subject, name := beatPrefix+buildID(), []byte(n.name)
+	subject, name := beatPrefix+n.build, []byte(n.name)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -309,7 +315,7 @@ func (n *node) handle(m jetstream.Msg, release func()) {
 	n.mu.Lock()
 	n.running[key] = cancel
 	n.mu.Unlock()
-	res := remote.Run(ctx, n.local, payload, n.name)
+	res := remote.Run(ctx, n.local, payload, n.name, n.build == strictBuild)
 	n.mu.Lock()
 	delete(n.running, key)
 	n.mu.Unlock()

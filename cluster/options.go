@@ -23,6 +23,7 @@ type config struct {
 	slots       int
 	ackWait     time.Duration
 	noNodeWait  time.Duration
+	strict      bool
 	logger      *slog.Logger
 	poolOptions []mproc.Option
 }
@@ -77,6 +78,18 @@ func Slots(n int) Option { return func(c *config) { c.slots = n } }
 // another node (DefaultAckWait). Nodes send a sign of life every quarter
 // of it while a task runs, so a long task is never given away.
 func AckWait(d time.Duration) Option { return func(c *config) { c.ackWait = d } }
+
+// Strict makes the pool's tasks resolve on the nodes by name alone, with
+// codec.Strict, so that nodes may run other builds of the program (an
+// older or newer binary): every function the pool's calls run, and every
+// named type of their inputs and outputs, must be registered with
+// codec.Register, under the same names, in the pool's program and in the
+// nodes'. A function that is not registered fails its task with the
+// codec's refusal naming it. The function runs through reflect on the
+// node (a reflect call per input), and the nodes must be started with
+// MPROC_CLUSTER_STRICT=1 (NodeEnv says so): they then take only Strict
+// pools' tasks.
+func Strict() Option { return func(c *config) { c.strict = true } }
 
 // DefaultNoNodeTimeout is how long a task waits with no node of this
 // build alive before it fails with a *NoNodesError.

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -112,6 +113,7 @@ func registerStandard() {
 		errors.Join(sentinel),
 		time.Time{},
 		time.Duration(0),
-		reflect.TypeFor[int](), // *reflect.rtype, the dynamic type of every reflect.Type
+		reflect.TypeFor[int](),  // *reflect.rtype, the dynamic type of every reflect.Type
+		(*context.Context)(nil), // in the signature of every function mproc runs
 	})
 }

@@ -34,6 +34,10 @@ type Executor interface {
 	Execute(ctx context.Context, t *Task) ([]byte, error)
 	// Close releases the executor once the pool has stopped using it.
 	Close() error
+	// Strict reports whether tasks must decode by name alone (nodes of
+	// other builds, codec.Strict): the pool then sends no Runner, and the
+	// function and types must be registered with codec.Register.
+	Strict() bool
 }
 
 // Hooks package mproc fills in at initialisation, for the executors and
@@ -42,8 +46,9 @@ var (
 	// Run decodes a task's payload, runs it on local, a *mproc.Pool of
 	// the node's worker processes, and returns the encoded result. It
 	// never fails: a task that cannot be decoded or run has a result
-	// saying so for each of its inputs. node names this process in errors.
-	Run func(ctx context.Context, local any, payload []byte, node string) []byte
+	// saying so for each of its inputs. node names this process in errors;
+	// strict decodes the task with codec.Strict (see Executor.Strict).
+	Run func(ctx context.Context, local any, payload []byte, node string, strict bool) []byte
 )
 
 // Node, when a package (cluster) sets it at initialisation, is called by
