@@ -121,7 +121,7 @@ func TestRunWorkloadsRefusesUnknownShape(t *testing.T) {
 func TestQueueArgs(t *testing.T) {
 	args := QueueParams{Shapes: []string{"pipe", "map_set"}, Runs: 3, Items: 10, Sets: 7, LockOps: 11}.Args()
 	for _, want := range [][]string{{"--shapes", "pipe,map_set"}, {"--runs", "3"}, {"--items", "10"}, {"--sets", "7"},
-		{"--lock-ops", "11"}, {"--lock-incs", "2"}} { // a zero count becomes the least the shape can time
+		{"--lock-ops", "11"}, {"--lock-incs", "2"}, {"--event-rounds", "10"}, {"--shm-bytes", "1"}} { // a zero count becomes the least the shape can time
 		i := slices.Index(args, want[0])
 		if i < 0 || args[i+1] != want[1] {
 			t.Errorf("Args() = %v, want %s %s", args, want[0], want[1])
@@ -141,6 +141,7 @@ func TestRunQueues(t *testing.T) {
 	}
 	r, err := RunQueues(context.Background(), QueueParams{
 		Shapes: QueueShapes, Runs: 2, Items: 200, LatencyRounds: 20, MiBItems: 3, Rounds: 20, Sets: 50, LockOps: 100, LockIncs: 200,
+		EventRounds: 20, ShmBytes: 1 << 20,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +151,7 @@ func TestRunQueues(t *testing.T) {
 	}
 	for _, key := range []string{"queue_items/queue", "queue_items/simplequeue", "queue_latency/queue", "queue_latency/simplequeue",
 		"queue_latency_p99/queue", "queue_latency_p99/simplequeue", "queue_mib/queue", "queue_mib/simplequeue", "pipe", "map_set",
-		"lock_uncontended", "lock_two_procs"} {
+		"lock_uncontended", "lock_two_procs", "event_hop", "shm_share"} {
 		m, ok := r.Metrics[key]
 		if !ok || m.Error != "" || len(m.Samples) != 2 || m.Variant == "" {
 			t.Errorf("%s: %+v (present %v), want 2 samples, a variant and no error", key, m, ok)

@@ -14,7 +14,8 @@ import (
 var queuesScript []byte
 
 // QueueShapes are the shapes of queues.py, in the order of the table.
-var QueueShapes = []string{"queue_items", "queue_latency", "queue_mib", "pipe", "map_set", "lock_uncontended", "lock_two_procs", "handle_task"}
+var QueueShapes = []string{"queue_items", "queue_latency", "queue_mib", "pipe", "map_set", "lock_uncontended", "lock_two_procs", "handle_task",
+	"event_hop", "shm_share"}
 
 // QueueParams sizes queues.py's run.
 type QueueParams struct {
@@ -27,6 +28,8 @@ type QueueParams struct {
 	Sets          int // sets per run of map_set
 	LockOps       int // acquire+release pairs per run of lock_uncontended
 	LockIncs      int // increments per run of lock_two_procs
+	EventRounds   int // round trips per run of event_hop
+	ShmBytes      int // bytes of the segment of shm_share
 }
 
 // Args returns queues.py's flags for p.
@@ -37,6 +40,7 @@ func (p QueueParams) Args() []string {
 		"--mib-items", strconv.Itoa(p.MiBItems), "--rounds", strconv.Itoa(p.Rounds),
 		"--sets", strconv.Itoa(p.Sets),
 		"--lock-ops", strconv.Itoa(max(p.LockOps, 1)), "--lock-incs", strconv.Itoa(max(p.LockIncs, 2)),
+		"--event-rounds", strconv.Itoa(max(p.EventRounds, 10)), "--shm-bytes", strconv.Itoa(max(p.ShmBytes, 1)),
 	}
 }
 

@@ -38,6 +38,15 @@ default. --shapes selects shapes; one sample per run, in these units:
         lock=False) --lock-incs/2 times, taking one multiprocessing.Lock for
         each; timed by the parent from a Barrier that starts both to their
         join, and the counter checked.
+  event_hop
+        seconds: half the round trip of set() on one multiprocessing.Event
+        and wait() on another, a Process answering (wait, clear, set);
+        --event-rounds per run, the median after the first tenth.
+  shm_share
+        seconds: shared_memory.SharedMemory(create=True, size=--shm-bytes)
+        and pool.apply of a function that attaches it by name in the worker
+        of a warm Pool(1), writes its last byte and closes it; the parent
+        checks the byte, then closes and unlinks the segment (not timed).
   handle_task
         always "unsupported": a Pool task cannot take an open file (the
         script tries, and quotes the error).
@@ -58,7 +67,8 @@ import traceback
 
 MIB = 1 << 20
 MIB_MAXSIZE = 8  # the bound of the 1 MiB queue, as mproc's QueueCapacity(8)
-ALL_SHAPES = ("queue_items", "queue_latency", "queue_mib", "pipe", "map_set", "lock_uncontended", "lock_two_procs", "handle_task")
+ALL_SHAPES = ("queue_items", "queue_latency", "queue_mib", "pipe", "map_set", "lock_uncontended", "lock_two_procs", "handle_task",
+              "event_hop", "shm_share")
 KINDS = ("queue", "simplequeue")
 JOIN_BOUND = 60.0  # seconds a finished child may take to exit
 
@@ -308,6 +318,56 @@ def map_set(ctx, mgr, n):
     return n / secs
 
 
+def echo_event(ping, pong, n):
+    for _ in range(n):
+        ping.wait()
+        ping.clear()
+        pong.set()
+
+
+def event_hop(ctx, n):
+    ping, pong = ctx.Event(), ctx.Event()
+    p = ctx.Process(target=echo_event, args=(ping, pong, n))
+    p.start()
+    half = []
+    try:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            ping.set()
+            if not pong.wait(60):
+                raise RuntimeError("the echoing Process did not answer within 60 s")
+            pong.clear()
+            half.append((time.perf_counter() - t0) / 2)
+    finally:
+        finish(p)
+    return statistics.median(half[n // 10:])
+
+
+def shm_attach(name, size):
+    from multiprocessing import shared_memory
+    m = shared_memory.SharedMemory(name=name)
+    try:
+        m.buf[size - 1] = 7
+        return m.size
+    finally:
+        m.close()
+
+
+def shm_share(pool, size):
+    from multiprocessing import shared_memory
+    t0 = time.perf_counter()
+    m = shared_memory.SharedMemory(create=True, size=size)
+    try:
+        n = pool.apply(shm_attach, (m.name, size))
+        secs = time.perf_counter() - t0
+        if n < size or m.buf[size - 1] != 7:
+            raise RuntimeError(f"the worker saw {n} bytes, the parent reads {m.buf[size - 1]} at the end")
+    finally:
+        m.close()
+        m.unlink()
+    return secs
+
+
 def handle_task(ctx):
     """What a Pool does with a task whose argument is an open file."""
     with open(os.devnull, "rb") as f, ctx.Pool(1) as pool:
@@ -341,6 +401,8 @@ def main():
     ap.add_argument("--sets", type=int, default=20_000, help="sets per run of map_set")
     ap.add_argument("--lock-ops", type=int, default=1_000_000, help="acquire+release pairs per run of lock_uncontended")
     ap.add_argument("--lock-incs", type=int, default=200_000, help="increments per run of lock_two_procs")
+    ap.add_argument("--event-rounds", type=int, default=2000, help="round trips per run of event_hop")
+    ap.add_argument("--shm-bytes", type=int, default=64 << 20, help="bytes of the segment of shm_share")
     ap.add_argument("--shapes", default=",".join(ALL_SHAPES), help="comma-separated subset of " + ",".join(ALL_SHAPES))
     args = ap.parse_args()
     shapes = [x.strip() for x in args.shapes.split(",") if x.strip()]
@@ -414,6 +476,21 @@ def main():
 
     if "lock_uncontended" in shapes:
         measure(metrics, "lock_uncontended", lambda: lock_uncontended(ctx, args.lock_ops), runs, f"multiprocessing.Lock(), {method}")
+
+    if "event_hop" in shapes:
+        measure(metrics, "event_hop", lambda: event_hop(ctx, max(args.event_rounds, 10)), runs, f"multiprocessing.Event(), {method}")
+
+    if "shm_share" in shapes:
+        variant = f"shared_memory.SharedMemory and a warm Pool(1), {method}"
+        try:
+            pool = ctx.Pool(1)
+            pool.apply(os.getpid)  # warm
+        except Exception as e:
+            traceback.print_exc(file=sys.stderr)
+            record(metrics, "shm_share", variant, error=f"Pool(1): {err_text(e)}")
+        else:
+            with pool:
+                measure(metrics, "shm_share", lambda: shm_share(pool, args.shm_bytes), runs, variant)
 
     if "lock_two_procs" in shapes:
         measure(metrics, "lock_two_procs", lambda: lock_two_procs(ctx, args.lock_incs), runs,

@@ -33,6 +33,8 @@ type config struct {
 	HandleRounds  int  // pairs of Submit+Wait per run of the handle row
 	LockOps       int  // Lock+Unlock pairs per run of the uncontended lock row
 	LockIncs      int  // increments per run of the two-process lock row
+	EventRounds   int  // round trips per run of the Event hop row
+	ShmBytes      int  // bytes of the SharedMemory row's segment
 }
 
 func defaultConfig(quick bool) config {
@@ -62,6 +64,8 @@ func defaultConfig(quick bool) config {
 		HandleRounds:  2000,
 		LockOps:       1_000_000,
 		LockIncs:      1_000_000,
+		EventRounds:   5000,
+		ShmBytes:      64 << 20,
 	}
 	if quick {
 		c.Runs = 3
@@ -79,6 +83,7 @@ func defaultConfig(quick bool) config {
 		c.HandleRounds = 500
 		c.LockOps = 100_000
 		c.LockIncs = 100_000
+		c.EventRounds = 1000
 	}
 	return c
 }

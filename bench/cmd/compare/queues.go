@@ -19,7 +19,7 @@ import (
 func measureQueues(ctx context.Context, cfg config) []report.QueueRow {
 	py := &pythonQueues{ctx: ctx, cfg: cfg}
 	// Rows are appended before any pointer into out is kept: size it first.
-	out := make([]report.QueueRow, 0, 8)
+	out := make([]report.QueueRow, 0, 10)
 	add := func(key, title string, unit report.Unit, target report.Target, notes ...string) *report.QueueRow {
 		out = append(out, report.QueueRow{Key: key, Title: title, Unit: unit, Target: &target, Notes: notes})
 		row := &out[len(out)-1]
@@ -92,6 +92,20 @@ func measureQueues(ctx context.Context, cfg config) []report.QueueRow {
 	res, err = py.run("lock_two_procs")
 	row.CPython = py.cell(row, res, err, "lock_two_procs", "Lock")
 
+	row = add("event_hop", "Event set→wake between two processes", report.Seconds,
+		report.Target{Value: 10e-6},
+		fmt.Sprintf("half the round trip of Set on one event and Wait on a second, a process answering (Wait, Clear, Set), %d rounds per run, the median after the first tenth; mproc: two mproc.NewEvent (futex words in shared memory) handed to a process of mproc.Start; CPython: two multiprocessing.Event, a Process answering", cfg.EventRounds))
+	compete(cfg.Runs, on(&row.Mproc, "")(mprocbench.EventHop(cfg.EventRounds)))
+	res, err = py.run("event_hop")
+	row.CPython = py.cell(row, res, err, "event_hop", "Event")
+
+	row = add("shm_share", fmt.Sprintf("SharedMemory of %d MiB created and handed to a worker", cfg.ShmBytes>>20), report.Seconds,
+		report.Target{Value: 1e-3},
+		"from creating the segment to the return of a task in a warm worker of a pool of one that wrote its last byte, the parent checking it; mproc: mproc.NewSharedMemory (a memfd, mapped) passed in Submit's argument as a handle; CPython: shared_memory.SharedMemory(create=True) and pool.apply of a function attaching it by name, close and unlink after the clock")
+	compete(cfg.Runs, on(&row.Mproc, "")(mprocbench.ShmShare(cfg.ShmBytes)))
+	res, err = py.run("shm_share")
+	row.CPython = py.cell(row, res, err, "shm_share", "SharedMemory")
+
 	row = add("handle_task", "Submit+Wait of a task carrying an open file (a handle)", report.Seconds,
 		report.Target{Value: 20e-6, OverBase: true},
 		fmt.Sprintf("per run %d pairs of Submit+Wait on a warm pool of 1 worker, alternating: the input struct holding an *os.File (os.DevNull, opened once: it travels as a duplicated descriptor and the worker closes its copy when the task returns) and the same struct with a nil file, the base; each figure is the median call of its kind, and the target bounds what the file adds to the base", cfg.HandleRounds))
@@ -138,6 +152,7 @@ func (py *pythonQueues) run(shape string) (*python.QueueResult, error) {
 	res, err := python.RunQueues(py.ctx, python.QueueParams{
 		Shapes: []string{shape}, Runs: cfg.Runs, Items: cfg.QueueItems, LatencyRounds: cfg.LatencyRounds,
 		MiBItems: cfg.MiBItems, Rounds: cfg.Rounds, Sets: cfg.MapSets, LockOps: cfg.LockOps, LockIncs: cfg.LockIncs,
+		EventRounds: cfg.EventRounds, ShmBytes: cfg.ShmBytes,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "compare: CPython %s skipped: %v\n", shape, err)

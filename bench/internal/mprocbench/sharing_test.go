@@ -1,0 +1,28 @@
+package mprocbench
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mproc-go/mproc/bench/internal/benchtest"
+)
+
+// TestEventHop runs the echoing process: the trial fails unless it
+// answered every round.
+func TestEventHop(t *testing.T) {
+	tr, err := EventHop(50)
+	benchtest.Positive(t, "EventHop", tr, err, 2)
+	if _, err := EventHop(3); err == nil || !strings.Contains(err.Error(), "at least 10") {
+		t.Errorf("EventHop(3) = %v, want an error", err)
+	}
+}
+
+// TestShmShare hands a segment to a worker: the trial fails unless the
+// worker's write is seen by the parent.
+func TestShmShare(t *testing.T) {
+	tr, err := ShmShare(1 << 20)
+	benchtest.Positive(t, "ShmShare", tr, err, 2)
+	if _, err := ShmShare(0); err == nil || !strings.Contains(err.Error(), "no bytes") {
+		t.Errorf("ShmShare(0) = %v, want an error", err)
+	}
+}
