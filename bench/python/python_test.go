@@ -151,7 +151,7 @@ func TestRunQueues(t *testing.T) {
 	}
 	for _, key := range []string{"queue_items/queue", "queue_items/simplequeue", "queue_latency/queue", "queue_latency/simplequeue",
 		"queue_latency_p99/queue", "queue_latency_p99/simplequeue", "queue_mib/queue", "queue_mib/simplequeue", "pipe", "map_set",
-		"lock_uncontended", "lock_two_procs", "event_hop", "shm_share"} {
+		"lock_uncontended", "lock_two_procs", "event_hop", "shm_share", "shared_slice"} {
 		m, ok := r.Metrics[key]
 		if !ok || m.Error != "" || len(m.Samples) != 2 || m.Variant == "" {
 			t.Errorf("%s: %+v (present %v), want 2 samples, a variant and no error", key, m, ok)

@@ -15,7 +15,7 @@ var queuesScript []byte
 
 // QueueShapes are the shapes of queues.py, in the order of the table.
 var QueueShapes = []string{"queue_items", "queue_latency", "queue_mib", "pipe", "map_set", "lock_uncontended", "lock_two_procs", "handle_task",
-	"event_hop", "shm_share"}
+	"event_hop", "shm_share", "shared_slice"}
 
 // QueueParams sizes queues.py's run.
 type QueueParams struct {

@@ -47,6 +47,12 @@ default. --shapes selects shapes; one sample per run, in these units:
         and pool.apply of a function that attaches it by name in the worker
         of a warm Pool(1), writes its last byte and closes it; the parent
         checks the byte, then closes and unlinks the segment (not timed).
+  shared_slice
+        seconds: pool.apply of a function reading one byte of a --shm-bytes
+        SharedMemory segment made once, which the worker of a warm Pool(1)
+        attaches by name for each task (how a task reaches shared memory
+        in CPython); the parent wrote the byte before; the median of 50
+        tasks per run.
   handle_task
         always "unsupported": a Pool task cannot take an open file (the
         script tries, and quotes the error).
@@ -68,7 +74,7 @@ import traceback
 MIB = 1 << 20
 MIB_MAXSIZE = 8  # the bound of the 1 MiB queue, as mproc's QueueCapacity(8)
 ALL_SHAPES = ("queue_items", "queue_latency", "queue_mib", "pipe", "map_set", "lock_uncontended", "lock_two_procs", "handle_task",
-              "event_hop", "shm_share")
+              "event_hop", "shm_share", "shared_slice")
 KINDS = ("queue", "simplequeue")
 JOIN_BOUND = 60.0  # seconds a finished child may take to exit
 
@@ -368,6 +374,39 @@ def shm_share(pool, size):
     return secs
 
 
+def shm_read(name, i):
+    from multiprocessing import shared_memory
+    m = shared_memory.SharedMemory(name=name)
+    try:
+        return m.buf[i]
+    finally:
+        m.close()
+
+
+class SliceTrip:
+    def __init__(self, pool, size):
+        from multiprocessing import shared_memory
+        self.pool, self.size, self.run = pool, size, 0
+        self.m = shared_memory.SharedMemory(create=True, size=size)
+
+    def once(self):
+        took = []
+        for _ in range(50):
+            self.run += 1
+            i = (self.run * 7919 * 4096) % self.size
+            self.m.buf[i] = self.run % 256
+            t0 = time.perf_counter()
+            v = self.pool.apply(shm_read, (self.m.name, i))
+            took.append(time.perf_counter() - t0)
+            if v != self.run % 256:
+                raise RuntimeError(f"the worker read {v} at {i}, the parent wrote {self.run % 256}")
+        return statistics.median(took)
+
+    def close(self):
+        self.m.close()
+        self.m.unlink()
+
+
 def handle_task(ctx):
     """What a Pool does with a task whose argument is an open file."""
     with open(os.devnull, "rb") as f, ctx.Pool(1) as pool:
@@ -491,6 +530,22 @@ def main():
         else:
             with pool:
                 measure(metrics, "shm_share", lambda: shm_share(pool, args.shm_bytes), runs, variant)
+
+    if "shared_slice" in shapes:
+        variant = f"shared_memory.SharedMemory attached by name in a warm Pool(1), {method}"
+        try:
+            pool = ctx.Pool(1)
+            pool.apply(os.getpid)  # warm
+            trip = SliceTrip(pool, args.shm_bytes)
+        except Exception as e:
+            traceback.print_exc(file=sys.stderr)
+            record(metrics, "shared_slice", variant, error=err_text(e))
+        else:
+            with pool:
+                try:
+                    measure(metrics, "shared_slice", trip.once, runs, variant)
+                finally:
+                    trip.close()
 
     if "lock_two_procs" in shapes:
         measure(metrics, "lock_two_procs", lambda: lock_two_procs(ctx, args.lock_incs), runs,

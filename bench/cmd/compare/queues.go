@@ -19,7 +19,7 @@ import (
 func measureQueues(ctx context.Context, cfg config) []report.QueueRow {
 	py := &pythonQueues{ctx: ctx, cfg: cfg}
 	// Rows are appended before any pointer into out is kept: size it first.
-	out := make([]report.QueueRow, 0, 10)
+	out := make([]report.QueueRow, 0, 11)
 	add := func(key, title string, unit report.Unit, target report.Target, notes ...string) *report.QueueRow {
 		out = append(out, report.QueueRow{Key: key, Title: title, Unit: unit, Target: &target, Notes: notes})
 		row := &out[len(out)-1]
@@ -105,6 +105,13 @@ func measureQueues(ctx context.Context, cfg config) []report.QueueRow {
 	compete(cfg.Runs, on(&row.Mproc, "")(mprocbench.ShmShare(cfg.ShmBytes)))
 	res, err = py.run("shm_share")
 	row.CPython = py.cell(row, res, err, "shm_share", "SharedMemory")
+
+	row = add("shared_slice", fmt.Sprintf("a %d MiB shared slice to a worker and back", cfg.ShmBytes>>20), report.Seconds,
+		report.Target{Value: 100e-6},
+		fmt.Sprintf("Submit+Wait on a warm pool of one of a task whose input holds a shared slice made once, the worker reading one element the parent wrote before (another each time); per run the median of %d tasks; mproc:", mprocbench.SliceTasks)+" mproc.NewSharedSlice[byte] passed as a handle (the worker maps the memfd, unmaps it when the task returns); CPython: pool.apply of a function attaching a shared_memory.SharedMemory by name and reading the byte")
+	compete(cfg.Runs, on(&row.Mproc, "")(mprocbench.SharedSliceTrip(cfg.ShmBytes)))
+	res, err = py.run("shared_slice")
+	row.CPython = py.cell(row, res, err, "shared_slice", "SharedMemory")
 
 	row = add("handle_task", "Submit+Wait of a task carrying an open file (a handle)", report.Seconds,
 		report.Target{Value: 20e-6, OverBase: true},

@@ -112,3 +112,57 @@ func ShmShare(size int) (stats.Trial, error) {
 		return elapsed.Seconds(), nil
 	})
 }
+
+// SliceArgs is what a task reading a shared slice gets: the slice and
+// which element to read.
+type SliceArgs struct {
+	S *mproc.SharedSlice[byte]
+	I int
+}
+
+// SliceTasks is how many tasks a run of SharedSliceTrip times.
+const SliceTasks = 50
+
+// ReadShared returns element a.I of the shared slice, read in the worker.
+func ReadShared(_ context.Context, a SliceArgs) (byte, error) { return a.S.Slice()[a.I], nil }
+
+// SharedSliceTrip measures a task whose input is a shared slice of size
+// bytes, made once per trial, in seconds: Submit+Wait on a warm pool of
+// one, the worker reading one element (a different one each time), which
+// the parent wrote before; per run the median of SliceTasks tasks.
+func SharedSliceTrip(size int) (stats.Trial, error) {
+	if size < 1 {
+		return stats.Trial{}, errors.New("SharedSliceTrip: no bytes to share")
+	}
+	s, err := mproc.NewSharedSlice[byte](size)
+	if err != nil {
+		return stats.Trial{}, err
+	}
+	k := 0
+	tr, err := warmPooled(1, func(ctx context.Context, p *mproc.Pool) (float64, error) {
+		took := make([]float64, 0, SliceTasks)
+		for range SliceTasks {
+			k++
+			i := (k * 7919 * 4096) % size
+			s.Slice()[i] = byte(k)
+			t0 := time.Now()
+			v, err := mproc.Submit(ctx, p, ReadShared, SliceArgs{S: s, I: i}).Wait(ctx)
+			elapsed := time.Since(t0)
+			if err != nil {
+				return 0, expired(ctx, "mproc SharedSlice task", err)
+			}
+			if v != byte(k) {
+				return 0, fmt.Errorf("mproc SharedSlice task: the worker read %d at %d, the parent wrote %d", v, i, byte(k))
+			}
+			took = append(took, elapsed.Seconds())
+		}
+		return median(took), nil
+	})
+	if err != nil {
+		s.Close()
+		return tr, err
+	}
+	closePool := tr.Close
+	tr.Close = func() error { return errors.Join(closePool(), s.Close()) }
+	return tr, nil
+}

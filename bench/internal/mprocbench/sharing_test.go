@@ -26,3 +26,13 @@ func TestShmShare(t *testing.T) {
 		t.Errorf("ShmShare(0) = %v, want an error", err)
 	}
 }
+
+// TestSharedSliceTrip has the worker read what the parent wrote: the
+// trial fails otherwise.
+func TestSharedSliceTrip(t *testing.T) {
+	tr, err := SharedSliceTrip(1 << 20)
+	benchtest.Positive(t, "SharedSliceTrip", tr, err, 3)
+	if _, err := SharedSliceTrip(0); err == nil || !strings.Contains(err.Error(), "no bytes") {
+		t.Errorf("SharedSliceTrip(0) = %v, want an error", err)
+	}
+}
