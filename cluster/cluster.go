@@ -28,7 +28,7 @@ const (
 	resultPrefix  = "mproc.results." // + pool + "." + task
 	cancelPrefix  = "mproc.cancel."  // + pool; the body is the task ID
 	startPrefix   = "mproc.started." // + pool; the body is the task ID
-	beatPrefix    = "mproc.nodes."   // + build; a node's name, every second
+	beatPrefix    = "mproc.nodes."   // + build; a node's name, every beatInterval
 )
 
 // Headers of tasks and results.
@@ -38,6 +38,9 @@ const (
 	hNode     = "Mproc-Node"     // result, start note: the node that ran it
 	hDelivery = "Mproc-Delivery" // start note: the delivery's number, from 1
 )
+
+// beatInterval is how often a node says it lives.
+const beatInterval = time.Second
 
 // maxDeliver is the consumer's bound on deliveries of a task, whatever its
 // Retries: the pool enforces a task's own bound on the runs nodes start.
@@ -89,6 +92,9 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	}
 	if cfg.ackWait < 100*time.Millisecond {
 		return nil, fmt.Errorf("cluster: AckWait(%v) is too short: a node could not send signs of life in time", cfg.ackWait)
+	}
+	if cfg.noNodeWait < 2*beatInterval {
+		return nil, fmt.Errorf("cluster: NoNodeTimeout(%v) is too short: nodes say they live every %v", cfg.noNodeWait, beatInterval)
 	}
 	if cfg.slots <= 0 {
 		cfg.slots = 64

@@ -290,15 +290,22 @@ func TestNodeOfAnotherBuildIsRefused(t *testing.T) {
 	}
 }
 
+func TestNoNodeTimeoutTooShortIsRefused(t *testing.T) {
+	_, err := cluster.New(context.Background(), cluster.NoNodeTimeout(time.Second))
+	if err == nil || !strings.Contains(err.Error(), "NoNodeTimeout(1s) is too short") {
+		t.Fatalf("New(NoNodeTimeout(1s)) = %v, want a refusal naming it", err)
+	}
+}
+
 func TestTaskFailsWhenNoNodeIsAlive(t *testing.T) {
-	c := newCluster(t, cluster.LocalNodes(1), cluster.NodeWorkers(1), cluster.NoNodeTimeout(time.Second))
+	c := newCluster(t, cluster.LocalNodes(1), cluster.NodeWorkers(1), cluster.NoNodeTimeout(3*time.Second))
 	for _, n := range c.Nodes() {
 		n.Kill()
 		<-n.Exited()
 	}
 	_, err := mproc.Submit(context.Background(), c.Pool, double, 1).Wait(context.Background())
 	var nn *cluster.NoNodesError
-	if !errors.As(err, &nn) || nn.Index != 0 || nn.Silent < time.Second {
+	if !errors.As(err, &nn) || nn.Index != 0 || nn.Silent < 3*time.Second {
 		t.Fatalf("Wait = %v (%T), want a *cluster.NoNodesError", err, err)
 	}
 	for _, want := range []string{"no node of this build", "NodeEnv", "NoNodeTimeout"} {

@@ -237,7 +237,7 @@ func (n *node) serve() error {
 // this node lives (see NoNodeTimeout).
 func (n *node) beat(ctx context.Context) {
 	subject, name := beatPrefix+n.build, []byte(n.name)
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(beatInterval)
 	defer t.Stop()
 	for {
 		n.nc.Publish(subject, name)

@@ -98,7 +98,7 @@ const DefaultNoNodeTimeout = 30 * time.Second
 // NoNodeTimeout sets how long a task may wait while no node of this build
 // is alive (nodes say so every second) before it fails with a
 // *NoNodesError (DefaultNoNodeTimeout): a call never waits for ever for
-// nodes that are gone or were never started.
+// nodes that are gone or were never started. It must be at least 2 s.
 func NoNodeTimeout(d time.Duration) Option { return func(c *config) { c.noNodeWait = d } }
 
 // Logger receives what the cluster has to say: nodes joining and leaving,
