@@ -35,6 +35,7 @@ type config struct {
 	LockIncs      int  // increments per run of the two-process lock row
 	EventRounds   int  // round trips per run of the Event hop row
 	ShmBytes      int  // bytes of the SharedMemory row's segment
+	TableBytes    int  // bytes of the shared table the PSS row's workers read
 }
 
 func defaultConfig(quick bool) config {
@@ -66,6 +67,7 @@ func defaultConfig(quick bool) config {
 		LockIncs:      1_000_000,
 		EventRounds:   5000,
 		ShmBytes:      64 << 20,
+		TableBytes:    256 << 20,
 	}
 	if quick {
 		c.Runs = 3
@@ -84,6 +86,7 @@ func defaultConfig(quick bool) config {
 		c.LockOps = 100_000
 		c.LockIncs = 100_000
 		c.EventRounds = 1000
+		c.TableBytes = 64 << 20
 	}
 	return c
 }

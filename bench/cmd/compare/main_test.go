@@ -37,7 +37,7 @@ func tiny(python bool) config {
 		Workloads: true, Scale: 0.02, LognormalN: 50, TrickleN: 20, TrickleInterval: 0.002,
 		PythonPeers: []string{"cpython"}, // the optional peers take minutes (dask's stuck shapes)
 		Queues:      true, QueueItems: 300, LatencyRounds: 20, MiBItems: 3, MapSets: 50, HandleRounds: 50, LockOps: 1000, LockIncs: 2000,
-		EventRounds: 20, ShmBytes: 1 << 20}
+		EventRounds: 20, ShmBytes: 1 << 20, TableBytes: 8 << 20}
 }
 
 func readReport(t *testing.T, dir string) *report.Report {
@@ -110,7 +110,7 @@ func TestRunEverything(t *testing.T) {
 // CPython cannot do, the pipe's floor and the handle row's base.
 func checkQueueRows(t *testing.T, r *report.Report) {
 	t.Helper()
-	keys := []string{"queue_items", "queue_latency", "queue_mib", "pipe", "map_set", "lock_uncontended", "lock_two_procs", "event_hop", "shm_share", "shared_slice", "handle_task"}
+	keys := []string{"queue_items", "queue_latency", "queue_mib", "pipe", "map_set", "lock_uncontended", "lock_two_procs", "event_hop", "shm_share", "shared_slice", "table_pss", "handle_task"}
 	if len(r.Queues) != len(keys) {
 		t.Fatalf("report: %d queue rows, want %d", len(r.Queues), len(keys))
 	}
@@ -125,6 +125,10 @@ func checkQueueRows(t *testing.T, r *report.Report) {
 		case "handle_task":
 			if q.CPython.Status != report.Unsupported || !strings.Contains(q.CPython.Reason, "cannot pickle") {
 				t.Errorf("%s: CPython %+v, want unsupported quoting the pickling error", q.Title, q.CPython)
+			}
+		case "table_pss":
+			if q.CPython.Status != report.NotApplicable || !strings.Contains(q.CPython.Reason, "copy-on-write") {
+				t.Errorf("%s: CPython %+v, want n/a saying why", q.Title, q.CPython)
 			}
 		default:
 			if !q.CPython.OK() || len(q.CPython.Samples) != 3 {
@@ -191,7 +195,7 @@ func TestDefaultConfig(t *testing.T) {
 	full, quick := defaultConfig(false), defaultConfig(true)
 	if !full.Queues || !quick.Queues || quick.QueueItems >= full.QueueItems || quick.MiBItems >= full.MiBItems ||
 		quick.LatencyRounds >= full.LatencyRounds || quick.MapSets >= full.MapSets || quick.HandleRounds >= full.HandleRounds ||
-		quick.LockOps >= full.LockOps || quick.LockIncs >= full.LockIncs || quick.EventRounds >= full.EventRounds {
+		quick.LockOps >= full.LockOps || quick.LockIncs >= full.LockIncs || quick.EventRounds >= full.EventRounds || quick.TableBytes >= full.TableBytes {
 		t.Errorf("the queue table must be on and smaller in quick mode: full %+v, quick %+v", full, quick)
 	}
 	if full.Runs < 5 || quick.Runs < 3 || full.BulkBytes != 64<<20 || quick.BulkBytes != 64<<20 || full.MapChunk1 != 100_000 {

@@ -19,7 +19,7 @@ import (
 func measureQueues(ctx context.Context, cfg config) []report.QueueRow {
 	py := &pythonQueues{ctx: ctx, cfg: cfg}
 	// Rows are appended before any pointer into out is kept: size it first.
-	out := make([]report.QueueRow, 0, 11)
+	out := make([]report.QueueRow, 0, 12)
 	add := func(key, title string, unit report.Unit, target report.Target, notes ...string) *report.QueueRow {
 		out = append(out, report.QueueRow{Key: key, Title: title, Unit: unit, Target: &target, Notes: notes})
 		row := &out[len(out)-1]
@@ -112,6 +112,12 @@ func measureQueues(ctx context.Context, cfg config) []report.QueueRow {
 	compete(cfg.Runs, on(&row.Mproc, "")(mprocbench.SharedSliceTrip(cfg.ShmBytes)))
 	res, err = py.run("shared_slice")
 	row.CPython = py.cell(row, res, err, "shared_slice", "SharedMemory")
+
+	row = add("table_pss", fmt.Sprintf("4 workers reading one %d MiB shared table: memory it costs the machine", cfg.TableBytes>>20), report.OfSize,
+		report.Target{Value: 1.10},
+		"per run a new mproc.NewSharedSlice[uint64] filled by the parent and a new pool of 4 workers handed it by Initializer, each reading all of it (a Map of 4 tasks, one each, the sums checked); the figure is the proportional set size of the 5 processes together (/proc/PID/smaps_rollup) less what the parent held before the table and the workers before they read it, over the table's size: 1.00 means one copy in RAM, 5.00 one per process")
+	compete(cfg.Runs, on(&row.Mproc, "")(mprocbench.TablePSS(cfg.TableBytes)))
+	row.CPython = report.Missing(report.NotApplicable, "", "not measured: under fork a Pool's workers share the parent's pages copy-on-write (no copy while they only read a bytes table), under spawn initargs are pickled into each worker (a copy per worker); neither is a shared object it hands over")
 
 	row = add("handle_task", "Submit+Wait of a task carrying an open file (a handle)", report.Seconds,
 		report.Target{Value: 20e-6, OverBase: true},

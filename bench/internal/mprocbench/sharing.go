@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mproc-go/mproc"
@@ -165,4 +168,107 @@ func SharedSliceTrip(size int) (stats.Trial, error) {
 	closePool := tr.Close
 	tr.Close = func() error { return errors.Join(closePool(), s.Close()) }
 	return tr, nil
+}
+
+// table is a worker's view of the shared table of TablePSS, kept from
+// its initializer.
+var table *mproc.SharedSlice[uint64]
+
+// KeepTable is TablePSS's initializer: the worker keeps the table.
+func KeepTable(_ context.Context, t *mproc.SharedSlice[uint64]) error {
+	table = t
+	return nil
+}
+
+// SumTable reads the whole table in the worker.
+func SumTable(_ context.Context, _ int) (uint64, error) {
+	var s uint64
+	for _, x := range table.Slice() {
+		s += x
+	}
+	return s, nil
+}
+
+// TablePSS measures what 4 workers reading one shared table of size
+// bytes cost the machine: per run a new table filled by the parent and a
+// new pool of 4 whose Initializer hands it over; every worker reads all
+// of it (a Map of 4 tasks, one each); the sample is the proportional set
+// size of the 5 processes together (from /proc/PID/smaps_rollup), less
+// what they held before the table was made, over the table's size: 1.0
+// means the table exists once, 5.0 a copy in every process.
+func TablePSS(size int) (stats.Trial, error) {
+	if size < 8 {
+		return stats.Trial{}, errors.New("TablePSS: a table of at least 8 bytes")
+	}
+	return stats.Trial{Once: func() (float64, error) {
+		ctx, cancel := bounded()
+		defer cancel()
+		base, err := pss(os.Getpid())
+		if err != nil {
+			return 0, err
+		}
+		t, err := mproc.NewSharedSlice[uint64](size / 8)
+		if err != nil {
+			return 0, err
+		}
+		defer t.Close()
+		var want uint64
+		for i, xs := 0, t.Slice(); i < len(xs); i++ {
+			xs[i] = uint64(i)
+			want += uint64(i)
+		}
+		p, err := mproc.NewPool(mproc.Workers(4), mproc.Initializer(KeepTable, t))
+		if err != nil {
+			return 0, err
+		}
+		defer p.Close()
+		var workersBase int64
+		for _, pid := range p.Pids() {
+			v, err := pss(pid)
+			if err != nil {
+				return 0, err
+			}
+			workersBase += v
+		}
+		sums, err := mproc.Map(ctx, p, SumTable, []int{0, 1, 2, 3}, mproc.ChunkSize(1))
+		if err != nil {
+			return 0, expired(ctx, "mproc TablePSS Map", err)
+		}
+		for _, s := range sums {
+			if s != want {
+				return 0, fmt.Errorf("mproc TablePSS: a worker summed %d, want %d", s, want)
+			}
+		}
+		total, err := pss(os.Getpid())
+		if err != nil {
+			return 0, err
+		}
+		total -= base
+		for _, pid := range p.Pids() {
+			v, err := pss(pid)
+			if err != nil {
+				return 0, err
+			}
+			total += v
+		}
+		// The workers' own memory before they read the table (runtime,
+		// heap, binary) is not the table's.
+		total -= workersBase
+		return float64(total) / float64(size), nil
+	}}, nil
+}
+
+// pss returns a process's proportional set size in bytes.
+func pss(pid int) (int64, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Pss:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no Pss line in /proc/%d/smaps_rollup", pid)
 }

@@ -36,3 +36,13 @@ func TestSharedSliceTrip(t *testing.T) {
 		t.Errorf("SharedSliceTrip(0) = %v, want an error", err)
 	}
 }
+
+// TestTablePSS has 4 workers sum a shared table: the trial fails unless
+// every sum is right; the fraction is a positive figure.
+func TestTablePSS(t *testing.T) {
+	tr, err := TablePSS(8 << 20)
+	benchtest.Positive(t, "TablePSS", tr, err, 2)
+	if _, err := TablePSS(4); err == nil || !strings.Contains(err.Error(), "at least 8 bytes") {
+		t.Errorf("TablePSS(4) = %v, want an error", err)
+	}
+}

@@ -45,6 +45,8 @@ func Format(u Unit, v float64) string {
 		return num(v) + suffix
 	case Times:
 		return num(v) + "x"
+	case OfSize:
+		return num(v) + "× the table"
 	case AllocsPerOp:
 		if math.Abs(v-math.Round(v)) < 0.05 {
 			return fmt.Sprintf("%.0f allocs", v)

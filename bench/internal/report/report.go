@@ -23,13 +23,14 @@ const (
 	Times        Unit = "x"      // a speed-up factor; higher is better
 	AllocsPerOp  Unit = "allocs" // heap allocations per operation; lower is better
 	MessagesRate Unit = "msg/s"  // messages per second; higher is better
+	OfSize       Unit = "×size"  // memory as a multiple of a size (a shared table's); lower is better
 )
 
 // HigherIsBetter reports whether a larger figure in unit u means faster or
 // cheaper.
 func (u Unit) HigherIsBetter() bool {
 	switch u {
-	case Seconds, AllocsPerOp:
+	case Seconds, AllocsPerOp, OfSize:
 		return false
 	}
 	return true

@@ -94,6 +94,7 @@ func TestFormat(t *testing.T) {
 		{Times, 1.934, "1.93x"},
 		{AllocsPerOp, 3, "3 allocs"},
 		{AllocsPerOp, 2.5, "2.50 allocs"},
+		{OfSize, 1.002, "1.00× the table"},
 	} {
 		if got := Format(tc.u, tc.v); got != tc.want {
 			t.Errorf("Format(%s, %v) = %q, want %q", tc.u, tc.v, got, tc.want)
