@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 	"sync"
 	"time"
 
@@ -135,19 +134,12 @@ func remoteRefusal(err error) error {
 	if !errors.As(err, &ue) {
 		return err
 	}
-	if isHandleRefusal(ue) {
+	if codec.HandleRefused(ue) {
 		return &codec.UnsupportedError{Path: ue.Path, Type: ue.Type,
 			Reason: "a cluster pool sends tasks over the network, which carries no file descriptors: " + ue.Reason,
 			Fix:    "pass the data itself (a []byte, a path the node can open), or use a local pool, which passes descriptors to its workers"}
 	}
 	return err
-}
-
-// isHandleRefusal reports whether the codec refused a handle (an open
-// file, a queue, a pipe end, a shared object): what a local worker accepts
-// and bytes do not. Both of the codec's reasons for it say so.
-func isHandleRefusal(ue *codec.UnsupportedError) bool {
-	return strings.HasSuffix(ue.Reason, "bytes cannot carry it") || strings.HasSuffix(ue.Reason, "bytes cannot carry them")
 }
 
 // taskMsg is a remote task's payload: what a worker's task message holds.
@@ -217,9 +209,6 @@ const (
 	remoteExit
 	remoteContext
 )
-
-// errBox carries an error through the codec with its dynamic type.
-type errBox struct{ E error }
 
 // runRemoteTask is remote.Run: it runs a task on a node's local pool.
 func runRemoteTask(ctx context.Context, local any, payload []byte, node string, strict bool) []byte {
@@ -409,7 +398,7 @@ func toRemoteError(ie indexedError, node string) remoteError {
 	case errors.As(ie.err, &te):
 		r.Kind, r.Worker, r.Pid, r.Type, r.Msg, r.Panic, r.Stack = remoteTask, te.Worker, te.Pid, te.Type, te.Msg, te.Panic, te.Stack
 		if te.Err != nil {
-			if b, err := codec.Marshal(errBox{te.Err}); err == nil {
+			if b, err := codec.Marshal(boxed{te.Err}); err == nil {
 				r.Err = b
 			}
 		}
@@ -432,9 +421,9 @@ func (r *remoteError) error(index int) error {
 		te := &TaskError{Index: index, Worker: r.Worker, Pid: r.Pid, Node: r.Node, Type: r.Type, Msg: r.Msg,
 			Panic: r.Panic, Stack: r.Stack}
 		if len(r.Err) > 0 {
-			var box errBox
+			var box boxed
 			if codec.NewDecoder(bytes.NewReader(r.Err), codec.Strict(), codec.MaxMessageSize(len(r.Err))).Decode(&box) == nil {
-				te.Err = box.E
+				te.Err, _ = box.V.(error)
 			}
 		}
 		return te

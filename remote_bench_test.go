@@ -5,21 +5,28 @@ import (
 	"testing"
 )
 
-// BenchmarkRemoteRun is what a node does with a task of one trivial
-// input, network aside: decode it, run it in a worker process, encode the
-// result.
-func BenchmarkRemoteRun(b *testing.B) {
+// remoteBench returns a pool of one worker, closed with b, and the
+// payload of a remote task of one trivial input, with its job.
+func remoteBench(b *testing.B) (*Pool, *job, []byte) {
 	p, err := NewPool(Workers(1))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer p.Close()
+	b.Cleanup(func() { p.Close() })
 	j := remoteJob()
 	j.args, j.n = []int{1}, 1
 	payload, err := encodeTask(j, false)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return p, j, payload
+}
+
+// BenchmarkRemoteRun is what a node does with a task of one trivial
+// input, network aside: decode it, run it in a worker process, encode the
+// result.
+func BenchmarkRemoteRun(b *testing.B) {
+	p, j, payload := remoteBench(b)
 	ctx := context.Background()
 	b.Run("decode", func(b *testing.B) {
 		for b.Loop() {
@@ -52,17 +59,7 @@ func BenchmarkRemoteRun(b *testing.B) {
 // BenchmarkRemoteRunConcurrent runs remote tasks of one trivial input
 // eight at a time on a pool of one worker, as a busy node does.
 func BenchmarkRemoteRunConcurrent(b *testing.B) {
-	p, err := NewPool(Workers(1))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	j := remoteJob()
-	j.args, j.n = []int{1}, 1
-	payload, err := encodeTask(j, false)
-	if err != nil {
-		b.Fatal(err)
-	}
+	p, _, payload := remoteBench(b)
 	ctx := context.Background()
 	b.SetParallelism(4)
 	b.RunParallel(func(pb *testing.PB) {

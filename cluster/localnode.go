@@ -8,9 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mproc-go/mproc/internal/spawn"
 )
 
 // A LocalNode is a node process of this executable that the cluster
@@ -23,7 +24,7 @@ type LocalNode struct {
 	ready  chan struct{} // closed when the node said it is ready
 	exited chan struct{} // closed when the process has been waited for
 	err    error         // how it exited; set before exited closes
-	stderr tail
+	stderr spawn.Tail    // the end of its stderr, for errors
 }
 
 // StartNode starts one more node process of this executable here.
@@ -140,28 +141,4 @@ func (n *LocalNode) stop() {
 		n.Kill()
 		<-n.exited
 	}
-}
-
-// tail keeps the last few KiB written to it: a node's stderr, for errors.
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-const tailSize = 4 << 10
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > tailSize {
-		t.buf = t.buf[len(t.buf)-tailSize:]
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.TrimSpace(string(t.buf))
 }

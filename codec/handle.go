@@ -2,10 +2,12 @@ package codec
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"reflect"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -99,8 +101,7 @@ var (
 	handleUnmarshalerType = reflect.TypeFor[HandleUnmarshaler]()
 )
 
-// Fix texts of the refusals of handles. mproc tells a refused handle by
-// the end of these reasons ("bytes cannot carry it/them"): keep it.
+// Fix texts of the refusals of handles (see HandleRefused).
 const (
 	reasonFileBytes = "an open file travels as a duplicated descriptor, which only a connection between processes of " +
 		"this machine can pass (mproc's calls, queues and pipes); bytes cannot carry it"
@@ -440,6 +441,16 @@ func SendableType(t reflect.Type) (static bool, err error) {
 		return false, ti.problems[0].err()
 	}
 	return !ti.dynamic, nil
+}
+
+// HandleRefused reports whether err is the codec's refusal of an open file
+// or a handle (HandleMarshaler) on a destination that carries only bytes:
+// Marshal, an Encoder on a plain Writer. Such a value does travel over a
+// connection between processes of this machine (see Sendable); a caller
+// whose bytes go further (mproc's cluster pool) uses it to say so.
+func HandleRefused(err error) bool {
+	var ue *UnsupportedError
+	return errors.As(err, &ue) && (strings.HasPrefix(ue.Reason, reasonFileBytes) || ue.Reason == reasonHandleBytes)
 }
 
 // MarshalFiles is Marshal for a destination that passes descriptors, as a

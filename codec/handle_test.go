@@ -231,3 +231,22 @@ func TestOpenedIsEmptyAfterADecodeThatFails(t *testing.T) {
 	}
 	got.Out.Close()
 }
+
+func TestHandleRefusedTellsHandlesFromOtherRefusals(t *testing.T) {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = codec.Marshal(struct{ F *os.File }{f})
+	if !codec.HandleRefused(err) {
+		t.Errorf("HandleRefused(%v) = false for an open file given to Marshal", err)
+	}
+	_, err = codec.Marshal(make(chan int))
+	if err == nil || codec.HandleRefused(err) {
+		t.Errorf("HandleRefused(%v) = true for a channel", err)
+	}
+	if codec.HandleRefused(nil) {
+		t.Error("HandleRefused(nil) = true")
+	}
+}

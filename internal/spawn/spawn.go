@@ -64,7 +64,7 @@ type Proc struct {
 	Slot *Slot
 
 	cmd        *exec.Cmd
-	tail       tail
+	tail       Tail
 	stdoutDone chan struct{} // closed when the copy of its stdout ended; closed at once when not copied
 	stderrDone chan struct{}
 	waitOnce   sync.Once

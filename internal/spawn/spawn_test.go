@@ -225,7 +225,7 @@ func TestStartMissingExecutable(t *testing.T) {
 }
 
 func TestTailKeepsTheEnd(t *testing.T) {
-	var tl tail
+	var tl Tail
 	for i := range 10000 {
 		fmt.Fprintf(&tl, "line %d\n", i)
 	}
@@ -243,7 +243,7 @@ func TestTailKeepsTheEnd(t *testing.T) {
 }
 
 func TestTailKeepsTheCrashReason(t *testing.T) {
-	var tl tail
+	var tl Tail
 	fmt.Fprintln(&tl, "some output")
 	fmt.Fprintln(&tl, "fatal error: concurrent map writes")
 	fmt.Fprintln(&tl, "")

@@ -19,13 +19,14 @@ var crashMarkers = [][]byte{
 	[]byte("fatal error: "), []byte("panic: "), []byte("SIG"), []byte("unexpected signal"), []byte("runtime: "), []byte("runtime/cgo: "),
 }
 
-// A tail keeps the last tailSize bytes written to it.
-type tail struct {
+// A Tail keeps the last 64 KiB written to it: a process's stderr, for the
+// error that reports how it ended. Its zero value is ready to use.
+type Tail struct {
 	mu  sync.Mutex
 	buf []byte
 }
 
-func (t *tail) Write(p []byte) (int, error) {
+func (t *Tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(p) >= tailSize {
@@ -43,7 +44,7 @@ func (t *tail) Write(p []byte) (int, error) {
 // report begins before them, its first lines come first, so that the
 // reason ("fatal error: stack overflow", "SIGSEGV: segmentation
 // violation") is not lost behind the goroutine dump that follows it.
-func (t *tail) String() string {
+func (t *Tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := bytes.TrimRight(t.buf, "\n")

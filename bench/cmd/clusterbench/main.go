@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/mproc-go/mproc"
+	"github.com/mproc-go/mproc/bench/internal/report"
 	"github.com/mproc-go/mproc/bench/internal/stats"
 	"github.com/mproc-go/mproc/bench/internal/workload"
 	"github.com/mproc-go/mproc/bench/python"
@@ -158,14 +159,14 @@ func run(ctx context.Context, w io.Writer, cfg sizes) error {
 	ideal := workload.Ideal(workload.Uneven(1), workers).Seconds()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "metric\tmproc cluster\tdask.distributed %s\tJetStream floor\tmproc vs dask\tmproc vs floor\n", dask.Version)
-	row := func(name string, unit string, m, d, fl []float64, higherBetter bool) {
+	row := func(name string, unit report.Unit, m, d, fl []float64) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, cell(m, unit), cell(d, unit), cell(fl, unit),
-			ratio(m, d, higherBetter), ratio(m, fl, higherBetter))
+			ratio(m, d, unit.HigherIsBetter()), ratio(m, fl, unit.HigherIsBetter()))
 	}
-	row("Submit+Wait round trip, trivial task", "s", rt, dask.RoundTrip, rtFloor, false)
-	row(fmt.Sprintf("Map of %d trivial tasks, automatic chunking (dask: %d, one per task)", cfg.Auto, cfg.DaskTasks), "/s", auto, dask.Map, nil, true)
-	row(fmt.Sprintf("Map of %d trivial tasks, ChunkSize(1) (floor: %d round trips, %d at a time)", cfg.Chunk1, cfg.Chunk1, slots), "/s", chunk1, dask.Map, tpFloor, true)
-	row(fmt.Sprintf("uneven: 1×2s + 60×50ms, makespan (ideal %.2fs)", ideal), "s", uneven, dask.Uneven, nil, false)
+	row("Submit+Wait round trip, trivial task", report.Seconds, rt, dask.RoundTrip, rtFloor)
+	row(fmt.Sprintf("Map of %d trivial tasks, automatic chunking (dask: %d, one per task)", cfg.Auto, cfg.DaskTasks), report.PerSecond, auto, dask.Map, nil)
+	row(fmt.Sprintf("Map of %d trivial tasks, ChunkSize(1) (floor: %d round trips, %d at a time)", cfg.Chunk1, cfg.Chunk1, slots), report.PerSecond, chunk1, dask.Map, tpFloor)
+	row(fmt.Sprintf("uneven: 1×2s + 60×50ms, makespan (ideal %.2fs)", ideal), report.Seconds, uneven, dask.Uneven, nil)
 	tw.Flush()
 	fmt.Fprintf(w, "\nuneven vs ideal: mproc %+.1f%%", 100*(stats.Summarize(uneven).Median/ideal-1))
 	if len(dask.Uneven) > 0 {
@@ -232,31 +233,12 @@ func concurrently(ctx context.Context, k, n int, op func(context.Context) error)
 	return first
 }
 
-func cell(samples []float64, unit string) string {
+// cell renders samples as the compare harness does: median (min–max).
+func cell(samples []float64, unit report.Unit) string {
 	if len(samples) == 0 {
 		return "—"
 	}
-	s := stats.Summarize(samples)
-	return fmt.Sprintf("%s (%s–%s)", format(s.Median, unit), format(s.Min, unit), format(s.Max, unit))
-}
-
-func format(v float64, unit string) string {
-	if unit == "/s" {
-		switch {
-		case v >= 1e6:
-			return fmt.Sprintf("%.2fM/s", v/1e6)
-		case v >= 1e3:
-			return fmt.Sprintf("%.1fk/s", v/1e3)
-		}
-		return fmt.Sprintf("%.0f/s", v)
-	}
-	switch {
-	case v < 1e-3:
-		return fmt.Sprintf("%.0fµs", v*1e6)
-	case v < 1:
-		return fmt.Sprintf("%.2fms", v*1e3)
-	}
-	return fmt.Sprintf("%.2fs", v)
+	return report.FormatCell(unit, report.Measured("", samples))
 }
 
 func ratio(m, other []float64, higherBetter bool) string {
