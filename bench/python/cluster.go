@@ -18,6 +18,7 @@ var clusterScript []byte
 type ClusterParams struct {
 	Runs, Workers, RoundTrips, Tasks int
 	Uneven                           bool
+	Crash                            bool // the crash and nodekill shapes
 }
 
 // ClusterResult is what cluster.py measured, one sample per run.
@@ -26,6 +27,8 @@ type ClusterResult struct {
 	RoundTrip []float64 `json:"roundtrip"` // seconds per submit().result()
 	Map       []float64 `json:"map"`       // trivial tasks per second
 	Uneven    []float64 `json:"uneven"`    // makespan in seconds
+	Crash     []float64 `json:"crash"`     // makespan in seconds, one worker crashing
+	NodeKill  []float64 `json:"nodekill"`  // makespan in seconds, one worker SIGKILLed
 }
 
 // ErrNoDask says dask.distributed is not installed for any python3 here.
@@ -41,13 +44,15 @@ func RunCluster(ctx context.Context, p ClusterParams) (*ClusterResult, error) {
 	if exec.Command(exe, "-c", "import distributed").Run() != nil {
 		return nil, ErrNoDask
 	}
-	uneven := 0
-	if p.Uneven {
-		uneven = 1
+	flag := func(b bool) string {
+		if b {
+			return "1"
+		}
+		return "0"
 	}
 	out, err := runScript(ctx, exe, "cluster.py", clusterScript, []string{
 		"--runs", strconv.Itoa(p.Runs), "--workers", strconv.Itoa(p.Workers),
-		"--roundtrips", strconv.Itoa(p.RoundTrips), "--tasks", strconv.Itoa(p.Tasks), "--uneven", strconv.Itoa(uneven)})
+		"--roundtrips", strconv.Itoa(p.RoundTrips), "--tasks", strconv.Itoa(p.Tasks), "--uneven", flag(p.Uneven), "--crash", flag(p.Crash)})
 	if err != nil {
 		return nil, err
 	}

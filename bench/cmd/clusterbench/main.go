@@ -10,6 +10,13 @@
 // threads_per_worker=1)). Figures are medians of -runs runs, min–max
 // beside. Ratios are speed ratios: above 1x mproc is faster.
 //
+// Beyond the trivial tasks, the rows of real workloads: an uneven Map, an
+// Imap over a source that trickles (dask: submit per item into
+// as_completed, as the compare harness's workloads.py does), the next
+// call after a task that ignores its cancellation, a task that kills its
+// worker process on its first run, and a node SIGKILLed mid-Map (dask: a
+// worker process, which its nanny restarts).
+//
 // Usage, from the bench directory:
 //
 //	go run ./cmd/clusterbench          # 5 runs
@@ -42,9 +49,9 @@ func main() {
 	noPython := flag.Bool("nopython", false, "leave dask.distributed out")
 	slots := flag.Int("slots", 0, "the cluster's Slots, and the floor's round trips at a time (default: the cluster's default)")
 	flag.Parse()
-	cfg := sizes{Runs: 5, RoundTrips: 300, Auto: 200_000, Chunk1: 5_000, DaskTasks: 2_000}
+	cfg := sizes{Runs: 5, RoundTrips: 300, Auto: 200_000, Chunk1: 5_000, DaskTasks: 2_000, Trickle: 200}
 	if *quick {
-		cfg = sizes{Runs: 3, RoundTrips: 100, Auto: 50_000, Chunk1: 2_000, DaskTasks: 1_000}
+		cfg = sizes{Runs: 3, RoundTrips: 100, Auto: 50_000, Chunk1: 2_000, DaskTasks: 1_000, Trickle: 100}
 	}
 	if *runs > 0 {
 		cfg.Runs = *runs
@@ -63,6 +70,7 @@ type sizes struct {
 	Auto       int // trivial inputs per run, automatic chunking
 	Chunk1     int // trivial inputs per run, ChunkSize(1)
 	DaskTasks  int // trivial tasks per run of dask's map
+	Trickle    int // inputs of the trickle shape, one every 5 ms
 	Python     bool
 	Slots      int // 0: the cluster's default
 }
@@ -89,10 +97,18 @@ func run(ctx context.Context, w io.Writer, cfg sizes) error {
 	if _, err := mproc.Map(ctx, c.Pool, workload.Trivial, make([]int, 100), mproc.ChunkSize(1)); err != nil {
 		return err // warm: every node has run tasks
 	}
+	dir, err := os.MkdirTemp("", "mproc-clusterbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
 	var (
 		rt, rtFloor, auto, chunk1, tpFloor, uneven []float64
+		trickle, trickle99, stuck, crash, killed   []float64
 		dask                                       python.ClusterResult
+		daskTrickle, daskTrickle99, daskStuck      []float64
 		daskErr                                    error
+		daskStuckErr                               string // why dask has no figure after a stuck task
 	)
 	if !cfg.Python {
 		daskErr = errors.New("-nopython given")
@@ -140,10 +156,29 @@ func run(ctx context.Context, w io.Writer, cfg sizes) error {
 		}
 		uneven = append(uneven, time.Since(t0).Seconds())
 
+		med, p99, err := trickleOn(ctx, c, cfg.Trickle)
+		if err != nil {
+			return fmt.Errorf("cluster trickle: %w", err)
+		}
+		trickle, trickle99 = append(trickle, med), append(trickle99, p99)
+		s, err = afterStuckOn(ctx, c)
+		if err != nil {
+			return fmt.Errorf("cluster after a stuck task: %w", err)
+		}
+		stuck = append(stuck, s)
+		if s, err = crashOn(ctx, c, dir, r); err != nil {
+			return err
+		}
+		crash = append(crash, s)
+		if s, err = nodeKillOn(ctx, c); err != nil {
+			return err
+		}
+		killed = append(killed, s)
+
 		if daskErr == nil {
 			fmt.Fprintln(os.Stderr, "clusterbench: dask.distributed")
 			res, err := python.RunCluster(ctx, python.ClusterParams{Runs: 1, Workers: workers, RoundTrips: cfg.RoundTrips,
-				Tasks: cfg.DaskTasks, Uneven: true})
+				Tasks: cfg.DaskTasks, Uneven: true, Crash: true})
 			if err != nil {
 				daskErr = err
 				fmt.Fprintln(os.Stderr, "clusterbench: dask skipped:", err)
@@ -152,6 +187,24 @@ func run(ctx context.Context, w io.Writer, cfg sizes) error {
 				dask.RoundTrip = append(dask.RoundTrip, res.RoundTrip...)
 				dask.Map = append(dask.Map, res.Map...)
 				dask.Uneven = append(dask.Uneven, res.Uneven...)
+				dask.Crash = append(dask.Crash, res.Crash...)
+				dask.NodeKill = append(dask.NodeKill, res.NodeKill...)
+			}
+			// The trickle and stuck shapes as the compare harness's
+			// workloads.py runs them on dask's LocalCluster.
+			wl, err := python.RunWorkloads(ctx, python.WorkloadParams{Shapes: []string{"trickle", "stuck_one"},
+				Only: []string{"dask"}, Runs: 1, Workers: workers, Scale: 1, LognormalN: 1,
+				TrickleN: cfg.Trickle, TrickleInterval: trickleInterval.Seconds()})
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "clusterbench: dask workloads skipped:", err)
+			} else {
+				daskTrickle = append(daskTrickle, wl.Metrics["trickle_median/dask"].Samples...)
+				daskTrickle99 = append(daskTrickle99, wl.Metrics["trickle_p99/dask"].Samples...)
+				stuckOne := wl.Metrics["stuck_one/dask"]
+				daskStuck = append(daskStuck, stuckOne.Samples...)
+				if stuckOne.Error != "" {
+					daskStuckErr = stuckOne.Error
+				}
 			}
 		}
 	}
@@ -167,10 +220,24 @@ func run(ctx context.Context, w io.Writer, cfg sizes) error {
 	row(fmt.Sprintf("Map of %d trivial tasks, automatic chunking (dask: %d, one per task)", cfg.Auto, cfg.DaskTasks), report.PerSecond, auto, dask.Map, nil)
 	row(fmt.Sprintf("Map of %d trivial tasks, ChunkSize(1) (floor: %d round trips, %d at a time)", cfg.Chunk1, cfg.Chunk1, slots), report.PerSecond, chunk1, dask.Map, tpFloor)
 	row(fmt.Sprintf("uneven: 1×2s + 60×50ms, makespan (ideal %.2fs)", ideal), report.Seconds, uneven, dask.Uneven, nil)
+	row(fmt.Sprintf("Imap over a source yielding every 5ms, %d inputs: median latency", cfg.Trickle), report.Seconds, trickle, daskTrickle, nil)
+	row(fmt.Sprintf("Imap over a source yielding every 5ms, %d inputs: p99 latency", cfg.Trickle), report.Seconds, trickle99, daskTrickle99, nil)
+	row("after 1 stuck task (given up after 100ms): next Map of 4 trivial tasks", report.Seconds, stuck, daskStuck, nil)
+	row(fmt.Sprintf("crash: %d×50ms, one SIGKILLs its worker on its first run, makespan (ideal %.2fs)", crashTasks, crashIdeal.Seconds()),
+		report.Seconds, crash, dask.Crash, nil)
+	row(fmt.Sprintf("node kill: %d×50ms, a node SIGKILLed after 200ms, makespan (ideal %.2fs)", killTasks, killIdeal.Seconds()),
+		report.Seconds, killed, dask.NodeKill, nil)
 	tw.Flush()
 	fmt.Fprintf(w, "\nuneven vs ideal: mproc %+.1f%%", 100*(stats.Summarize(uneven).Median/ideal-1))
 	if len(dask.Uneven) > 0 {
 		fmt.Fprintf(w, ", dask %+.1f%%", 100*(stats.Summarize(dask.Uneven).Median/ideal-1))
+	}
+	fmt.Fprintf(w, "\ncrash vs ideal: mproc %+.1f%%", 100*(stats.Summarize(crash).Median/crashIdeal.Seconds()-1))
+	if len(dask.Crash) > 0 {
+		fmt.Fprintf(w, ", dask %+.1f%%", 100*(stats.Summarize(dask.Crash).Median/crashIdeal.Seconds()-1))
+	}
+	if daskStuckErr != "" {
+		fmt.Fprintf(w, "\ndask after a stuck task: %s", daskStuckErr)
 	}
 	fmt.Fprintf(w, "\ncluster stats: %+v\n", st)
 	if daskErr != nil {

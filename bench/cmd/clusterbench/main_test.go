@@ -19,14 +19,15 @@ func TestMain(m *testing.M) {
 // has one. It never looks at speed.
 func TestRunFillsEveryMprocAndFloorFigure(t *testing.T) {
 	var out strings.Builder
-	if err := run(context.Background(), &out, sizes{Runs: 1, RoundTrips: 5, Auto: 2000, Chunk1: 40}); err != nil {
+	if err := run(context.Background(), &out, sizes{Runs: 1, RoundTrips: 5, Auto: 2000, Chunk1: 40, Trickle: 10}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(out.String(), "\n")
 	// Without Python the dask cells and their ratios are empty; the uneven
 	// row has no floor either.
 	for prefix, empty := range map[string]int{"Submit+Wait round trip": 2, "Map of 2000 trivial tasks, automatic": 4,
-		"Map of 40 trivial tasks, ChunkSize(1)": 2, "uneven:": 4} {
+		"Map of 40 trivial tasks, ChunkSize(1)": 2, "uneven:": 4, "Imap over a source yielding every 5ms, 10 inputs: median": 4,
+		"Imap over a source yielding every 5ms, 10 inputs: p99": 4, "after 1 stuck task": 4, "crash:": 4, "node kill:": 4} {
 		found := false
 		for _, l := range lines {
 			if strings.HasPrefix(l, prefix) {

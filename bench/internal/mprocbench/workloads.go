@@ -73,37 +73,47 @@ func Makespan(tasks []time.Duration, workers int, opts ...mproc.CallOption) (sta
 func Trickle(n int, interval time.Duration, workers int) (trial stats.Trial, p99 *[]float64, err error) {
 	p99 = new([]float64)
 	trial, err = warmPooled(workers, func(ctx context.Context, p *mproc.Pool) (float64, error) {
-		yielded := make([]time.Time, n)
-		source := func(yield func(int) bool) {
-			for i := range n {
-				time.Sleep(interval)
-				yielded[i] = time.Now()
-				if !yield(i) {
-					return
-				}
-			}
+		med, tail, err := TrickleOn(ctx, p, n, interval)
+		if err != nil {
+			return 0, err
 		}
-		latency := make([]float64, 0, n)
-		next := 0
-		for out, err := range mproc.Imap(ctx, p, workload.Trivial, iter.Seq[int](source)) {
-			seen := time.Now()
-			if err != nil {
-				return 0, expired(ctx, "mproc Imap over a trickling source", err)
-			}
-			if out != next+1 {
-				return 0, fmt.Errorf("mproc trickle: result %d is %d, want %d", next, out, next+1)
-			}
-			latency = append(latency, seen.Sub(yielded[next]).Seconds())
-			next++
-		}
-		if next != n {
-			return 0, fmt.Errorf("mproc trickle: %d results, want %d", next, n)
-		}
-		med, tail := Latencies(latency)
 		*p99 = append(*p99, tail)
 		return med, nil
 	})
 	return trial, p99, err
+}
+
+// TrickleOn is one run of Trickle's shape on p: the median and the 99th
+// percentile of the latencies, in seconds.
+func TrickleOn(ctx context.Context, p *mproc.Pool, n int, interval time.Duration) (median, p99 float64, err error) {
+	yielded := make([]time.Time, n)
+	source := func(yield func(int) bool) {
+		for i := range n {
+			time.Sleep(interval)
+			yielded[i] = time.Now()
+			if !yield(i) {
+				return
+			}
+		}
+	}
+	latency := make([]float64, 0, n)
+	next := 0
+	for out, err := range mproc.Imap(ctx, p, workload.Trivial, iter.Seq[int](source)) {
+		seen := time.Now()
+		if err != nil {
+			return 0, 0, expired(ctx, "mproc Imap over a trickling source", err)
+		}
+		if out != next+1 {
+			return 0, 0, fmt.Errorf("mproc trickle: result %d is %d, want %d", next, out, next+1)
+		}
+		latency = append(latency, seen.Sub(yielded[next]).Seconds())
+		next++
+	}
+	if next != n {
+		return 0, 0, fmt.Errorf("mproc trickle: %d results, want %d", next, n)
+	}
+	median, p99 = Latencies(latency)
+	return median, p99, nil
 }
 
 // Latencies returns the median and the 99th percentile (nearest rank) of
@@ -140,28 +150,44 @@ func AfterStuck(workers, stuck int, restart func(*mproc.Pool, []mproc.Option) (*
 		if err := warm(ctx, p, workers); err != nil {
 			return 0, err
 		}
-		given, giveUp := context.WithTimeout(ctx, 100*time.Millisecond)
-		_, err = mproc.Map(given, p, workload.Stuck, make([]int, stuck), mproc.ChunkSize(1))
-		giveUp()
-		if !errors.Is(err, context.DeadlineExceeded) {
-			return 0, fmt.Errorf("mproc stuck tasks: the cancelled call returned %v, want a deadline error", err)
-		}
-		t0 := time.Now()
+		var next func() (*mproc.Pool, error)
 		if restart != nil {
-			if p, err = restart(p, opts); err != nil {
-				return 0, err
+			next = func() (*mproc.Pool, error) {
+				var err error
+				p, err = restart(p, opts)
+				return p, err
 			}
 		}
-		out, err := mproc.Map(ctx, p, workload.Trivial, []int{0, 1, 2, 3})
-		elapsed := time.Since(t0)
-		if err != nil {
-			return 0, expired(ctx, "mproc Map after stuck tasks", err)
-		}
-		if !slices.Equal(out, []int{1, 2, 3, 4}) {
-			return 0, fmt.Errorf("mproc after stuck tasks: results %v, want [1 2 3 4]", out)
-		}
-		return elapsed.Seconds(), nil
+		return AfterStuckOn(ctx, p, stuck, next)
 	}}, nil
+}
+
+// AfterStuckOn is one run of AfterStuck's shape on p, warm: stuck tasks
+// given up after 100 ms, then the seconds until a Map of 4 trivial tasks
+// returns, on p or, when restart is not nil, on the pool it returns
+// (timed).
+func AfterStuckOn(ctx context.Context, p *mproc.Pool, stuck int, restart func() (*mproc.Pool, error)) (float64, error) {
+	given, giveUp := context.WithTimeout(ctx, 100*time.Millisecond)
+	_, err := mproc.Map(given, p, workload.Stuck, make([]int, stuck), mproc.ChunkSize(1))
+	giveUp()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return 0, fmt.Errorf("mproc stuck tasks: the cancelled call returned %v, want a deadline error", err)
+	}
+	t0 := time.Now()
+	if restart != nil {
+		if p, err = restart(); err != nil {
+			return 0, err
+		}
+	}
+	out, err := mproc.Map(ctx, p, workload.Trivial, []int{0, 1, 2, 3})
+	elapsed := time.Since(t0)
+	if err != nil {
+		return 0, expired(ctx, "mproc Map after stuck tasks", err)
+	}
+	if !slices.Equal(out, []int{1, 2, 3, 4}) {
+		return 0, fmt.Errorf("mproc after stuck tasks: results %v, want [1 2 3 4]", out)
+	}
+	return elapsed.Seconds(), nil
 }
 
 // Replace is CPython's way out of stuck workers done with mproc, for

@@ -3,8 +3,11 @@ package workload
 import (
 	"context"
 	"math"
+	"os"
 	"slices"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The real-workload shapes: task times that are uneven, inputs that trickle
@@ -79,6 +82,37 @@ const takeSpin = 2 * time.Millisecond
 func Stuck(_ context.Context, x int) (int, error) {
 	time.Sleep(time.Hour)
 	return x, nil
+}
+
+// A CrashTask is an input of the crash shape: Crash sleeps D, except
+// when Marker names a file that does not exist yet; then it creates the
+// file and kills its own process with SIGKILL, as a crashing C library or
+// the kernel's OOM killer ends a worker. A retry finds the file and runs.
+type CrashTask struct {
+	Marker string
+	D      time.Duration
+}
+
+// Crash is the task of the crash shape (see CrashTask).
+func Crash(ctx context.Context, t CrashTask) (time.Duration, error) {
+	if t.Marker != "" {
+		if f, err := os.OpenFile(t.Marker, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
+			f.Close()
+			unix.Kill(os.Getpid(), unix.SIGKILL)
+		}
+	}
+	return Take(ctx, t.D)
+}
+
+// CrashTasks returns the crash shape: n tasks of d, the first of which
+// kills its worker on its first run (marker: a path that does not exist).
+func CrashTasks(n int, d time.Duration, marker string) []CrashTask {
+	tasks := make([]CrashTask, n)
+	for i := range tasks {
+		tasks[i].D = d
+	}
+	tasks[0].Marker = marker
+	return tasks
 }
 
 func scaled(d time.Duration, scale float64) time.Duration {
