@@ -209,7 +209,11 @@ const DefaultCancelGrace = time.Second
 // its ctx at once; one that ignores it would otherwise hold its worker, and
 // every task queued behind it, for as long as it runs. Meanwhile its
 // worker gets no new tasks, and those it held that had not started move to
-// other workers. The default is DefaultCancelGrace; zero kills at once.
+// other workers; if the task is still running 10 ms after the
+// cancellation, a replacement worker starts at once, so that later calls
+// do not wait the grace out (the pool then has one process more until the
+// task returns or its worker is killed). The default is
+// DefaultCancelGrace; zero kills at once.
 // InProcess pools cannot kill a goroutine: there the task runs on and its
 // worker takes no new task until it returns.
 func CancelGrace(d time.Duration) Option {

@@ -37,11 +37,12 @@ type worker struct {
 	steals   []uint64 // task IDs to ask back (see Pool.steal)
 	held     *job     // a job of a cancelled call it runs: no new work until it ends (see Pool.hold)
 	grace    *time.Timer
-	stopping bool  // take no more jobs; end once inflight is empty
-	sending  bool  // a goroutine owns the connection's writing side
-	broken   bool  // a write failed: the worker was killed, nothing more is sent
-	budget   int   // tasks left before retirement; 0 means no limit
-	lastAt   int64 // when its last result arrived (spawn.Now), 0 before the first
+	spare    *time.Timer // starts a replacement of a held worker (see Pool.hold)
+	stopping bool        // take no more jobs; end once inflight is empty
+	sending  bool        // a goroutine owns the connection's writing side
+	broken   bool        // a write failed: the worker was killed, nothing more is sent
+	budget   int         // tasks left before retirement; 0 means no limit
+	lastAt   int64       // when its last result arrived (spawn.Now), 0 before the first
 
 	// One goroutine at a time reads the connection: the receiver, or a
 	// caller waiting for its own result (readFor), which spares the
@@ -774,6 +775,9 @@ func (p *Pool) died(w *worker, reason string, fatal bool) {
 	}
 	if w.grace != nil {
 		w.grace.Stop()
+	}
+	if w.spare != nil {
+		w.spare.Stop()
 	}
 	w.held = nil
 	notRun := p.requeue(again)

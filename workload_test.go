@@ -398,6 +398,45 @@ func TestCancelledTaskDoesNotBlockThePool(t *testing.T) {
 	}
 }
 
+// Problem 2, on a pool of one worker — the next call does not wait out the
+// grace of a cancelled task that ignores its context. Right: with
+// Workers(1) and a CancelGrace of an hour, the next call runs on a
+// replacement started while the stuck worker still lives (both are in
+// Pids meanwhile); the stuck worker is killed when the pool terminates.
+func TestStuckWorkerIsReplacedBeforeItsGraceEnds(t *testing.T) {
+	p := wlPool(t, mproc.Workers(1), mproc.CancelGrace(time.Hour))
+	ev := wlNewEvents(t, t.TempDir())
+	never := wlNewGate(t, "never")
+	ctx := wlDeadline(t)
+	cctx, cancel := context.WithCancel(ctx)
+	f := mproc.Submit(cctx, p, wlRun, wlTask{N: 1, Events: ev.path, Gate: never.path})
+	_, stuckPid := ev.started(t, ctx, "the stuck task to start")
+	pidfd := wlPidfd(t, stuckPid)
+	cancel()
+	if _, err := f.Wait(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the cancelled Submit returned %v, want context.Canceled", err)
+	}
+	g := wlNewGate(t, "next")
+	next := mproc.Submit(ctx, p, wlRun, wlTask{N: 2, Events: ev.path, Gate: g.path})
+	_, pid := ev.started(t, ctx, "the next task to start while the stuck worker waits out its hour of grace")
+	if pid == stuckPid {
+		t.Fatalf("the next task ran in the stuck worker %d", pid)
+	}
+	if pids := p.Pids(); !slices.Contains(pids, stuckPid) || !slices.Contains(pids, pid) {
+		t.Errorf("Pids = %v while the stuck worker %d waits out its grace; want it and its replacement %d", pids, stuckPid, pid)
+	}
+	g.open()
+	if v, err := next.Wait(ctx); err != nil || v != 2 {
+		t.Fatalf("the next task: %v, %v", v, err)
+	}
+	if err := p.Terminate(); err != nil {
+		t.Fatal(err)
+	}
+	if pidfd >= 0 && !wlWaitExit(ctx, pidfd) {
+		t.Fatalf("Terminate left the stuck worker %d running", stuckPid)
+	}
+}
+
 // wlCheckRecovers checks that pool p, whose worker stuckPid runs a
 // cancelled task that never returns, serves the next call, then kills that
 // worker and replaces it.
