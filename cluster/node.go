@@ -78,9 +78,11 @@ type node struct {
 	cons    jetstream.Consumer
 	obs     jetstream.ObjectStore
 	local   *mproc.Pool
-	build   string // the build whose tasks it takes, strictBuild for Strict pools'
-	slots   int    // tasks run at once
-	ahead   int    // tasks pulled ahead of a free slot
+	build   string        // the build whose tasks it takes, strictBuild for Strict pools'
+	slots   int           // tasks run at once
+	workers int           // of the local pool
+	ahead   int           // tasks pulled ahead of a free slot
+	free    chan struct{} // a token per slot not running a task
 	ackWait time.Duration
 
 	mu      sync.Mutex
@@ -109,7 +111,12 @@ func newNode(url string) (*node, error) {
 		}
 		poolOpts = append(poolOpts, mproc.MemoryLimit(limit))
 	}
-	n := &node{name: name, log: nodeLogger(), build: buildID(), slots: nodeSlots(workers), ahead: workers, running: map[string]context.CancelFunc{}}
+	n := &node{name: name, log: nodeLogger(), build: buildID(), slots: nodeSlots(workers), ahead: workers,
+		running: map[string]context.CancelFunc{}}
+	n.free = make(chan struct{}, n.slots)
+	for range n.slots {
+		n.free <- struct{}{}
+	}
 	if os.Getenv(envStrict) == "1" {
 		n.build = strictBuild
 	}
@@ -194,16 +201,13 @@ func (n *node) serve() error {
 	// A node started by a pool of this machine says it is ready on stdout
 	// (see LocalNode); others ignore the line.
 	fmt.Fprintln(os.Stdout, readyLine)
-	free := make(chan struct{}, n.slots)
-	for range n.slots {
-		free <- struct{}{}
-	}
 	var wg sync.WaitGroup
 	defer func() {
 		start := time.Now()
 		wg.Wait()
 		n.log.Debug("cluster node: stopped; its tasks are done", "took", time.Since(start))
 	}()
+	taken := newTakeTimes(n.ahead)
 	for {
 		m, err := msgs.Next()
 		if err != nil {
@@ -215,9 +219,9 @@ func (n *node) serve() error {
 		}
 		// From now on the task is this node's, held or running, as long
 		// as it lives.
-		alive := n.keepAlive(m)
+		alive := n.keepAlive(m, taken.waitedAtMost(time.Now()) >= n.ackWait/4)
 		select {
-		case <-free:
+		case <-n.free:
 		case <-ctx.Done():
 			alive()
 			m.NakWithDelay(100 * time.Millisecond) // another node takes it
@@ -226,7 +230,7 @@ func (n *node) serve() error {
 		wg.Go(func() {
 			defer alive()
 			var once sync.Once
-			release := func() { once.Do(func() { free <- struct{}{} }) }
+			release := func() { once.Do(func() { n.free <- struct{}{} }) }
 			defer release()
 			n.handle(m, release)
 		})
@@ -249,12 +253,16 @@ func (n *node) beat(ctx context.Context) {
 	}
 }
 
-// keepAlive sends signs of life for m at once and then every quarter of
-// AckWait, until the returned function is called: the task stays this
-// node's however long it waits or runs, and a node that dies stops
-// sending them.
-func (n *node) keepAlive(m jetstream.Msg) (stop func()) {
-	m.InProgress()
+// keepAlive sends signs of life for m every quarter of AckWait, and at
+// once if it may have waited long in the client's buffer (now), until the
+// returned function is called: the task stays this node's however long it
+// waits or runs, and a node that dies stops sending them. A task taken
+// soon after its delivery needs no sign at once: one message less per
+// task, which trivial tasks feel.
+func (n *node) keepAlive(m jetstream.Msg, now bool) (stop func()) {
+	if now {
+		m.InProgress()
+	}
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(n.ackWait / 4)
@@ -273,6 +281,31 @@ func (n *node) keepAlive(m jetstream.Msg) (stop func()) {
 }
 
 const readyLine = "mproc cluster node ready"
+
+// takeTimes remembers when the last tasks were taken from the client's
+// buffer, which holds at most ahead of them: a task taken now was
+// delivered after the ahead-th last one was taken (the buffer was full at
+// most), so it waited at most that long there, AckWait running.
+type takeTimes struct {
+	at   []time.Time // a ring of the last ahead+1 takes
+	next int
+}
+
+func newTakeTimes(ahead int) *takeTimes {
+	return &takeTimes{at: make([]time.Time, ahead+1)}
+}
+
+// waitedAtMost records a take at now and bounds how long the task waited
+// in the buffer; before ahead+1 takes, it may have waited since the start.
+func (t *takeTimes) waitedAtMost(now time.Time) time.Duration {
+	oldest := t.at[t.next]
+	t.at[t.next] = now
+	t.next = (t.next + 1) % len(t.at)
+	if oldest.IsZero() {
+		return time.Duration(1<<63 - 1)
+	}
+	return now.Sub(oldest)
+}
 
 // handle runs one task message and answers it; it calls release once the
 // task has run, before its result is published.
