@@ -19,7 +19,7 @@ func TestTakeTimesBoundsTheWaitInTheBuffer(t *testing.T) {
 		want time.Duration
 	}{
 		{0, unbounded}, {10, unbounded}, {20, unbounded},
-		{30, 30 * time.Millisecond},   // since the take at 0
+		{30, 30 * time.Millisecond},    // since the take at 0
 		{1000, 990 * time.Millisecond}, // since the take at 10
 		{1001, 981 * time.Millisecond}, // since 20
 		{1002, 972 * time.Millisecond}, // since 30
