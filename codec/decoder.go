@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"time"
 	"unsafe"
+
+	"github.com/mproc-go/mproc/internal/prefault"
 )
 
 // A Decoder reads values from a stream written by an Encoder.
@@ -128,6 +130,7 @@ func (dec *Decoder) readBuffer(size int) ([]byte, error) {
 	var b []byte
 	if !dec.d.opts.strict || size <= growChunk {
 		b = make([]byte, size)
+		prefault.Write(b) // a large buffer is new memory: its pages at once
 		m, err := io.ReadFull(dec.r, b)
 		dec.offset += m
 		return b, err
