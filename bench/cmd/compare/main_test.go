@@ -75,7 +75,7 @@ func TestRunEverything(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("-check exited %d, want 0", code)
 	}
-	if len(r.Metrics) != 12 || len(r.References) != 7 || r.Runs != 3 || !strings.HasPrefix(r.Machine.Python, "3.") {
+	if len(r.Metrics) != 12 || len(r.References) != 8 || r.Runs != 3 || !strings.HasPrefix(r.Machine.Python, "3.") {
 		t.Errorf("report: %d metrics, %d references, %d runs, python %q", len(r.Metrics), len(r.References), r.Runs, r.Machine.Python)
 	}
 	if len(r.Workloads) != 9 {

@@ -63,11 +63,11 @@ func measureWorkloads(ctx context.Context, cfg config) []report.Workload {
 	py.row("stuck_one", row, on(&row.Mproc, "")(mprocbench.AfterStuck(w, 1, nil)))
 
 	row = add("stuck_all", fmt.Sprintf("after %d stuck tasks (every worker): next call of 4 tasks", w), 0,
-		fmt.Sprintf("as above with every worker stuck; mproc at its defaults kills a worker whose cancelled task ignores its context for CancelGrace (%v), then replaces it; a CPython pool cannot cancel a running task, so its figure is the workaround: terminate() and a new Pool", mproc.DefaultCancelGrace))
+		fmt.Sprintf("as above with every worker stuck; mproc at its defaults starts a replacement for a worker whose cancelled task still runs 10 ms after the cancellation, and kills the stuck one after CancelGrace (%v); a CPython pool cannot cancel a running task, so its figure is the workaround: terminate() and a new Pool", mproc.DefaultCancelGrace))
 	py.row("stuck_all", row, on(&row.Mproc, "default CancelGrace")(mprocbench.AfterStuck(w, w, nil)))
 
 	row = add("stuck_all_grace", fmt.Sprintf("after %d stuck tasks, mproc CancelGrace(%v)", w, shortGrace), 0,
-		"the same shape with a shorter grace; the Python columns are the stuck_all runs")
+		"the same shape with a shorter grace, which no longer decides the next call (the replacement starts after 10 ms either way); the Python columns are the stuck_all runs")
 	py.row("stuck_all", row, on(&row.Mproc, "")(mprocbench.AfterStuck(w, w, nil, mproc.CancelGrace(shortGrace))))
 
 	row = add("stuck_all_terminate", fmt.Sprintf("after %d stuck tasks, mproc Terminate()+NewPool", w), 0,

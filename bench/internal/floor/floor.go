@@ -9,6 +9,7 @@ import (
 
 	"github.com/mproc-go/mproc/bench/internal/child"
 	"github.com/mproc-go/mproc/bench/internal/stats"
+	"github.com/mproc-go/mproc/bench/internal/workload"
 )
 
 // MessageSize is the size of one message in the round-trip and message-rate
@@ -167,8 +168,7 @@ func Bulk(size int) (stats.Trial, error) {
 	}
 	p := ps[0]
 	out, in := make([]byte, size), make([]byte, size)
-	once := func() (float64, error) {
-		t0 := time.Now()
+	trip := func() error {
 		werr := make(chan error, 1)
 		go func() {
 			_, err := p.Conn.Write(out)
@@ -176,7 +176,20 @@ func Bulk(size int) (stats.Trial, error) {
 		}()
 		_, rerr := io.ReadFull(p.Conn, in)
 		if err := errors.Join(rerr, <-werr); err != nil {
-			return 0, fmt.Errorf("floor bulk %d bytes: %w", size, err)
+			return fmt.Errorf("floor bulk %d bytes: %w", size, err)
+		}
+		return nil
+	}
+	warm := workload.BulkWarm
+	once := func() (float64, error) {
+		for ; warm > 0; warm-- {
+			if err := trip(); err != nil {
+				return 0, err
+			}
+		}
+		t0 := time.Now()
+		if err := trip(); err != nil {
+			return 0, err
 		}
 		return float64(size) / time.Since(t0).Seconds(), nil
 	}

@@ -152,9 +152,15 @@ func mapTrial(n, chunk int, opts ...mproc.Option) (stats.Trial, error) {
 // in bytes per second counting size once.
 func Bulk(size int) (stats.Trial, error) {
 	arg := make([]byte, size)
+	warm := workload.BulkWarm
 	return pooled([]mproc.Option{mproc.Workers(1)}, func(p *mproc.Pool) (float64, error) {
 		ctx, cancel := bounded()
 		defer cancel()
+		for ; warm > 0; warm-- {
+			if _, err := mproc.Submit(ctx, p, workload.Echo, arg).Wait(ctx); err != nil {
+				return 0, expired(ctx, fmt.Sprintf("mproc Submit+Wait of %d bytes (warming up)", size), err)
+			}
+		}
 		t0 := time.Now()
 		out, err := mproc.Submit(ctx, p, workload.Echo, arg).Wait(ctx)
 		elapsed := time.Since(t0)
@@ -166,6 +172,35 @@ func Bulk(size int) (stats.Trial, error) {
 		}
 		return float64(size) / elapsed.Seconds(), nil
 	})
+}
+
+// BulkCold measures the first round trip of size bytes on a fresh pool of
+// one worker (started and warmed with a trivial task, untimed): memory new
+// to both processes, as a program that sends one large value meets it.
+func BulkCold(size int) (stats.Trial, error) {
+	arg := make([]byte, size)
+	return stats.Trial{Once: func() (float64, error) {
+		ctx, cancel := bounded()
+		defer cancel()
+		p, err := mproc.NewPool(mproc.Workers(1))
+		if err != nil {
+			return 0, err
+		}
+		defer p.Close()
+		if _, err := mproc.Submit(ctx, p, workload.Trivial, 1).Wait(ctx); err != nil {
+			return 0, expired(ctx, "mproc Submit+Wait (warming up)", err)
+		}
+		t0 := time.Now()
+		out, err := mproc.Submit(ctx, p, workload.Echo, arg).Wait(ctx)
+		elapsed := time.Since(t0)
+		if err != nil {
+			return 0, expired(ctx, fmt.Sprintf("mproc Submit+Wait of %d bytes", size), err)
+		}
+		if len(out) != size {
+			return 0, fmt.Errorf("mproc bulk: %d bytes came back, want %d", len(out), size)
+		}
+		return float64(size) / elapsed.Seconds(), nil
+	}}, nil
 }
 
 // Speedup measures a CPU-bound Map at chunk size 1 on workers processes

@@ -233,8 +233,14 @@ func RPCBulk(size int) (stats.Trial, error) {
 		return stats.Trial{}, err
 	}
 	arg := make([]byte, size)
+	warm := workload.BulkWarm
 	once := func() (float64, error) {
 		var out []byte
+		for ; warm > 0; warm-- {
+			if err := ws[0].client.Call("Service.Echo", arg, &out); err != nil {
+				return 0, fmt.Errorf("net/rpc %d bytes (warming up): %w", size, err)
+			}
+		}
 		t0 := time.Now()
 		if err := ws[0].client.Call("Service.Echo", arg, &out); err != nil {
 			return 0, fmt.Errorf("net/rpc %d bytes: %w", size, err)

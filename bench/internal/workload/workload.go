@@ -11,6 +11,12 @@ import (
 	"time"
 )
 
+// BulkWarm is how many untimed round trips every contender of the bulk
+// row makes first (bench.py's --bulk-warm too): the first ones land in
+// memory new to both processes, where page faults, not the transfer, take
+// most of the time (mprocbench.BulkCold measures that case apart).
+const BulkWarm = 3
+
 // Inner is the nested struct of Small.
 type Inner struct {
 	ID    int64
