@@ -161,16 +161,7 @@ func Bulk(size int) (stats.Trial, error) {
 				return 0, expired(ctx, fmt.Sprintf("mproc Submit+Wait of %d bytes (warming up)", size), err)
 			}
 		}
-		t0 := time.Now()
-		out, err := mproc.Submit(ctx, p, workload.Echo, arg).Wait(ctx)
-		elapsed := time.Since(t0)
-		if err != nil {
-			return 0, expired(ctx, fmt.Sprintf("mproc Submit+Wait of %d bytes", size), err)
-		}
-		if len(out) != size {
-			return 0, fmt.Errorf("mproc bulk: %d bytes came back, want %d", len(out), size)
-		}
-		return float64(size) / elapsed.Seconds(), nil
+		return bulkTrip(ctx, p, arg)
 	})
 }
 
@@ -190,17 +181,22 @@ func BulkCold(size int) (stats.Trial, error) {
 		if _, err := mproc.Submit(ctx, p, workload.Trivial, 1).Wait(ctx); err != nil {
 			return 0, expired(ctx, "mproc Submit+Wait (warming up)", err)
 		}
-		t0 := time.Now()
-		out, err := mproc.Submit(ctx, p, workload.Echo, arg).Wait(ctx)
-		elapsed := time.Since(t0)
-		if err != nil {
-			return 0, expired(ctx, fmt.Sprintf("mproc Submit+Wait of %d bytes", size), err)
-		}
-		if len(out) != size {
-			return 0, fmt.Errorf("mproc bulk: %d bytes came back, want %d", len(out), size)
-		}
-		return float64(size) / elapsed.Seconds(), nil
+		return bulkTrip(ctx, p, arg)
 	}}, nil
+}
+
+// bulkTrip times one round trip of arg on p, in bytes per second.
+func bulkTrip(ctx context.Context, p *mproc.Pool, arg []byte) (float64, error) {
+	t0 := time.Now()
+	out, err := mproc.Submit(ctx, p, workload.Echo, arg).Wait(ctx)
+	elapsed := time.Since(t0)
+	if err != nil {
+		return 0, expired(ctx, fmt.Sprintf("mproc Submit+Wait of %d bytes", len(arg)), err)
+	}
+	if len(out) != len(arg) {
+		return 0, fmt.Errorf("mproc bulk: %d bytes came back, want %d", len(out), len(arg))
+	}
+	return float64(len(arg)) / elapsed.Seconds(), nil
 }
 
 // Speedup measures a CPU-bound Map at chunk size 1 on workers processes
