@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"strconv"
 	"sync"
 	"time"
@@ -19,8 +22,12 @@ import (
 // connection fetches it, publishes a reply to a second work-queue stream
 // (waiting for its PubAck) and acknowledges the task (waiting for the
 // server's confirmation), and the first connection consumes the reply and
-// acknowledges it. File storage, like the cluster's; one process.
+// acknowledges it. File storage, like the cluster's. The consumer runs in
+// this process, or, with apart, in a process of its own (this binary run
+// again with floorEnv set), as a node of another machine must.
 type floor struct {
+	child  *exec.Cmd      // the consumer's process, apart
+	stdin  io.WriteCloser // closing it ends the child
 	srv    *server.Server
 	dir    string
 	pub    *nats.Conn
@@ -35,7 +42,7 @@ type floor struct {
 	next    uint64
 }
 
-func newFloor() (*floor, error) {
+func newFloor(apart bool) (*floor, error) {
 	dir, err := os.MkdirTemp("", "mproc-floor-")
 	if err != nil {
 		return nil, err
@@ -51,14 +58,73 @@ func newFloor() (*floor, error) {
 		f.close()
 		return nil, fmt.Errorf("floor: the server did not start")
 	}
-	if err := f.setUp(); err != nil {
+	if err := f.setUp(apart); err != nil {
 		f.close()
 		return nil, err
 	}
 	return f, nil
 }
 
-func (f *floor) setUp() error {
+// floorEnv names the floor's server in the environment of the process
+// that consumes its tasks apart (see floorConsumer).
+const floorEnv = "CLUSTERBENCH_FLOOR_URL"
+
+// startApart starts the consumer's process and waits for its ready line.
+func (f *floor) startApart() error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	f.child = exec.Command(exe)
+	f.child.Env = append(os.Environ(), floorEnv+"="+f.srv.ClientURL())
+	f.child.Stderr = os.Stderr
+	if f.stdin, err = f.child.StdinPipe(); err != nil {
+		return err
+	}
+	out, err := f.child.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := f.child.Start(); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != floorReady+"\n" {
+		return fmt.Errorf("floor consumer process: said %q: %v", line, err)
+	}
+	return nil
+}
+
+const floorReady = "floor consumer ready"
+
+// floorConsumer is the main of the floor's consumer process: it serves
+// the tasks of the floor at url until its stdin closes.
+func floorConsumer(url string) error {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	tasks, err := js.Consumer(ctx, "TASKS", "c")
+	if err != nil {
+		return err
+	}
+	fmt.Println(floorReady)
+	go func() {
+		io.Copy(io.Discard, os.Stdin) // until the parent closes it, or dies
+		stop()
+	}()
+	serveFloor(ctx, js, tasks)
+	return nil
+}
+
+func (f *floor) setUp(apart bool) error {
 	var err error
 	if f.pub, err = nats.Connect(f.srv.ClientURL()); err != nil {
 		return err
@@ -92,15 +158,18 @@ func (f *floor) setUp() error {
 	if err != nil {
 		return err
 	}
+	if apart {
+		return f.startApart()
+	}
 	wctx, stop := context.WithCancel(ctx)
 	f.stop = stop
-	f.worker.Go(func() { f.serve(wctx, wjs, tasks) })
+	f.worker.Go(func() { serveFloor(wctx, wjs, tasks) })
 	return nil
 }
 
-// serve is the consumer side: every task is answered on its own goroutine,
-// as a node answers each task.
-func (f *floor) serve(ctx context.Context, js jetstream.JetStream, tasks jetstream.Consumer) {
+// serveFloor is the consumer side: every task is answered on its own
+// goroutine, as a node answers each task.
+func serveFloor(ctx context.Context, js jetstream.JetStream, tasks jetstream.Consumer) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for ctx.Err() == nil {
@@ -158,6 +227,10 @@ func (f *floor) close() {
 	if f.stop != nil {
 		f.stop()
 		f.worker.Wait()
+	}
+	if f.child != nil {
+		f.stdin.Close()
+		f.child.Wait()
 	}
 	if f.cons != nil {
 		f.cons.Stop()

@@ -15,7 +15,10 @@
 // as_completed, as the compare harness's workloads.py does), the next
 // call after a task that ignores its cancellation, a task that kills its
 // worker process on its first run, and a node SIGKILLed mid-Map (dask: a
-// worker process, which its nanny restarts).
+// worker process, which its nanny restarts). The floor runs twice: its
+// consumer in the benchmark's process, and in a process of its own, as a
+// node on another machine must (the cluster's task crosses four processes:
+// pool, node, worker, node, pool).
 //
 // Usage, from the bench directory:
 //
@@ -44,6 +47,13 @@ import (
 
 func main() {
 	mproc.Main() // the nodes, and their workers, are this binary
+	if url := os.Getenv(floorEnv); url != "" {
+		if err := floorConsumer(url); err != nil {
+			fmt.Fprintln(os.Stderr, "clusterbench floor consumer:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	quick := flag.Bool("quick", false, "3 runs and smaller sizes")
 	runs := flag.Int("runs", 0, "runs per figure (default 5, 3 with -quick)")
 	noPython := flag.Bool("nopython", false, "leave dask.distributed out")
@@ -89,11 +99,16 @@ func run(ctx context.Context, w io.Writer, cfg sizes) error {
 		return err
 	}
 	defer c.Close()
-	f, err := newFloor()
+	f, err := newFloor(false)
 	if err != nil {
 		return err
 	}
 	defer f.close()
+	f2, err := newFloor(true)
+	if err != nil {
+		return err
+	}
+	defer f2.close()
 	if _, err := mproc.Map(ctx, c.Pool, workload.Trivial, make([]int, 100), mproc.ChunkSize(1)); err != nil {
 		return err // warm: every node has run tasks
 	}
@@ -104,6 +119,7 @@ func run(ctx context.Context, w io.Writer, cfg sizes) error {
 	defer os.RemoveAll(dir)
 	var (
 		rt, rtFloor, auto, chunk1, tpFloor, uneven []float64
+		rtApart, tpApart                           []float64 // the floor with its consumer in a process of its own
 		trickle, trickle99, stuck, crash, killed   []float64
 		dask                                       python.ClusterResult
 		daskTrickle, daskTrickle99, daskStuck      []float64
@@ -127,6 +143,10 @@ func run(ctx context.Context, w io.Writer, cfg sizes) error {
 			return fmt.Errorf("floor round trip: %w", err)
 		}
 		rtFloor = append(rtFloor, s)
+		if s, err = median(cfg.RoundTrips, func() error { return f2.roundTrip(ctx) }); err != nil {
+			return fmt.Errorf("floor round trip, consumer apart: %w", err)
+		}
+		rtApart = append(rtApart, s)
 
 		tp, err := throughput(cfg.Auto, func(in []int) error {
 			_, err := mproc.Map(ctx, c.Pool, workload.Trivial, in)
@@ -147,6 +167,10 @@ func run(ctx context.Context, w io.Writer, cfg sizes) error {
 			return fmt.Errorf("floor throughput: %w", err)
 		}
 		tpFloor = append(tpFloor, tp)
+		if tp, err = throughput(cfg.Chunk1, func(in []int) error { return concurrently(ctx, slots, len(in), f2.roundTrip) }); err != nil {
+			return fmt.Errorf("floor throughput, consumer apart: %w", err)
+		}
+		tpApart = append(tpApart, tp)
 
 		tasks := workload.Uneven(1)
 		t0 := time.Now()
@@ -211,22 +235,23 @@ func run(ctx context.Context, w io.Writer, cfg sizes) error {
 	st := c.Stats()
 	ideal := workload.Ideal(workload.Uneven(1), workers).Seconds()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "metric\tmproc cluster\tdask.distributed %s\tJetStream floor\tmproc vs dask\tmproc vs floor\n", dask.Version)
-	row := func(name string, unit report.Unit, m, d, fl []float64) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, cell(m, unit), cell(d, unit), cell(fl, unit),
-			ratio(m, d, unit.HigherIsBetter()), ratio(m, fl, unit.HigherIsBetter()))
+	fmt.Fprintf(tw, "metric\tmproc cluster\tdask.distributed %s\tJetStream floor\tfloor, consumer apart\tmproc vs dask\tmproc vs floor\tvs floor apart\n", dask.Version)
+	row := func(name string, unit report.Unit, m, d, fl, apart []float64) {
+		hi := unit.HigherIsBetter()
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, cell(m, unit), cell(d, unit), cell(fl, unit), cell(apart, unit),
+			ratio(m, d, hi), ratio(m, fl, hi), ratio(m, apart, hi))
 	}
-	row("Submit+Wait round trip, trivial task", report.Seconds, rt, dask.RoundTrip, rtFloor)
-	row(fmt.Sprintf("Map of %d trivial tasks, automatic chunking (dask: %d, one per task)", cfg.Auto, cfg.DaskTasks), report.PerSecond, auto, dask.Map, nil)
-	row(fmt.Sprintf("Map of %d trivial tasks, ChunkSize(1) (floor: %d round trips, %d at a time)", cfg.Chunk1, cfg.Chunk1, slots), report.PerSecond, chunk1, dask.Map, tpFloor)
-	row(fmt.Sprintf("uneven: 1×2s + 60×50ms, makespan (ideal %.2fs)", ideal), report.Seconds, uneven, dask.Uneven, nil)
-	row(fmt.Sprintf("Imap over a source yielding every 5ms, %d inputs: median latency", cfg.Trickle), report.Seconds, trickle, daskTrickle, nil)
-	row(fmt.Sprintf("Imap over a source yielding every 5ms, %d inputs: p99 latency", cfg.Trickle), report.Seconds, trickle99, daskTrickle99, nil)
-	row("after 1 stuck task (given up after 100ms): next Map of 4 trivial tasks", report.Seconds, stuck, daskStuck, nil)
+	row("Submit+Wait round trip, trivial task", report.Seconds, rt, dask.RoundTrip, rtFloor, rtApart)
+	row(fmt.Sprintf("Map of %d trivial tasks, automatic chunking (dask: %d, one per task)", cfg.Auto, cfg.DaskTasks), report.PerSecond, auto, dask.Map, nil, nil)
+	row(fmt.Sprintf("Map of %d trivial tasks, ChunkSize(1) (floor: %d round trips, %d at a time)", cfg.Chunk1, cfg.Chunk1, slots), report.PerSecond, chunk1, dask.Map, tpFloor, tpApart)
+	row(fmt.Sprintf("uneven: 1×2s + 60×50ms, makespan (ideal %.2fs)", ideal), report.Seconds, uneven, dask.Uneven, nil, nil)
+	row(fmt.Sprintf("Imap over a source yielding every 5ms, %d inputs: median latency", cfg.Trickle), report.Seconds, trickle, daskTrickle, nil, nil)
+	row(fmt.Sprintf("Imap over a source yielding every 5ms, %d inputs: p99 latency", cfg.Trickle), report.Seconds, trickle99, daskTrickle99, nil, nil)
+	row("after 1 stuck task (given up after 100ms): next Map of 4 trivial tasks", report.Seconds, stuck, daskStuck, nil, nil)
 	row(fmt.Sprintf("crash: %d×50ms, one SIGKILLs its worker on its first run, makespan (ideal %.2fs)", crashTasks, crashIdeal.Seconds()),
-		report.Seconds, crash, dask.Crash, nil)
+		report.Seconds, crash, dask.Crash, nil, nil)
 	row(fmt.Sprintf("node kill: %d×50ms, a node SIGKILLed after 200ms, makespan (ideal %.2fs)", killTasks, killIdeal.Seconds()),
-		report.Seconds, killed, dask.NodeKill, nil)
+		report.Seconds, killed, dask.NodeKill, nil, nil)
 	tw.Flush()
 	fmt.Fprintf(w, "\nuneven vs ideal: mproc %+.1f%%", 100*(stats.Summarize(uneven).Median/ideal-1))
 	if len(dask.Uneven) > 0 {
