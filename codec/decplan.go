@@ -104,33 +104,7 @@ func compileDec(ti *typeInfo) decFn {
 	case kPtr:
 		return decPtr(ti)
 	case kStruct:
-		fields := ti.fields
-		return func(d *decoder, p unsafe.Pointer) error {
-			for i := range fields {
-				f := &fields[i]
-				q := unsafe.Add(p, f.offset)
-				// The commonest field kinds inline; the others through their plan.
-				switch k := f.info.kind; {
-				case k == kInt64 || k == kInt && f.info.size == 8:
-					v, err := d.r.varint("int")
-					if err != nil {
-						return err
-					}
-					*(*int64)(q) = v
-				case k == kString:
-					n, err := d.r.length("string length", 1)
-					if err != nil {
-						return err
-					}
-					*(*string)(q) = d.string(n)
-				default:
-					if err := f.info.dec(d, q); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		}
+		return decStruct(ti)
 	case kInterface:
 		return func(d *decoder, p unsafe.Pointer) error { return d.decodeDynamic(ti.t, p) }
 	case kFunc:
@@ -510,6 +484,22 @@ func decSlice(ti *typeInfo) decFn {
 			return &DepthError{Limit: d.opts.maxDepth}
 		}
 		dec := ti.elem.dec
+		if ti.elem.kind == kString {
+			r := &d.r
+			ss := unsafe.Slice((*string)(s), n)
+			for i := range ss {
+				if u, k := fastUvarint(r.buf, r.pos); k > 0 && u <= uint64(len(r.buf)-r.pos-k) {
+					r.pos += k
+					ss[i] = d.string(int(u))
+					continue
+				}
+				if err := dec(d, unsafe.Add(s, uintptr(i)*size)); err != nil {
+					return err
+				}
+			}
+			d.depth--
+			return nil
+		}
 		for i := range n {
 			if err := dec(d, unsafe.Add(s, uintptr(i)*size)); err != nil {
 				return err

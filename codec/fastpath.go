@@ -1,0 +1,208 @@
+package codec
+
+import (
+	"encoding/binary"
+	"time"
+	"unsafe"
+)
+
+// A struct's plan runs a flat list of its fields: a field of struct type
+// (not one that marshals itself) is its own fields at their offsets, which
+// is what its plan writes and reads, so nesting costs nothing. The
+// commonest field kinds are written and read inline; every other field
+// goes through its type's plan. The wire layout is the same either way.
+//
+// On decoding, an inline read that meets anything unusual (a short
+// message, a value out of range, a zone other than UTC) leaves the reader
+// where it was and hands the field to its plan, so errors read exactly as
+// the plan words them.
+type fieldOp struct {
+	off  uintptr
+	op   uint8
+	info *typeInfo
+}
+
+const (
+	opPlan uint8 = iota
+	opInt64
+	opInt32
+	opByte
+	opBool
+	opFloat64
+	opString
+	opTime
+)
+
+// structOps returns ti's fields flattened, at offsets from base, appended
+// to ops.
+func structOps(ti *typeInfo, base uintptr, ops []fieldOp) []fieldOp {
+	for _, f := range ti.fields {
+		x := f.info
+		if x.kind == kStruct {
+			ops = structOps(x, base+f.offset, ops)
+			continue
+		}
+		op := opPlan
+		switch {
+		case x.kind == kInt64 || x.kind == kInt && x.size == 8:
+			op = opInt64
+		case x.kind == kInt32:
+			op = opInt32
+		case x.kind == kInt8 || x.kind == kUint8:
+			op = opByte
+		case x.kind == kBool:
+			op = opBool
+		case x.kind == kFloat64:
+			op = opFloat64
+		case x.kind == kString:
+			op = opString
+		case x.kind == kTime:
+			op = opTime
+		}
+		ops = append(ops, fieldOp{base + f.offset, op, x})
+	}
+	return ops
+}
+
+func encStruct(ti *typeInfo) encFn {
+	ops := structOps(ti, 0, nil)
+	return func(e *encoder, p unsafe.Pointer) error {
+		for i := range ops {
+			o := &ops[i]
+			q := unsafe.Add(p, o.off)
+			switch o.op {
+			case opInt64:
+				e.buf = appendVarint(e.buf, *(*int64)(q))
+			case opInt32:
+				e.buf = appendVarint(e.buf, int64(*(*int32)(q)))
+			case opByte:
+				e.buf = append(e.buf, *(*byte)(q))
+			case opBool:
+				e.buf = append(e.buf, *(*byte)(q)&1)
+			case opFloat64:
+				e.buf = binary.LittleEndian.AppendUint64(e.buf, *(*uint64)(q))
+			case opString:
+				e.appendString(*(*string)(q))
+			case opTime:
+				e.buf = appendTime(e.buf, *(*time.Time)(q))
+			default:
+				if err := o.info.enc(e, q); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// appendString writes a string value: its length, then its bytes, which
+// past the bulk limit stay in the caller's memory (see appendBulk).
+func (e *encoder) appendString(s string) {
+	e.buf = binary.AppendUvarint(e.buf, uint64(len(s)))
+	e.appendBulk(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+func decStruct(ti *typeInfo) decFn {
+	ops := structOps(ti, 0, nil)
+	return func(d *decoder, p unsafe.Pointer) error {
+		r := &d.r
+		for i := range ops {
+			o := &ops[i]
+			q := unsafe.Add(p, o.off)
+			switch o.op {
+			case opInt64:
+				if u, n := fastUvarint(r.buf, r.pos); n > 0 {
+					r.pos += n
+					*(*int64)(q) = int64(u>>1) ^ -int64(u&1)
+					continue
+				}
+			case opInt32:
+				if u, n := fastUvarint(r.buf, r.pos); n > 0 {
+					if v := int64(u>>1) ^ -int64(u&1); int64(int32(v)) == v {
+						r.pos += n
+						*(*int32)(q) = int32(v)
+						continue
+					}
+				}
+			case opByte:
+				if r.pos < len(r.buf) {
+					*(*byte)(q) = r.buf[r.pos]
+					r.pos++
+					continue
+				}
+			case opBool:
+				if r.pos < len(r.buf) && r.buf[r.pos] <= 1 {
+					*(*bool)(q) = r.buf[r.pos] == 1
+					r.pos++
+					continue
+				}
+			case opFloat64:
+				if r.pos <= len(r.buf)-8 {
+					*(*uint64)(q) = binary.LittleEndian.Uint64(r.buf[r.pos:])
+					r.pos += 8
+					continue
+				}
+			case opString:
+				if u, n := fastUvarint(r.buf, r.pos); n > 0 && u <= uint64(len(r.buf)-r.pos-n) {
+					r.pos += n
+					*(*string)(q) = d.string(int(u))
+					continue
+				}
+			case opTime:
+				if d.fastTime((*time.Time)(q)) {
+					continue
+				}
+			}
+			if err := o.info.dec(d, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// fastUvarint decodes the varint at b[pos:] and returns it and its length,
+// or a length of 0 if it is not there whole or overflows; the caller then
+// lets the reader's uvarint say why.
+func fastUvarint(b []byte, pos int) (uint64, int) {
+	if pos < len(b) && b[pos] < 0x80 {
+		return uint64(b[pos]), 1
+	}
+	return slowUvarint(b, pos)
+}
+
+func slowUvarint(b []byte, pos int) (uint64, int) {
+	if pos < 0 || pos > len(b) {
+		return 0, 0
+	}
+	x, n := binary.Uvarint(b[pos:])
+	if n <= 0 {
+		return 0, 0
+	}
+	return x, n
+}
+
+// utcTail is how a time in UTC ends on the wire, after its instant: the
+// zone's name, "UTC", and an offset of 0.
+const utcTail = "\x03UTC\x00"
+
+// fastTime reads a time in UTC, the common case, into t; it reports false,
+// reading nothing, for any other.
+func (d *decoder) fastTime(t *time.Time) bool {
+	b := d.r.buf
+	pos := d.r.pos
+	if pos < 0 || pos > len(b)-17 {
+		return false
+	}
+	b = b[pos : pos+17]
+	if string(b[12:17]) != utcTail {
+		return false
+	}
+	nsec := binary.LittleEndian.Uint32(b[8:])
+	if nsec >= 1e9 {
+		return false
+	}
+	*t = time.Unix(int64(binary.LittleEndian.Uint64(b)), int64(nsec)).UTC()
+	d.r.pos = pos + 17
+	return true
+}
