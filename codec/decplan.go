@@ -536,7 +536,7 @@ func decPtr(ti *typeInfo) decFn {
 		if ti.elem.minWire > uint64(d.r.remaining()) {
 			return d.r.fail("a %s takes at least %d bytes, %d are left", ti.elem.t, ti.elem.minWire, d.r.remaining())
 		}
-		obj := reflect.New(ti.elem.t).UnsafePointer()
+		obj := newValue(ti.elem)
 		d.memo = append(d.memo, memoObj{obj, 0, ti})
 		*(*unsafe.Pointer)(p) = obj
 		if d.depth++; d.depth > d.opts.maxDepth {

@@ -210,7 +210,7 @@ type encoder struct {
 }
 
 type typeMemo struct {
-	t  reflect.Type
+	rt unsafe.Pointer // the type's descriptor, see rtypeOf
 	ti *typeInfo
 	id uint64
 }
@@ -428,8 +428,11 @@ func (e *encoder) word(w unsafe.Pointer) unsafe.Pointer {
 func (e *encoder) encodeDynamic(t reflect.Type, data unsafe.Pointer) error {
 	var ti *typeInfo
 	var id uint64
+	// Every reflect.Type is a *reflect.rtype: comparing the pointers
+	// saves the runtime's interface comparison.
+	rt := rtypeOf(t)
 	for _, m := range &e.typeFew {
-		if m.t == t {
+		if m.rt == rt {
 			ti, id = m.ti, m.id
 			break
 		}
@@ -443,7 +446,7 @@ func (e *encoder) encodeDynamic(t reflect.Type, data unsafe.Pointer) error {
 		if id, err = e.typeID(ti); err != nil {
 			return err
 		}
-		e.typeFew[e.typeNext%len(e.typeFew)] = typeMemo{t, ti, id}
+		e.typeFew[e.typeNext%len(e.typeFew)] = typeMemo{rt, ti, id}
 		e.typeNext++
 	}
 	if e.depth++; e.depth > e.opts.maxDepth {

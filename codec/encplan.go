@@ -321,7 +321,7 @@ func encSlice(ti *typeInfo) encFn {
 				if done, err := e.untracked(ti, h, sliceTracked); done {
 					return err
 				}
-				if e.containers[memoKey{h.data, ti, h.len}] {
+				if e.containers != nil && e.containers[memoKey{h.data, ti, h.len}] {
 					return elems(e, h) // after untracked's sliceTracked
 				}
 			}

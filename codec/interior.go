@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
-	"reflect"
 	"slices"
 	"unsafe"
 )
@@ -539,6 +538,6 @@ func (d *decoder) container(at int, tid uint64) (memoObj, error) {
 	return m, nil
 }
 
-func newObject(ti *typeInfo) unsafe.Pointer { return reflect.New(ti.t).UnsafePointer() }
+func newObject(ti *typeInfo) unsafe.Pointer { return newValue(ti) }
 
 func newSlice(ti *typeInfo, n int) unsafe.Pointer { return newArray(ti, n) }
