@@ -260,7 +260,12 @@ type decoder struct {
 	words []unsafe.Pointer
 	locs  map[string]*time.Location
 
-	strs     string       // copy of a small message, the strings' storage
+	// The copy of the message the strings are cut from (see string): in
+	// block, if copied, from body offset from on, shift bytes further.
+	block       []byte
+	copied      bool
+	from, shift int
+
 	lastDest reflect.Type // the last destination type and its info
 	lastInfo *typeInfo
 
@@ -302,14 +307,13 @@ func (d *decoder) release() {
 	clear(d.memo)
 	d.memo = d.memo[:0]
 	clear(d.words)
-	d.strs = ""
 	d.r = reader{}
 }
 
 // decodeMessage decodes one message body that starts at stream offset base.
 func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
 	d.r = newReader(body, base)
-	d.strs = ""
+	d.copied = false
 	d.memo = d.memo[:0]
 	d.depth = 0
 	d.next = 0
@@ -494,9 +498,16 @@ func (d *decoder) outside(at int, elemSize uintptr, what reflect.Type) ([]byte, 
 // maxShared is the largest message whose strings share one allocation.
 const maxShared = 4096
 
+// stringBlock is the size of the blocks that copies of small messages are
+// made in, for their strings: the copies of several messages share one
+// allocation.
+const stringBlock = 1024
+
 // string returns the next n bytes, which the caller checked are there, as
 // a string. The strings of a small message are cut from one copy of it,
-// made on first use: one allocation for all of them.
+// from its first string on, made on first use in the decoder's block: one
+// allocation for the strings of several messages. A string keeps its
+// block alive, so blocks are small (stringBlock, or the copy's size).
 func (d *decoder) string(n int) string {
 	if n == 0 {
 		return ""
@@ -506,10 +517,16 @@ func (d *decoder) string(n int) string {
 	if len(d.r.buf) > maxShared {
 		return string(d.r.buf[start:d.r.pos])
 	}
-	if d.strs == "" {
-		d.strs = string(d.r.buf)
+	if !d.copied || start < d.from { // (a decoder may step back and read again)
+		rest := d.r.buf[start:]
+		if cap(d.block)-len(d.block) < len(rest) {
+			d.block = make([]byte, 0, max(stringBlock, len(rest)))
+		}
+		d.from, d.shift = start, len(d.block)-start
+		d.block = append(d.block, rest...) // bytes once handed out are never written again
+		d.copied = true
 	}
-	return d.strs[start:d.r.pos]
+	return unsafe.String(&d.block[start+d.shift], n)
 }
 
 // word returns a scratch word for the current depth (see encoder.word).
