@@ -261,10 +261,11 @@ type decoder struct {
 	locs  map[string]*time.Location
 
 	// The copy of the message the strings are cut from (see string): in
-	// block, if copied, from body offset from on, shift bytes further.
-	block       []byte
-	copied      bool
-	from, shift int
+	// block, if copied, shift bytes further than in the body. Reading the
+	// body from an earlier position must reset copied.
+	block  []byte
+	copied bool
+	shift  int
 
 	lastDest reflect.Type // the last destination type and its info
 	lastInfo *typeInfo
@@ -372,6 +373,7 @@ func (d *decoder) decodeTop(ti *typeInfo, p unsafe.Pointer) error {
 			}
 		}
 		d.r.pos = save
+		d.copied = false // the copy starts after save, perhaps
 		return ti.dec(d, p)
 	}
 	at := d.r.offset()
@@ -509,6 +511,16 @@ const stringBlock = 1024
 // allocation for the strings of several messages. A string keeps its
 // block alive, so blocks are small (stringBlock, or the copy's size).
 func (d *decoder) string(n int) string {
+	if d.copied && n > 0 {
+		// Small enough to inline: the message's later strings.
+		start := d.r.pos
+		d.r.pos += n
+		return unsafe.String(&d.block[start+d.shift], n)
+	}
+	return d.newString(n)
+}
+
+func (d *decoder) newString(n int) string {
 	if n == 0 {
 		return ""
 	}
@@ -517,12 +529,12 @@ func (d *decoder) string(n int) string {
 	if len(d.r.buf) > maxShared {
 		return string(d.r.buf[start:d.r.pos])
 	}
-	if !d.copied || start < d.from { // (a decoder may step back and read again)
+	if !d.copied {
 		rest := d.r.buf[start:]
 		if cap(d.block)-len(d.block) < len(rest) {
 			d.block = make([]byte, 0, max(stringBlock, len(rest)))
 		}
-		d.from, d.shift = start, len(d.block)-start
+		d.shift = len(d.block) - start
 		d.block = append(d.block, rest...) // bytes once handed out are never written again
 		d.copied = true
 	}

@@ -485,20 +485,9 @@ func decSlice(ti *typeInfo) decFn {
 		}
 		dec := ti.elem.dec
 		if ti.elem.kind == kString {
-			r := &d.r
-			ss := unsafe.Slice((*string)(s), n)
-			for i := range ss {
-				if u, k := fastUvarint(r.buf, r.pos); k > 0 && u <= uint64(len(r.buf)-r.pos-k) {
-					r.pos += k
-					ss[i] = d.string(int(u))
-					continue
-				}
-				if err := dec(d, unsafe.Add(s, uintptr(i)*size)); err != nil {
-					return err
-				}
-			}
+			err := d.readStrings(unsafe.Slice((*string)(s), n), dec)
 			d.depth--
-			return nil
+			return err
 		}
 		for i := range n {
 			if err := dec(d, unsafe.Add(s, uintptr(i)*size)); err != nil {

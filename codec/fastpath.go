@@ -31,6 +31,7 @@ const (
 	opFloat64
 	opString
 	opTime
+	opStrings // a []string, which never takes a memo id
 )
 
 // structOps returns ti's fields flattened, at offsets from base, appended
@@ -58,6 +59,8 @@ func structOps(ti *typeInfo, base uintptr, ops []fieldOp) []fieldOp {
 			op = opString
 		case x.kind == kTime:
 			op = opTime
+		case x.kind == kSlice && x.elem.kind == kString:
+			op = opStrings
 		}
 		ops = append(ops, fieldOp{base + f.offset, op, x})
 	}
@@ -85,6 +88,27 @@ func encStruct(ti *typeInfo) encFn {
 				e.appendString(*(*string)(q))
 			case opTime:
 				e.buf = appendTime(e.buf, *(*time.Time)(q))
+			case opStrings:
+				// What the slice's plan writes when no object of the
+				// message lies inside another.
+				h := (*sliceHeader)(q)
+				if h.data == nil {
+					e.buf = append(e.buf, 0)
+					continue
+				}
+				if e.interior == nil && e.depth < e.opts.maxDepth {
+					if h.len > 0 {
+						e.record(h.data, uintptr(h.data)+uintptr(h.len)*unsafe.Sizeof(""), o.info, h.len)
+					}
+					e.buf = binary.AppendUvarint(append(e.buf, 1), uint64(h.len))
+					for _, s := range unsafe.Slice((*string)(h.data), h.len) {
+						e.appendString(s)
+					}
+					continue
+				}
+				if err := o.info.enc(e, q); err != nil {
+					return err
+				}
 			default:
 				if err := o.info.enc(e, q); err != nil {
 					return err
@@ -98,8 +122,12 @@ func encStruct(ti *typeInfo) encFn {
 // appendString writes a string value: its length, then its bytes, which
 // past the bulk limit stay in the caller's memory (see appendBulk).
 func (e *encoder) appendString(s string) {
-	e.buf = binary.AppendUvarint(e.buf, uint64(len(s)))
-	e.appendBulk(unsafe.Slice(unsafe.StringData(s), len(s)))
+	if e.bulk > 0 && len(s) >= e.bulk {
+		e.buf = binary.AppendUvarint(e.buf, uint64(len(s)))
+		e.appendBulk(unsafe.Slice(unsafe.StringData(s), len(s)))
+		return
+	}
+	e.buf = append(binary.AppendUvarint(e.buf, uint64(len(s))), s...)
 }
 
 func decStruct(ti *typeInfo) decFn {
@@ -152,6 +180,24 @@ func decStruct(ti *typeInfo) decFn {
 				if d.fastTime((*time.Time)(q)) {
 					continue
 				}
+			case opStrings:
+				// A new slice (header 1) of as many strings as the
+				// message can hold; anything else through the plan.
+				if r.pos < len(r.buf) && r.buf[r.pos] == 1 && d.depth < d.opts.maxDepth {
+					if u, k := fastUvarint(r.buf, r.pos+1); k > 0 && u <= uint64(len(r.buf)-r.pos-1-k) {
+						r.pos += 1 + k
+						n := int(u)
+						s := newArray(o.info, n)
+						*(*sliceHeader)(q) = sliceHeader{s, n, n}
+						d.depth++
+						err := d.readStrings(unsafe.Slice((*string)(s), n), o.info.elem.dec)
+						d.depth--
+						if err != nil {
+							return err
+						}
+						continue
+					}
+				}
 			}
 			if err := o.info.dec(d, q); err != nil {
 				return err
@@ -165,7 +211,7 @@ func decStruct(ti *typeInfo) decFn {
 // or a length of 0 if it is not there whole or overflows; the caller then
 // lets the reader's uvarint say why.
 func fastUvarint(b []byte, pos int) (uint64, int) {
-	if pos < len(b) && b[pos] < 0x80 {
+	if uint(pos) < uint(len(b)) && b[pos] < 0x80 {
 		return uint64(b[pos]), 1
 	}
 	return slowUvarint(b, pos)
@@ -205,4 +251,21 @@ func (d *decoder) fastTime(t *time.Time) bool {
 	*t = time.Unix(int64(binary.LittleEndian.Uint64(b)), int64(nsec)).UTC()
 	d.r.pos = pos + 17
 	return true
+}
+
+// readStrings reads the elements of a slice of strings; dec is the
+// element type's plan, for any the inline read does not take.
+func (d *decoder) readStrings(ss []string, dec decFn) error {
+	r := &d.r
+	for i := range ss {
+		if u, k := fastUvarint(r.buf, r.pos); k > 0 && u <= uint64(len(r.buf)-r.pos-k) {
+			r.pos += k
+			ss[i] = d.string(int(u))
+			continue
+		}
+		if err := dec(d, unsafe.Pointer(&ss[i])); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -107,8 +107,12 @@ func (e *encoder) encodeMessage(v any) error {
 // object written twice (a slice that takes no memo id, held in two
 // places). It may reorder rs, and uses e's scratch.
 func overlap(rs []objRange, e *encoder) bool {
-	if len(rs) < 2 {
+	switch len(rs) {
+	case 0, 1:
 		return false
+	case 2: // a pointer and a slice, say: what the loops below say of two
+		a, b := rs[0], rs[1]
+		return a.start < b.end && b.start < a.end && a != b
 	}
 	// Objects met in increasing order of address, each past the end of
 	// the one before, cannot hold one another: no sort needed.
