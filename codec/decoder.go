@@ -196,10 +196,13 @@ func (dec *Decoder) readBody(n int) ([]byte, error) {
 			copy(nb, buf)
 			buf = nb
 		}
-		m, err := io.ReadFull(dec.r, buf[len(buf):min(n, cap(buf))])
+		// io.ReadFull's loop, without its two calls: a message usually
+		// arrives in one Read.
+		want := min(n, cap(buf))
+		m, err := dec.r.Read(buf[len(buf):want])
 		buf = buf[:len(buf)+m]
 		dec.offset += m
-		if err != nil {
+		if err != nil && len(buf) < want {
 			return nil, err
 		}
 	}
@@ -252,13 +255,14 @@ func (dec *Decoder) readHeader() error {
 
 // decoder is the state of one stream's reading side.
 type decoder struct {
-	opts  options
-	r     reader
-	types typeTable
-	memo  []memoObj
-	depth int
-	words []unsafe.Pointer
-	locs  map[string]*time.Location
+	opts   options
+	r      reader
+	types  typeTable
+	memo   []memoObj
+	depth  int
+	words  []unsafe.Pointer
+	nwords int // how many of words may be set
+	locs   map[string]*time.Location
 
 	// The copy of the message the strings are cut from (see string): in
 	// block, if copied, shift bytes further than in the body. Reading the
@@ -305,9 +309,20 @@ func (d *decoder) checkHeader(version uint64, fp string, at int) error {
 // release drops the decoder's references to the value it decoded last, so
 // that a long-lived stream keeps nothing of it alive.
 func (d *decoder) release() {
-	clear(d.memo)
+	// The runtime's clearing of memory that holds pointers costs more than
+	// the few stores a small message needs.
+	if n := len(d.memo); n <= 4 {
+		for i := range n {
+			d.memo[i] = memoObj{}
+		}
+	} else {
+		clear(d.memo)
+	}
 	d.memo = d.memo[:0]
-	clear(d.words)
+	for i := range d.nwords {
+		d.words[i] = nil
+	}
+	d.nwords = 0
 	d.r = reader{}
 }
 
@@ -547,6 +562,7 @@ func (d *decoder) word() unsafe.Pointer {
 		d.words = append(d.words, nil)
 	}
 	d.words[d.depth] = nil
+	d.nwords = max(d.nwords, d.depth+1)
 	return unsafe.Pointer(&d.words[d.depth])
 }
 

@@ -139,12 +139,24 @@ func decStruct(ti *typeInfo) decFn {
 			q := unsafe.Add(p, o.off)
 			switch o.op {
 			case opInt64:
+				if pos := r.pos; uint(pos) < uint(len(r.buf)) && r.buf[pos] < 0x80 {
+					u := uint64(r.buf[pos])
+					r.pos = pos + 1
+					*(*int64)(q) = int64(u>>1) ^ -int64(u&1)
+					continue
+				}
 				if u, n := fastUvarint(r.buf, r.pos); n > 0 {
 					r.pos += n
 					*(*int64)(q) = int64(u>>1) ^ -int64(u&1)
 					continue
 				}
 			case opInt32:
+				if pos := r.pos; uint(pos) < uint(len(r.buf)) && r.buf[pos] < 0x80 {
+					u := uint64(r.buf[pos])
+					r.pos = pos + 1
+					*(*int32)(q) = int32(int64(u>>1) ^ -int64(u&1)) // 7 bits: always in range
+					continue
+				}
 				if u, n := fastUvarint(r.buf, r.pos); n > 0 {
 					if v := int64(u>>1) ^ -int64(u&1); int64(int32(v)) == v {
 						r.pos += n
@@ -171,6 +183,10 @@ func decStruct(ti *typeInfo) decFn {
 					continue
 				}
 			case opString:
+				if s, ok := d.shortString(); ok {
+					*(*string)(q) = s
+					continue
+				}
 				if u, n := fastUvarint(r.buf, r.pos); n > 0 && u <= uint64(len(r.buf)-r.pos-n) {
 					r.pos += n
 					*(*string)(q) = d.string(int(u))
@@ -258,6 +274,10 @@ func (d *decoder) fastTime(t *time.Time) bool {
 func (d *decoder) readStrings(ss []string, dec decFn) error {
 	r := &d.r
 	for i := range ss {
+		if s, ok := d.shortString(); ok {
+			ss[i] = s
+			continue
+		}
 		if u, k := fastUvarint(r.buf, r.pos); k > 0 && u <= uint64(len(r.buf)-r.pos-k) {
 			r.pos += k
 			ss[i] = d.string(int(u))
@@ -268,4 +288,20 @@ func (d *decoder) readStrings(ss []string, dec decFn) error {
 		}
 	}
 	return nil
+}
+
+// shortString reads a string of 1 to 127 bytes cut from the message's
+// copy, once there is one: the common case, with no call. It reports
+// false, reading nothing, for any other.
+func (d *decoder) shortString() (string, bool) {
+	pos := d.r.pos
+	if !d.copied || uint(pos) >= uint(len(d.r.buf)) {
+		return "", false
+	}
+	n := int(d.r.buf[pos])
+	if n == 0 || n >= 0x80 || n > len(d.r.buf)-pos-1 {
+		return "", false
+	}
+	d.r.pos = pos + 1 + n
+	return unsafe.String(&d.block[pos+1+d.shift], n), true
 }
