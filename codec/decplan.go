@@ -489,6 +489,18 @@ func decSlice(ti *typeInfo) decFn {
 			d.depth--
 			return err
 		}
+		if ti.elem.kind == kPtr {
+			for i := range n {
+				q := unsafe.Add(s, uintptr(i)*size)
+				if !d.backRef(ti.elem, q) {
+					if err := dec(d, q); err != nil {
+						return err
+					}
+				}
+			}
+			d.depth--
+			return nil
+		}
 		for i := range n {
 			if err := dec(d, unsafe.Add(s, uintptr(i)*size)); err != nil {
 				return err

@@ -32,6 +32,7 @@ const (
 	opString
 	opTime
 	opStrings // a []string, which never takes a memo id
+	opPtr
 )
 
 // structOps returns ti's fields flattened, at offsets from base, appended
@@ -61,6 +62,8 @@ func structOps(ti *typeInfo, base uintptr, ops []fieldOp) []fieldOp {
 			op = opTime
 		case x.kind == kSlice && x.elem.kind == kString:
 			op = opStrings
+		case x.kind == kPtr:
+			op = opPtr
 		}
 		ops = append(ops, fieldOp{base + f.offset, op, x})
 	}
@@ -196,6 +199,10 @@ func decStruct(ti *typeInfo) decFn {
 				if d.fastTime((*time.Time)(q)) {
 					continue
 				}
+			case opPtr:
+				if d.backRef(o.info, q) {
+					continue
+				}
 			case opStrings:
 				// A new slice (header 1) of as many strings as the
 				// message can hold; anything else through the plan.
@@ -304,4 +311,21 @@ func (d *decoder) shortString() (string, bool) {
 	}
 	d.r.pos = pos + 1 + n
 	return unsafe.String(&d.block[pos+1+d.shift], n), true
+}
+
+// backRef reads a pointer of type ti into p if it is a back-reference to
+// an object of the message, the commonest pointer of a graph; it reports
+// false, reading nothing, for any other.
+func (d *decoder) backRef(ti *typeInfo, p unsafe.Pointer) bool {
+	u, n := fastUvarint(d.r.buf, d.r.pos)
+	if n == 0 || u < refBack || u-refBack >= uint64(len(d.memo)) {
+		return false
+	}
+	m := &d.memo[u-refBack]
+	if m.ti != ti {
+		return false
+	}
+	d.r.pos += n
+	*(*unsafe.Pointer)(p) = m.p
+	return true
 }
