@@ -271,7 +271,7 @@ type decoder struct {
 	copied bool
 	shift  int
 
-	lastDest reflect.Type // the last destination type and its info
+	lastDest unsafe.Pointer // the last destination type (see rtypeOf) and its info
 	lastInfo *typeInfo
 
 	// The message's out-of-band buffers: their sizes, how many the value
@@ -323,12 +323,14 @@ func (d *decoder) release() {
 		d.words[i] = nil
 	}
 	d.nwords = 0
-	d.r = reader{}
+	d.r.buf = nil
 }
 
 // decodeMessage decodes one message body that starts at stream offset base.
 func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
-	d.r = newReader(body, base)
+	// Field by field: assigning a whole reader copies it through the
+	// stack.
+	d.r.buf, d.r.pos, d.r.base, d.r.zeroLeft = body, 0, base, maxZeroSized
 	d.copied = false
 	d.memo = d.memo[:0]
 	d.depth = 0
@@ -341,18 +343,29 @@ func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
 		return err
 	}
 	if len(d.files.names) > 0 {
-		src := d.fileSrc
-		if d.src != nil {
-			src = d.src.fr
-		}
-		defer d.files.end()
-		if err := d.files.receive(src, d.r.offset()); err != nil {
-			return err
-		}
+		return d.decodeWithFiles(ptr)
 	}
+	return d.decodeValue(ptr)
+}
+
+// decodeWithFiles receives the message's files, then decodes its value.
+func (d *decoder) decodeWithFiles(ptr any) error {
+	src := d.fileSrc
+	if d.src != nil {
+		src = d.src.fr
+	}
+	defer d.files.end()
+	if err := d.files.receive(src, d.r.offset()); err != nil {
+		return err
+	}
+	return d.decodeValue(ptr)
+}
+
+// decodeValue decodes the message's value, after its definitions.
+func (d *decoder) decodeValue(ptr any) error {
 	pt := reflect.TypeOf(ptr)
 	ti := d.lastInfo
-	if pt != d.lastDest {
+	if pt == nil || rtypeOf(pt) != d.lastDest {
 		pv := reflect.ValueOf(ptr)
 		if pv.Kind() != reflect.Pointer || pv.IsNil() {
 			return fmt.Errorf("codec: Decode needs a non-nil pointer, got %T", ptr)
@@ -361,7 +374,7 @@ func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
 		if len(ti.problems) > 0 {
 			return ti.problems[0].err()
 		}
-		d.lastDest, d.lastInfo = pt, ti
+		d.lastDest, d.lastInfo = rtypeOf(pt), ti
 	} else if (*eface)(unsafe.Pointer(&ptr)).data == nil {
 		return fmt.Errorf("codec: Decode needs a non-nil pointer, got a nil %T", ptr)
 	}
@@ -528,9 +541,9 @@ const stringBlock = 1024
 func (d *decoder) string(n int) string {
 	if d.copied && n > 0 {
 		// Small enough to inline: the message's later strings.
-		start := d.r.pos
+		i := d.r.pos + d.shift
 		d.r.pos += n
-		return unsafe.String(&d.block[start+d.shift], n)
+		return unsafe.String(&d.block[i : i+n : len(d.block)][0], n)
 	}
 	return d.newString(n)
 }
@@ -553,7 +566,8 @@ func (d *decoder) newString(n int) string {
 		d.block = append(d.block, rest...) // bytes once handed out are never written again
 		d.copied = true
 	}
-	return unsafe.String(&d.block[start+d.shift], n)
+	i := start + d.shift
+	return unsafe.String(&d.block[i : i+n : len(d.block)][0], n)
 }
 
 // word returns a scratch word for the current depth (see encoder.word).

@@ -299,18 +299,19 @@ func (d *decoder) readStrings(ss []string, dec decFn) error {
 
 // shortString reads a string of 1 to 127 bytes cut from the message's
 // copy, once there is one: the common case, with no call. It reports
-// false, reading nothing, for any other.
+// false, reading nothing, for any other. The copy ends where the message
+// does, so its bounds are the message's.
 func (d *decoder) shortString() (string, bool) {
-	pos := d.r.pos
-	if !d.copied || uint(pos) >= uint(len(d.r.buf)) {
+	i := d.r.pos + d.shift
+	if !d.copied || uint(i) >= uint(len(d.block)) {
 		return "", false
 	}
-	n := int(d.r.buf[pos])
-	if n == 0 || n >= 0x80 || n > len(d.r.buf)-pos-1 {
+	n := int(d.block[i])
+	if n == 0 || n >= 0x80 || n >= len(d.block)-i {
 		return "", false
 	}
-	d.r.pos = pos + 1 + n
-	return unsafe.String(&d.block[pos+1+d.shift], n), true
+	d.r.pos += 1 + n
+	return unsafe.String(&d.block[i+1], n), true
 }
 
 // backRef reads a pointer of type ti into p if it is a back-reference to
