@@ -540,7 +540,7 @@ const stringBlock = 1024
 // block alive, so blocks are small (stringBlock, or the copy's size).
 func (d *decoder) string(n int) string {
 	if d.copied && n > 0 {
-		// Small enough to inline: the message's later strings.
+		// The message's later strings: slices of its copy.
 		i := d.r.pos + d.shift
 		d.r.pos += n
 		return unsafe.String(&d.block[i : i+n : len(d.block)][0], n)

@@ -356,8 +356,14 @@ func decArray(ti *typeInfo) decFn {
 // to an object of type ti decoded earlier in the message.
 func (d *decoder) refHeader(ti *typeInfo, what string) (h uint64, back *memoObj, err error) {
 	at := d.r.offset()
-	if h, err = d.r.uvarint(what); err != nil || h < refBack {
+	if u, n := fastUvarint(d.r.buf, d.r.pos); n > 0 {
+		h = u
+		d.r.pos += n
+	} else if h, err = d.r.uvarint(what); err != nil {
 		return h, nil, err
+	}
+	if h < refBack {
+		return h, nil, nil
 	}
 	k := h - refBack
 	if k >= uint64(len(d.memo)) {

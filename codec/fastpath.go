@@ -234,7 +234,20 @@ func decStruct(ti *typeInfo) decFn {
 // or a length of 0 if it is not there whole or overflows; the caller then
 // lets the reader's uvarint say why.
 func fastUvarint(b []byte, pos int) (uint64, int) {
-	if uint(pos) < uint(len(b)) && b[pos] < 0x80 {
+	// Up to three bytes (numbers below 2^21: lengths, memo ids, small
+	// ints) with a single bounds check.
+	if pos >= 0 && pos < len(b)-2 {
+		b := b[pos : pos+3]
+		if b[0] < 0x80 {
+			return uint64(b[0]), 1
+		}
+		if b[1] < 0x80 {
+			return uint64(b[0]&0x7f) | uint64(b[1])<<7, 2
+		}
+		if b[2] < 0x80 {
+			return uint64(b[0]&0x7f) | uint64(b[1]&0x7f)<<7 | uint64(b[2])<<14, 3
+		}
+	} else if uint(pos) < uint(len(b)) && b[pos] < 0x80 {
 		return uint64(b[pos]), 1
 	}
 	return slowUvarint(b, pos)
