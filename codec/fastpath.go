@@ -73,51 +73,64 @@ func structOps(ti *typeInfo, base uintptr, ops []fieldOp) []fieldOp {
 func encStruct(ti *typeInfo) encFn {
 	ops := structOps(ti, 0, nil)
 	return func(e *encoder, p unsafe.Pointer) error {
+		// The buffer stays in a local between the plans the loop calls:
+		// storing it back at every field costs a field's work again.
+		b := e.buf
 		for i := range ops {
 			o := &ops[i]
 			q := unsafe.Add(p, o.off)
 			switch o.op {
 			case opInt64:
-				e.buf = appendVarint(e.buf, *(*int64)(q))
+				b = appendVarint(b, *(*int64)(q))
+				continue
 			case opInt32:
-				e.buf = appendVarint(e.buf, int64(*(*int32)(q)))
+				b = appendVarint(b, int64(*(*int32)(q)))
+				continue
 			case opByte:
-				e.buf = append(e.buf, *(*byte)(q))
+				b = append(b, *(*byte)(q))
+				continue
 			case opBool:
-				e.buf = append(e.buf, *(*byte)(q)&1)
+				b = append(b, *(*byte)(q)&1)
+				continue
 			case opFloat64:
-				e.buf = binary.LittleEndian.AppendUint64(e.buf, *(*uint64)(q))
+				b = binary.LittleEndian.AppendUint64(b, *(*uint64)(q))
+				continue
 			case opString:
-				e.appendString(*(*string)(q))
+				if s := *(*string)(q); e.bulk == 0 || len(s) < e.bulk {
+					b = append(binary.AppendUvarint(b, uint64(len(s))), s...)
+					continue
+				}
 			case opTime:
-				e.buf = appendTime(e.buf, *(*time.Time)(q))
+				b = appendTime(b, *(*time.Time)(q))
+				continue
 			case opStrings:
 				// What the slice's plan writes when no object of the
 				// message lies inside another.
 				h := (*sliceHeader)(q)
 				if h.data == nil {
-					e.buf = append(e.buf, 0)
+					b = append(b, 0)
 					continue
 				}
 				if e.interior == nil && e.depth < e.opts.maxDepth {
 					if h.len > 0 {
 						e.record(h.data, uintptr(h.data)+uintptr(h.len)*unsafe.Sizeof(""), o.info, h.len)
 					}
-					e.buf = binary.AppendUvarint(append(e.buf, 1), uint64(h.len))
+					b = binary.AppendUvarint(append(b, 1), uint64(h.len))
+					e.buf = b
 					for _, s := range unsafe.Slice((*string)(h.data), h.len) {
 						e.appendString(s)
 					}
+					b = e.buf
 					continue
 				}
-				if err := o.info.enc(e, q); err != nil {
-					return err
-				}
-			default:
-				if err := o.info.enc(e, q); err != nil {
-					return err
-				}
 			}
+			e.buf = b
+			if err := o.info.enc(e, q); err != nil {
+				return err
+			}
+			b = e.buf
 		}
+		e.buf = b
 		return nil
 	}
 }
