@@ -5,16 +5,9 @@ import "math/bits"
 // An addrTable is the encoder's memo past its first few objects: the
 // objects a message has written, by address. It does what a
 // map[unsafe.Pointer]memoVal would, about twice as fast on a graph of many
-// pointers: addresses hash by one multiplication, slots are probed
-// linearly in a flat array of addresses alone.
-//
-// A large table keeps the objects of one page of memory in neighbouring
-// slots, pages spread by the hash: a value is usually walked in roughly
-// the order it was allocated, so consecutive lookups fall on the same few
-// cache lines instead of one miss each. Densely packed small objects
-// would make long runs of full slots there; the first probe that runs
-// long switches the table, for the rest of the message, to hashing every
-// address alone.
+// pointers: addresses hash by one multiplication (objects are aligned, so
+// their low bits say nothing and are dropped), slots are probed linearly
+// in a flat array of addresses alone.
 //
 // Addresses are kept as uintptr: the value being encoded keeps its
 // objects alive while the message is written, and the table never turns
@@ -27,25 +20,12 @@ type addrTable struct {
 	vals  []memoVal
 	count int
 	shift uint // 64 - log2(len(keys))
-	mixed bool // every address hashed alone: the table is small, or dense
-	dense bool // a probe ran long: objects packed tight, for this message
 }
 
-const (
-	addrTableMin = 64
-	// Tables from pageSlots*8 slots on keep pages together; below that
-	// the keys fit in the first-level cache anyway.
-	pageSlots = 512 // a page's 8-byte words
-	maxProbe  = 64  // a put probing further switches to mixed
-)
+const addrTableMin = 64
 
 func (t *addrTable) index(addr uintptr) uintptr {
-	if t.mixed {
-		return uintptr((uint64(addr) >> 3) * 0x9E3779B97F4A7C15 >> t.shift)
-	}
-	// Objects are aligned: their low 3 bits say nothing.
-	page := uint64(addr) >> 12
-	return (uintptr(page*0x9E3779B97F4A7C15>>t.shift) + (addr>>3)%pageSlots) & uintptr(len(t.keys)-1)
+	return uintptr((uint64(addr) >> 3) * 0x9E3779B97F4A7C15 >> t.shift)
 }
 
 // get returns the entry at addr.
@@ -67,30 +47,23 @@ func (t *addrTable) get(addr uintptr) (memoVal, bool) {
 // put records v at addr, which must not be in the table (nor 0).
 func (t *addrTable) put(addr uintptr, v memoVal) {
 	if 2*(t.count+1) > len(t.keys) {
-		t.grow(max(addrTableMin, 2*len(t.keys)))
+		t.grow()
 	}
 	mask := uintptr(len(t.keys) - 1)
 	i := t.index(addr)
-	for probe := 0; t.keys[i] != 0; probe++ {
-		if probe == maxProbe && !t.mixed {
-			t.dense = true
-			t.grow(len(t.keys))
-			t.put(addr, v)
-			return
-		}
+	for t.keys[i] != 0 {
 		i = (i + 1) & mask
 	}
 	t.keys[i], t.vals[i] = addr, v
 	t.count++
 }
 
-// grow remakes the table with n slots (or makes its first), moving its
-// entries.
-func (t *addrTable) grow(n int) {
+// grow doubles the table (or makes its first), moving its entries.
+func (t *addrTable) grow() {
+	n := max(addrTableMin, 2*len(t.keys))
 	keys, vals := t.keys, t.vals
 	t.keys, t.vals = make([]uintptr, n), make([]memoVal, n)
 	t.shift = uint(64 - bits.TrailingZeros(uint(n)))
-	t.mixed = t.dense || n < 8*pageSlots
 	t.count = 0
 	for i, k := range keys {
 		if k != 0 {
@@ -111,6 +84,4 @@ func (t *addrTable) clear() {
 	}
 	clear(t.keys) // vals of empty slots are never read; they point only at typeInfos, which live for the program
 	t.count = 0
-	t.dense = false
-	t.mixed = len(t.keys) < 8*pageSlots
 }
