@@ -13,6 +13,11 @@ import (
 //go:linkname reflectNewArray reflect.unsafe_NewArray
 func reflectNewArray(rtype unsafe.Pointer, n int) unsafe.Pointer
 
+// reflect.New also finds the pointer type, to box the object in a Value.
+//
+//go:linkname reflectNew reflect.unsafe_New
+func reflectNew(rtype unsafe.Pointer) unsafe.Pointer
+
 // rtypeOf returns the runtime's descriptor of t: the data word of the
 // interface, a *reflect.rtype for every reflect.Type from package reflect.
 func rtypeOf(t reflect.Type) unsafe.Pointer {
@@ -23,4 +28,10 @@ func rtypeOf(t reflect.Type) unsafe.Pointer {
 // type, typed for the garbage collector; never nil, even for n == 0.
 func newArray(ti *typeInfo, n int) unsafe.Pointer {
 	return reflectNewArray(ti.elemRtype, n)
+}
+
+// newValue allocates a zeroed value of ti's type, typed for the garbage
+// collector.
+func newValue(ti *typeInfo) unsafe.Pointer {
+	return reflectNew(ti.rtype)
 }

@@ -44,3 +44,27 @@ func TestNewArrayIsTypedForTheCollector(t *testing.T) {
 		t.Error("newArray(ti, 0) = nil, want a non-nil pointer for an empty slice")
 	}
 }
+
+// TestNewValueIsTypedForTheCollector is the same check for newValue.
+func TestNewValueIsTypedForTheCollector(t *testing.T) {
+	type node struct {
+		n    int
+		next *node
+		s    string
+	}
+	ti := infoOf(reflect.TypeFor[node]())
+	objs := make([]*node, 1000)
+	for i := range objs {
+		objs[i] = (*node)(newValue(ti))
+		*objs[i] = node{n: i, next: &node{n: -i}, s: string(rune('a' + i%26))}
+	}
+	for range 3 {
+		runtime.GC()
+		_ = make([]byte, 1<<20)
+	}
+	for i, nd := range objs {
+		if nd.n != i || nd.next.n != -i || nd.s != string(rune('a'+i%26)) {
+			t.Fatalf("object %d = %+v after GC", i, *nd)
+		}
+	}
+}

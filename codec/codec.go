@@ -55,6 +55,7 @@ func (e *encoder) reset() {
 	clear(e.outside)
 	e.outside = e.outside[:0]
 	clear(e.words)
+	e.nwords = 0
 	e.ranges = e.ranges[:0]
 	clear(e.objs)
 	e.objs = e.objs[:0]

@@ -199,10 +199,13 @@ func (dec *Decoder) readBody(n int) ([]byte, error) {
 			copy(nb, buf)
 			buf = nb
 		}
-		m, err := io.ReadFull(dec.r, buf[len(buf):min(n, cap(buf))])
+		// io.ReadFull's loop, without its two calls: a message usually
+		// arrives in one Read.
+		want := min(n, cap(buf))
+		m, err := dec.r.Read(buf[len(buf):want])
 		buf = buf[:len(buf)+m]
 		dec.offset += m
-		if err != nil {
+		if err != nil && len(buf) < want {
 			return nil, err
 		}
 	}
@@ -255,16 +258,23 @@ func (dec *Decoder) readHeader() error {
 
 // decoder is the state of one stream's reading side.
 type decoder struct {
-	opts  options
-	r     reader
-	types typeTable
-	memo  []memoObj
-	depth int
-	words []unsafe.Pointer
-	locs  map[string]*time.Location
+	opts   options
+	r      reader
+	types  typeTable
+	memo   []memoObj
+	depth  int
+	words  []unsafe.Pointer
+	nwords int // how many of words may be set
+	locs   map[string]*time.Location
 
-	strs     string       // copy of a small message, the strings' storage
-	lastDest reflect.Type // the last destination type and its info
+	// The copy of the message the strings are cut from (see string): in
+	// block, if copied, shift bytes further than in the body. Reading the
+	// body from an earlier position must reset copied.
+	block  []byte
+	copied bool
+	shift  int
+
+	lastDest unsafe.Pointer // the last destination type (see rtypeOf) and its info
 	lastInfo *typeInfo
 
 	// The message's out-of-band buffers: their sizes, how many the value
@@ -302,17 +312,29 @@ func (d *decoder) checkHeader(version uint64, fp string, at int) error {
 // release drops the decoder's references to the value it decoded last, so
 // that a long-lived stream keeps nothing of it alive.
 func (d *decoder) release() {
-	clear(d.memo)
+	// The runtime's clearing of memory that holds pointers costs more than
+	// the few stores a small message needs.
+	if n := len(d.memo); n <= 4 {
+		for i := range n {
+			d.memo[i] = memoObj{}
+		}
+	} else {
+		clear(d.memo)
+	}
 	d.memo = d.memo[:0]
-	clear(d.words)
-	d.strs = ""
-	d.r = reader{}
+	for i := range d.nwords {
+		d.words[i] = nil
+	}
+	d.nwords = 0
+	d.r.buf = nil
 }
 
 // decodeMessage decodes one message body that starts at stream offset base.
 func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
-	d.r = newReader(body, base)
-	d.strs = ""
+	// Field by field: assigning a whole reader copies it through the
+	// stack.
+	d.r.buf, d.r.pos, d.r.base, d.r.zeroLeft = body, 0, base, maxZeroSized
+	d.copied = false
 	d.memo = d.memo[:0]
 	d.depth = 0
 	d.next = 0
@@ -324,18 +346,29 @@ func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
 		return err
 	}
 	if len(d.files.names) > 0 {
-		src := d.fileSrc
-		if d.src != nil {
-			src = d.src.fr
-		}
-		defer d.files.end()
-		if err := d.files.receive(src, d.r.offset()); err != nil {
-			return err
-		}
+		return d.decodeWithFiles(ptr)
 	}
+	return d.decodeValue(ptr)
+}
+
+// decodeWithFiles receives the message's files, then decodes its value.
+func (d *decoder) decodeWithFiles(ptr any) error {
+	src := d.fileSrc
+	if d.src != nil {
+		src = d.src.fr
+	}
+	defer d.files.end()
+	if err := d.files.receive(src, d.r.offset()); err != nil {
+		return err
+	}
+	return d.decodeValue(ptr)
+}
+
+// decodeValue decodes the message's value, after its definitions.
+func (d *decoder) decodeValue(ptr any) error {
 	pt := reflect.TypeOf(ptr)
 	ti := d.lastInfo
-	if pt != d.lastDest {
+	if pt == nil || rtypeOf(pt) != d.lastDest {
 		pv := reflect.ValueOf(ptr)
 		if pv.Kind() != reflect.Pointer || pv.IsNil() {
 			return fmt.Errorf("codec: Decode needs a non-nil pointer, got %T", ptr)
@@ -344,7 +377,7 @@ func (d *decoder) decodeMessage(body []byte, base int, ptr any) error {
 		if len(ti.problems) > 0 {
 			return ti.problems[0].err()
 		}
-		d.lastDest, d.lastInfo = pt, ti
+		d.lastDest, d.lastInfo = rtypeOf(pt), ti
 	} else if (*eface)(unsafe.Pointer(&ptr)).data == nil {
 		return fmt.Errorf("codec: Decode needs a non-nil pointer, got a nil %T", ptr)
 	}
@@ -371,6 +404,7 @@ func (d *decoder) decodeTop(ti *typeInfo, p unsafe.Pointer) error {
 			}
 		}
 		d.r.pos = save
+		d.copied = false // the copy starts after save, perhaps
 		return ti.dec(d, p)
 	}
 	at := d.r.offset()
@@ -497,10 +531,27 @@ func (d *decoder) outside(at int, elemSize uintptr, what reflect.Type) ([]byte, 
 // maxShared is the largest message whose strings share one allocation.
 const maxShared = 4096
 
+// stringBlock is the size of the blocks that copies of small messages are
+// made in, for their strings: the copies of several messages share one
+// allocation.
+const stringBlock = 1024
+
 // string returns the next n bytes, which the caller checked are there, as
 // a string. The strings of a small message are cut from one copy of it,
-// made on first use: one allocation for all of them.
+// from its first string on, made on first use in the decoder's block: one
+// allocation for the strings of several messages. A string keeps its
+// block alive, so blocks are small (stringBlock, or the copy's size).
 func (d *decoder) string(n int) string {
+	if d.copied && n > 0 {
+		// The message's later strings: slices of its copy.
+		i := d.r.pos + d.shift
+		d.r.pos += n
+		return unsafe.String(&d.block[i : i+n : len(d.block)][0], n)
+	}
+	return d.newString(n)
+}
+
+func (d *decoder) newString(n int) string {
 	if n == 0 {
 		return ""
 	}
@@ -509,10 +560,17 @@ func (d *decoder) string(n int) string {
 	if len(d.r.buf) > maxShared {
 		return string(d.r.buf[start:d.r.pos])
 	}
-	if d.strs == "" {
-		d.strs = string(d.r.buf)
+	if !d.copied {
+		rest := d.r.buf[start:]
+		if cap(d.block)-len(d.block) < len(rest) {
+			d.block = make([]byte, 0, max(stringBlock, len(rest)))
+		}
+		d.shift = len(d.block) - start
+		d.block = append(d.block, rest...) // bytes once handed out are never written again
+		d.copied = true
 	}
-	return d.strs[start:d.r.pos]
+	i := start + d.shift
+	return unsafe.String(&d.block[i : i+n : len(d.block)][0], n)
 }
 
 // word returns a scratch word for the current depth (see encoder.word).
@@ -521,6 +579,7 @@ func (d *decoder) word() unsafe.Pointer {
 		d.words = append(d.words, nil)
 	}
 	d.words[d.depth] = nil
+	d.nwords = max(d.nwords, d.depth+1)
 	return unsafe.Pointer(&d.words[d.depth])
 }
 

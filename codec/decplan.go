@@ -104,33 +104,7 @@ func compileDec(ti *typeInfo) decFn {
 	case kPtr:
 		return decPtr(ti)
 	case kStruct:
-		fields := ti.fields
-		return func(d *decoder, p unsafe.Pointer) error {
-			for i := range fields {
-				f := &fields[i]
-				q := unsafe.Add(p, f.offset)
-				// The commonest field kinds inline; the others through their plan.
-				switch k := f.info.kind; {
-				case k == kInt64 || k == kInt && f.info.size == 8:
-					v, err := d.r.varint("int")
-					if err != nil {
-						return err
-					}
-					*(*int64)(q) = v
-				case k == kString:
-					n, err := d.r.length("string length", 1)
-					if err != nil {
-						return err
-					}
-					*(*string)(q) = d.string(n)
-				default:
-					if err := f.info.dec(d, q); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		}
+		return decStruct(ti)
 	case kInterface:
 		return func(d *decoder, p unsafe.Pointer) error { return d.decodeDynamic(ti.t, p) }
 	case kFunc:
@@ -382,8 +356,14 @@ func decArray(ti *typeInfo) decFn {
 // to an object of type ti decoded earlier in the message.
 func (d *decoder) refHeader(ti *typeInfo, what string) (h uint64, back *memoObj, err error) {
 	at := d.r.offset()
-	if h, err = d.r.uvarint(what); err != nil || h < refBack {
+	if u, n := fastUvarint(d.r.buf, d.r.pos); n > 0 {
+		h = u
+		d.r.pos += n
+	} else if h, err = d.r.uvarint(what); err != nil {
 		return h, nil, err
+	}
+	if h < refBack {
+		return h, nil, nil
 	}
 	k := h - refBack
 	if k >= uint64(len(d.memo)) {
@@ -510,6 +490,23 @@ func decSlice(ti *typeInfo) decFn {
 			return &DepthError{Limit: d.opts.maxDepth}
 		}
 		dec := ti.elem.dec
+		if ti.elem.kind == kString {
+			err := d.readStrings(unsafe.Slice((*string)(s), n), dec)
+			d.depth--
+			return err
+		}
+		if ti.elem.kind == kPtr {
+			for i := range n {
+				q := unsafe.Add(s, uintptr(i)*size)
+				if !d.backRef(ti.elem, q) {
+					if err := dec(d, q); err != nil {
+						return err
+					}
+				}
+			}
+			d.depth--
+			return nil
+		}
 		for i := range n {
 			if err := dec(d, unsafe.Add(s, uintptr(i)*size)); err != nil {
 				return err
@@ -546,7 +543,7 @@ func decPtr(ti *typeInfo) decFn {
 		if ti.elem.minWire > uint64(d.r.remaining()) {
 			return d.r.fail("a %s takes at least %d bytes, %d are left", ti.elem.t, ti.elem.minWire, d.r.remaining())
 		}
-		obj := reflect.New(ti.elem.t).UnsafePointer()
+		obj := newValue(ti.elem)
 		d.memo = append(d.memo, memoObj{obj, 0, ti})
 		*(*unsafe.Pointer)(p) = obj
 		if d.depth++; d.depth > d.opts.maxDepth {

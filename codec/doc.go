@@ -101,10 +101,12 @@
 // final slice, so a large []byte costs one copy per side; out of Strict
 // mode a Decoder makes that slice at the size the stream announces, and
 // MaxMessageSize bounds it. Decoding allocates nothing beyond the result's
-// own memory; the strings of a message up to 4 KiB share one allocation, a
-// copy of the message, which they keep alive together. Smaller slices of
-// numbers are copied from the body with one memmove each, without zeroing
-// first. Identity tracking costs a comparison per pointer and map
+// own memory; the strings of a message up to 4 KiB are cut from one copy of
+// it (from its first string on), made in a block of 1 KiB or the copy's size
+// that the copies of the next messages share, and keep that block alive
+// together: one allocation for the strings of several small messages.
+// Smaller slices of numbers are copied from the body with one memmove
+// each, without zeroing first. Identity tracking costs a comparison per pointer and map
 // for the first few of a message, a map lookup after that.
 //
 // Nesting is limited (MaxDepth, default 10000 levels of pointers,

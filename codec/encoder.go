@@ -192,6 +192,7 @@ type encoder struct {
 	nmemo   uint64
 	depth   int
 	words   []unsafe.Pointer // one scratch word per depth for pointer-shaped interface values
+	nwords  int              // how many of words may be set
 
 	// The objects the message has written (see interior.go): their
 	// address ranges, with their memo keys when keyed, and, when it is
@@ -210,7 +211,7 @@ type encoder struct {
 }
 
 type typeMemo struct {
-	t  reflect.Type
+	rt unsafe.Pointer // the type's descriptor, see rtypeOf
 	ti *typeInfo
 	id uint64
 }
@@ -268,11 +269,17 @@ func (e *encoder) release() {
 		e.memo.clear()
 		clear(e.memoAlt)
 	}
-	if e.nmemo > 0 {
-		clear(e.memoFew[:min(e.nmemo, uint64(len(e.memoFew)))])
-		e.nmemo = 0
+	// Element by element: a message uses a word or two and a few memo
+	// slots, and clearing memory that holds pointers through the runtime
+	// costs more than the stores.
+	for i := range min(e.nmemo, uint64(len(e.memoFew))) {
+		e.memoFew[i] = memoKey{}
 	}
-	clear(e.words)
+	e.nmemo = 0
+	for i := range e.nwords {
+		e.words[i] = nil
+	}
+	e.nwords = 0
 	e.ranges = e.ranges[:0]
 	if len(e.objs) > 0 {
 		clear(e.objs)
@@ -418,6 +425,7 @@ func (e *encoder) word(w unsafe.Pointer) unsafe.Pointer {
 		e.words = append(e.words, nil)
 	}
 	e.words[e.depth] = w
+	e.nwords = max(e.nwords, e.depth+1)
 	return unsafe.Pointer(&e.words[e.depth])
 }
 
@@ -428,8 +436,11 @@ func (e *encoder) word(w unsafe.Pointer) unsafe.Pointer {
 func (e *encoder) encodeDynamic(t reflect.Type, data unsafe.Pointer) error {
 	var ti *typeInfo
 	var id uint64
+	// Every reflect.Type is a *reflect.rtype: comparing the pointers
+	// saves the runtime's interface comparison.
+	rt := rtypeOf(t)
 	for _, m := range &e.typeFew {
-		if m.t == t {
+		if m.rt == rt {
 			ti, id = m.ti, m.id
 			break
 		}
@@ -443,7 +454,7 @@ func (e *encoder) encodeDynamic(t reflect.Type, data unsafe.Pointer) error {
 		if id, err = e.typeID(ti); err != nil {
 			return err
 		}
-		e.typeFew[e.typeNext%len(e.typeFew)] = typeMemo{t, ti, id}
+		e.typeFew[e.typeNext%len(e.typeFew)] = typeMemo{rt, ti, id}
 		e.typeNext++
 	}
 	if e.depth++; e.depth > e.opts.maxDepth {

@@ -321,7 +321,7 @@ func encSlice(ti *typeInfo) encFn {
 				if done, err := e.untracked(ti, h, sliceTracked); done {
 					return err
 				}
-				if e.containers[memoKey{h.data, ti, h.len}] {
+				if e.containers != nil && e.containers[memoKey{h.data, ti, h.len}] {
 					return elems(e, h) // after untracked's sliceTracked
 				}
 			}
@@ -359,6 +359,13 @@ func (e *encoder) sliceElems(ti *typeInfo, h *sliceHeader) error {
 		return &DepthError{Limit: e.opts.maxDepth}
 	}
 	e.buf = binary.AppendUvarint(e.buf, uint64(h.len))
+	if ti.elem.kind == kString {
+		for _, s := range unsafe.Slice((*string)(h.data), h.len) {
+			e.appendString(s)
+		}
+		e.depth--
+		return nil
+	}
 	enc, size := ti.elem.enc, ti.elem.size
 	for i := range h.len {
 		if err := enc(e, unsafe.Add(h.data, uintptr(i)*size)); err != nil {
@@ -550,19 +557,6 @@ func encMap(ti *typeInfo) encFn {
 			}
 		}
 		e.depth--
-		return nil
-	}
-}
-
-func encStruct(ti *typeInfo) encFn {
-	fields := ti.fields
-	return func(e *encoder, p unsafe.Pointer) error {
-		for i := range fields {
-			f := &fields[i]
-			if err := f.info.enc(e, unsafe.Add(p, f.offset)); err != nil {
-				return err
-			}
-		}
 		return nil
 	}
 }

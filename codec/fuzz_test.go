@@ -59,6 +59,14 @@ func fuzzSeeds() []any {
 	nums, strs := []int{1, 2, 3}, []string{"a", "b"}
 	cyc := sliceCycle{nil}
 	cyc[0] = cyc
+	// The struct plan's inline paths: short and long strings, []string,
+	// times in UTC and not, back-references from fields and slices.
+	hs := newHarnessSmall()
+	hs2 := *hs
+	hs2.Name, hs2.Tags, hs2.Created = string(make([]byte, 200)), []string{}, hs.Created.In(time.FixedZone("X", -7200))
+	nd := &node{Name: "root"}
+	nd.Kids = []*node{nd, {Name: "kid", Next: nd}}
+	nd.Next = nd.Kids[1]
 	return []any{
 		nil, true, -1, uint64(math.MaxUint64), math.NaN(), "str\x00\xff", []byte("bytes"),
 		[]float64{1, math.Inf(-1)}, [2][2]int16{{1, 2}, {3, 4}}, map[int]string{1: "a"},
@@ -77,6 +85,7 @@ func fuzzSeeds() []any {
 		l, []any{&o.In.B, o, o.Rs[1:]}, cyc, time.Date(2026, 7, 1, 0, 0, 0, 0, time.FixedZone("CET", 3600)),
 		[]slog.Value{slog.StringValue("str"), slog.GroupValue(slog.Int("n", 1))}, regexp.MustCompile("a|b"),
 		[]any{&nums[1], nums, nums[2:], strs[1:], strs, &strs[0]},
+		hs, []any{hs2, harnessSmall{}}, nd,
 	}
 }
 
@@ -102,8 +111,9 @@ func fuzzDecodeAll(t *testing.T, data []byte) {
 		fl  []float64
 		fn  func(context.Context, int) (int, error)
 		ip  *int
+		hs  *harnessSmall
 	)
-	for _, dst := range []any{&a, &rec, &p, &s, &m, &n, &e, &fl, &fn, &ip} {
+	for _, dst := range []any{&a, &rec, &p, &s, &m, &n, &e, &fl, &fn, &ip, &hs} {
 		_ = Unmarshal(data, dst)
 	}
 	if err := Unmarshal(data, &a); err == nil {

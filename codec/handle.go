@@ -272,6 +272,9 @@ func (h *handleState) discard() {
 
 // end closes the moved originals and forgets the message's files.
 func (h *handleState) end() {
+	if len(h.moved) == 0 && len(h.names) == 0 && len(h.index) == 0 {
+		return // the usual message, with no files
+	}
 	for _, f := range h.moved {
 		if f != nil {
 			f.Close()

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
-	"reflect"
 	"slices"
 	"unsafe"
 )
@@ -108,8 +107,12 @@ func (e *encoder) encodeMessage(v any) error {
 // object written twice (a slice that takes no memo id, held in two
 // places). It may reorder rs, and uses e's scratch.
 func overlap(rs []objRange, e *encoder) bool {
-	if len(rs) < 2 {
+	switch len(rs) {
+	case 0, 1:
 		return false
+	case 2: // a pointer and a slice, say: what the loops below say of two
+		a, b := rs[0], rs[1]
+		return a.start < b.end && b.start < a.end && a != b
 	}
 	// Objects met in increasing order of address, each past the end of
 	// the one before, cannot hold one another: no sort needed.
@@ -539,6 +542,6 @@ func (d *decoder) container(at int, tid uint64) (memoObj, error) {
 	return m, nil
 }
 
-func newObject(ti *typeInfo) unsafe.Pointer { return reflect.New(ti.t).UnsafePointer() }
+func newObject(ti *typeInfo) unsafe.Pointer { return newValue(ti) }
 
 func newSlice(ti *typeInfo, n int) unsafe.Pointer { return newArray(ti, n) }

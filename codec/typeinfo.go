@@ -26,6 +26,7 @@ type typeInfo struct {
 	// elemRtype is a slice type's element's runtime descriptor, for
 	// newArray.
 	elemRtype unsafe.Pointer
+	rtype     unsafe.Pointer // the type's own, for newValue
 	key       *typeInfo
 	fields    []fieldInfo
 	in        []*typeInfo // func parameters
@@ -139,7 +140,7 @@ func build(t reflect.Type) *typeInfo {
 	if ti := building[t]; ti != nil {
 		return ti
 	}
-	ti := &typeInfo{t: t, size: t.Size()}
+	ti := &typeInfo{t: t, size: t.Size(), rtype: rtypeOf(t)}
 	building[t] = ti
 	pending = append(pending, ti)
 	ti.direct = isDirect(t)
