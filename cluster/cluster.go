@@ -3,10 +3,12 @@ package cluster
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +31,7 @@ const (
 	cancelPrefix  = "mproc.cancel."  // + pool; the body is the task ID
 	startPrefix   = "mproc.started." // + pool; the body is the task ID
 	beatPrefix    = "mproc.nodes."   // + build; a node's name, every beatInterval
+	alivePrefix   = "mproc.alive."   // + a token of one node process: it answers requests there
 )
 
 // Headers of tasks and results.
@@ -37,6 +40,7 @@ const (
 	hObject   = "Mproc-Object"   // the payload is this object of the store
 	hNode     = "Mproc-Node"     // result, start note: the node that ran it
 	hDelivery = "Mproc-Delivery" // start note: the delivery's number, from 1
+	hAlive    = "Mproc-Alive"    // beat, start note: the subject where the node answers while it lives
 )
 
 // beatInterval is how often a node says it lives.
@@ -198,7 +202,10 @@ func (c *Cluster) start(ctx context.Context) error {
 }
 
 // connect dials the server, for good: the connection comes back by itself
-// after the server restarts.
+// after the server restarts. A first dial that fails is tried again for
+// connectPatience (a node may start while the server restarts), unless
+// the server refused the credentials or the certificate, which waiting
+// does not mend.
 func connect(url string, cred credentials, name, caFile string, log *slog.Logger) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(name),
@@ -220,11 +227,36 @@ func connect(url string, cred credentials, name, caFile string, log *slog.Logger
 	if caFile != "" {
 		opts = append(opts, nats.RootCAs(caFile))
 	}
-	nc, err := nats.Connect(url, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: connecting to %s: %w", url, err)
+	deadline := time.Now().Add(connectPatience)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		nc, err := nats.Connect(url, opts...)
+		if err == nil {
+			return nc, nil
+		}
+		if refusedForGood(err) || time.Now().Add(wait).After(deadline) {
+			return nil, fmt.Errorf("cluster: connecting to %s: %w", url, err)
+		}
+		log.Info("cluster: cannot reach the server yet; trying again", "url", url, "err", err)
+		time.Sleep(wait)
 	}
-	return nc, nil
+}
+
+// connectPatience is how long a first connection is tried.
+const connectPatience = 30 * time.Second
+
+// refusedForGood reports whether err says the server refused this client
+// (credentials, permissions, certificate) rather than that it was not
+// there to answer.
+func refusedForGood(err error) bool {
+	var unknownCA x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var hostname x509.HostnameError
+	if errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) || errors.Is(err, nats.ErrAuthRevoked) ||
+		errors.As(err, &unknownCA) || errors.As(err, &invalid) || errors.As(err, &hostname) || errors.Is(err, nats.ErrSecureConnRequired) ||
+		errors.Is(err, nats.ErrSecureConnWanted) {
+		return true
+	}
+	return strings.Contains(strings.ToLower(err.Error()), "authorization violation")
 }
 
 // URL returns the address of the cluster's server.
@@ -260,6 +292,8 @@ type Stats struct {
 	Results    int64 // results delivered to the pool
 	Duplicates int64 // results of tasks already answered (a node ran a task again), dropped
 	Malformed  int64 // messages on the pool's result subject that named no task of it, dropped
+	Resent     int64 // tasks published again at once because the node holding them was gone
+	NodesGone  int64 // node processes a probe found gone
 }
 
 // Stats returns the counts so far.

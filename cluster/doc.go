@@ -13,7 +13,9 @@
 //	}
 //
 // Delivery is at least once on the wire and exactly once to the caller: a
-// task whose node dies goes to another node after AckWait, a run beyond
+// task whose node process dies goes to another node within about a second
+// (the pool probes its nodes; a node the network cut off, after AckWait),
+// a run beyond
 // the call's Retries fails with a *NodeLostError, a result that comes twice
 // is dropped and counted (Stats). Security is on by default: the embedded
 // server listens on loopback, authenticates the pool and the nodes, lets

@@ -2,10 +2,12 @@ package cluster
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/bits"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,10 +31,12 @@ type executor struct {
 	mu       sync.Mutex
 	waiting  map[uint64]*pending // task ID → its goroutine
 	answered bitset              // task IDs whose result was delivered
+	nodes    map[string]*peer    // alive subject → a node heard of
 	stopped  bool
 	stopping chan struct{}
 
 	published, results, duplicates, malformed atomic.Int64
+	resent, nodesGone                         atomic.Int64
 	lastBeat                                  atomic.Int64 // when a node was last heard of, in Unix ns
 }
 
@@ -41,7 +45,22 @@ type pending struct {
 	ch       chan delivery
 	retries  int
 	runs     uint64 // bit k: a node started delivery k+1 (see onStart)
+	spent    int    // runs lost with their nodes before the task was published again (see nodeGone)
 	checking bool   // checkLost runs
+	msg      *nats.Msg
+	seq      uint64 // in the task stream, 0 until published
+	sends    int    // publications of msg, each under a message ID of its own
+	alive    string // the node of the last start note, by its alive subject
+	node     string // its name
+}
+
+// A peer is a node a beat told of.
+type peer struct {
+	name    string
+	seen    time.Time // its last beat
+	silent  time.Time // since when probes found no subscriber, zero when one answered
+	probing bool      // a probe is under way
+	gone    bool      // probes found it gone
 }
 
 // A delivery is a result message, as Execute needs it.
@@ -53,7 +72,7 @@ type delivery struct {
 }
 
 func newExecutor(ctx context.Context, c *Cluster) (*executor, error) {
-	e := &executor{c: c, waiting: map[uint64]*pending{}, stopping: make(chan struct{})}
+	e := &executor{c: c, waiting: map[uint64]*pending{}, nodes: map[string]*peer{}, stopping: make(chan struct{})}
 	e.lastBeat.Store(time.Now().UnixNano()) // nodes have NoNodeTimeout to come
 	if _, err := c.nc.Subscribe(beatPrefix+c.build, e.onBeat); err != nil {
 		return nil, fmt.Errorf("cluster: subscribing to the nodes' beats: %w", err)
@@ -81,6 +100,7 @@ func newExecutor(ctx context.Context, c *Cluster) (*executor, error) {
 	if e.cons, err = cons.Consume(e.onResult, jetstream.PullExpiry(time.Second)); err != nil {
 		return nil, fmt.Errorf("cluster: consuming results: %w", err)
 	}
+	go e.probe()
 	return e, nil
 }
 
@@ -108,18 +128,20 @@ func (e *executor) stop() {
 
 func (e *executor) stats() Stats {
 	return Stats{Published: e.published.Load(), Results: e.results.Load(),
-		Duplicates: e.duplicates.Load(), Malformed: e.malformed.Load()}
+		Duplicates: e.duplicates.Load(), Malformed: e.malformed.Load(),
+		Resent: e.resent.Load(), NodesGone: e.nodesGone.Load()}
 }
 
 // Execute publishes task t and waits for its result.
 func (e *executor) Execute(ctx context.Context, t *remote.Task) ([]byte, error) {
 	ch := make(chan delivery, 1)
+	p := &pending{ch: ch, retries: t.Retries}
 	e.mu.Lock()
 	if e.stopped {
 		e.mu.Unlock()
 		return nil, errClosed
 	}
-	e.waiting[t.ID] = &pending{ch: ch, retries: t.Retries}
+	e.waiting[t.ID] = p
 	e.mu.Unlock()
 	defer func() {
 		e.mu.Lock()
@@ -144,6 +166,9 @@ func (e *executor) Execute(ctx context.Context, t *remote.Task) ([]byte, error) 
 	} else {
 		m.Data = t.Payload
 	}
+	e.mu.Lock()
+	p.msg, p.sends = m, 1
+	e.mu.Unlock()
 	var ack *jetstream.PubAck
 	if err := retry(ctx, e.stopping, func(ctx context.Context) (err error) {
 		// The same message ID each time: the server keeps one copy.
@@ -153,6 +178,16 @@ func (e *executor) Execute(ctx context.Context, t *remote.Task) ([]byte, error) 
 		return nil, fmt.Errorf("cluster: publishing task %d: %w", t.First, err)
 	}
 	e.published.Add(1)
+	e.mu.Lock()
+	if p.seq == 0 { // not published again meanwhile
+		p.seq = ack.Sequence
+	}
+	e.mu.Unlock()
+	seq := func() uint64 {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return p.seq
+	}
 
 	// Nodes say they live every second (see node.beat): with none heard
 	// of for NoNodeTimeout the task fails rather than wait for ever.
@@ -161,14 +196,14 @@ func (e *executor) Execute(ctx context.Context, t *remote.Task) ([]byte, error) 
 	for {
 		select {
 		case d := <-ch:
-			return e.delivered(ctx, t, ack, d)
+			return e.delivered(ctx, t, seq(), d)
 		case <-tick.C:
 			if silent := time.Since(time.Unix(0, e.lastBeat.Load())); silent > e.c.cfg.noNodeWait {
-				e.cancel(t.ID, ack.Sequence)
+				e.cancel(t.ID, seq())
 				return nil, &NoNodesError{Index: t.First, Silent: silent.Round(time.Second), Build: e.c.build}
 			}
 		case <-ctx.Done():
-			e.cancel(t.ID, ack.Sequence)
+			e.cancel(t.ID, seq())
 			return nil, ctx.Err()
 		case <-e.stopping:
 			return nil, errClosed
@@ -177,9 +212,9 @@ func (e *executor) Execute(ctx context.Context, t *remote.Task) ([]byte, error) 
 }
 
 // delivered turns a result message into what Execute returns.
-func (e *executor) delivered(ctx context.Context, t *remote.Task, ack *jetstream.PubAck, d delivery) ([]byte, error) {
+func (e *executor) delivered(ctx context.Context, t *remote.Task, seq uint64, d delivery) ([]byte, error) {
 	if d.lost > 0 {
-		e.cancel(t.ID, ack.Sequence) // the run beyond its Retries stops
+		e.cancel(t.ID, seq) // the run beyond its Retries stops
 		return nil, &NodeLostError{Index: t.First, Attempts: d.lost, Retries: t.Retries}
 	}
 	if d.object == "" {
@@ -197,8 +232,195 @@ func (e *executor) delivered(ctx context.Context, t *remote.Task, ack *jetstream
 	return data, nil
 }
 
-// onBeat notes that a node of this build lives.
-func (e *executor) onBeat(*nats.Msg) { e.lastBeat.Store(time.Now().UnixNano()) }
+// onBeat notes that a node of this build lives, and where it answers
+// probes.
+func (e *executor) onBeat(m *nats.Msg) {
+	now := time.Now()
+	e.lastBeat.Store(now.UnixNano())
+	alive := m.Header.Get(hAlive)
+	if !validAlive(alive) {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	pr := e.nodes[alive]
+	if pr == nil {
+		if len(e.nodes) >= maxPeers {
+			return
+		}
+		pr = &peer{name: string(m.Data)}
+		e.nodes[alive] = pr
+	}
+	pr.seen, pr.gone = now, false // a node back after losing its connection lives
+}
+
+// validAlive reports whether s is an alive subject as nodes make them.
+func validAlive(s string) bool {
+	tok, ok := strings.CutPrefix(s, alivePrefix)
+	if !ok || len(tok) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(tok)
+	return err == nil
+}
+
+// Probing nodes (see probe).
+const (
+	probeInterval = 250 * time.Millisecond
+	probeTimeout  = 2 * time.Second
+	// goneAfter is how long probes must find no subscriber before a node
+	// counts as gone: a node whose connection broke comes back within a
+	// few reconnection attempts (100 ms apart), a dead one never.
+	goneAfter = 750 * time.Millisecond
+	// settle is how long after this pool's own reconnection probes are not
+	// believed: the server restarted, and the nodes are reconnecting too.
+	settle      = 3 * time.Second
+	forgetAfter = 10 * beatInterval // a node silent this long is forgotten
+	maxPeers    = 4096              // nodes remembered at most
+)
+
+// probe asks every node heard of lately, every probeInterval while tasks
+// are pending, whether it lives. A node process that died leaves no
+// subscriber on its alive subject, and the server answers a request there
+// at once with "no responders": after goneAfter of that its tasks go to
+// other nodes, instead of after AckWait. A node that answers slowly, or
+// that the network cut off without the server noticing, is left to
+// AckWait; so is every node for a while after this pool reconnected (see
+// settle).
+func (e *executor) probe() {
+	t := time.NewTicker(probeInterval)
+	defer t.Stop()
+	var reconnects uint64
+	var reconnected time.Time
+	for {
+		select {
+		case <-e.stopping:
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		if r := e.c.nc.Stats().Reconnects; r != reconnects {
+			reconnects, reconnected = r, now
+		}
+		believe := now.Sub(reconnected) > settle
+		var subjects []string
+		e.mu.Lock()
+		for s, pr := range e.nodes {
+			switch {
+			case now.Sub(pr.seen) > forgetAfter:
+				delete(e.nodes, s)
+			case !believe:
+				pr.silent = time.Time{}
+			case !pr.gone && !pr.probing && len(e.waiting) > 0:
+				pr.probing = true
+				subjects = append(subjects, s)
+			}
+		}
+		e.mu.Unlock()
+		for _, s := range subjects {
+			go func() {
+				_, err := e.c.nc.Request(s, nil, probeTimeout)
+				e.mu.Lock()
+				pr := e.nodes[s]
+				gone := false
+				if pr != nil {
+					pr.probing = false
+					switch {
+					case !errors.Is(err, nats.ErrNoResponders):
+						pr.silent = time.Time{} // it answered, or the question was lost: no news
+					case pr.silent.IsZero():
+						pr.silent = time.Now()
+					default:
+						gone = time.Since(pr.silent) >= goneAfter
+					}
+				}
+				e.mu.Unlock()
+				if gone {
+					e.nodeGone(s)
+				}
+			}()
+		}
+	}
+}
+
+// nodeGone hands the tasks of the node whose alive subject is alive, gone,
+// to other nodes: a task whose last run was there, or that no node is
+// known to run (it may wait in that node's buffer), is published again
+// under a new message ID and its old copy deleted; a task whose runs are
+// spent (its Retries) fails with a NodeLostError unless its result is in
+// the stream. Tasks that live nodes run are left alone.
+func (e *executor) nodeGone(alive string) {
+	type resend struct {
+		p     *pending
+		msg   *nats.Msg
+		old   uint64
+		msgID string
+	}
+	var again []resend
+	var spent []*pending
+	e.mu.Lock()
+	pr := e.nodes[alive]
+	if pr == nil || pr.gone {
+		e.mu.Unlock()
+		return
+	}
+	pr.gone = true
+	name := pr.name
+	ids := map[*pending]uint64{}
+	for id, p := range e.waiting {
+		if p.seq == 0 || p.checking {
+			continue
+		}
+		if p.alive != "" && p.alive != alive {
+			if other := e.nodes[p.alive]; other == nil || !other.gone {
+				continue // a live node runs it
+			}
+		}
+		if p.alive == alive && p.spent+bits.OnesCount64(p.runs) > p.retries {
+			p.checking = true
+			spent = append(spent, p)
+			ids[p] = id
+			continue
+		}
+		p.spent += bits.OnesCount64(p.runs)
+		p.runs, p.alive, p.node = 0, "", ""
+		p.sends++
+		msg := nats.NewMsg(p.msg.Subject)
+		msg.Data = p.msg.Data
+		for k, v := range p.msg.Header {
+			if k != jetstream.MsgIDHeader {
+				msg.Header[k] = v
+			}
+		}
+		again = append(again, resend{p, msg, p.seq, e.c.id + "." + strconv.FormatUint(id, 10) + ".r" + strconv.Itoa(p.sends)})
+	}
+	e.mu.Unlock()
+	e.nodesGone.Add(1)
+	e.c.log.Info("cluster: a node is gone; its tasks go to other nodes", "node", name, "tasks", len(again), "spent", len(spent))
+	for _, p := range spent {
+		go e.checkLost(ids[p], p.spent+bits.OnesCount64(p.runs), name)
+	}
+	for _, r := range again {
+		// The new copy first: were this process to stop between the two,
+		// the task would run twice, never not at all.
+		var ack *jetstream.PubAck
+		err := retry(context.Background(), e.stopping, func(ctx context.Context) (err error) {
+			ack, err = e.c.js.PublishMsg(ctx, r.msg, jetstream.WithMsgID(r.msgID))
+			return err
+		})
+		if err != nil {
+			e.c.log.Warn("cluster: cannot publish again a task of a node gone; it waits for AckWait", "err", err)
+			continue
+		}
+		e.resent.Add(1)
+		e.mu.Lock()
+		r.p.seq = ack.Sequence
+		e.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
+		e.c.tasks.DeleteMsg(ctx, r.old) // gone already if the node acknowledged it
+		cancel()
+	}
+}
 
 // cancel withdraws a task nobody waits for: it leaves the stream if no
 // node took it yet, and a node running it cancels its context.
@@ -255,6 +477,10 @@ func (e *executor) onStart(m *nats.Msg) {
 		e.c.log.Warn("cluster: dropped a malformed start note", "subject", m.Subject, "task", string(m.Data))
 		return
 	}
+	alive := m.Header.Get(hAlive)
+	if !validAlive(alive) {
+		alive = ""
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	p, ok := e.waiting[id]
@@ -262,7 +488,8 @@ func (e *executor) onStart(m *nats.Msg) {
 		return // answered or given up
 	}
 	p.runs |= 1 << min(k-1, 63)
-	if runs := bits.OnesCount64(p.runs); runs > p.retries+1 && !p.checking {
+	p.alive, p.node = alive, m.Header.Get(hNode)
+	if runs := p.spent + bits.OnesCount64(p.runs); runs > p.retries+1 && !p.checking {
 		// An earlier run may have answered, its node dying (or its ack
 		// lost to a server restart) after publishing: its result is then
 		// in the stream, on its way here. Only without one was it lost.

@@ -103,6 +103,97 @@ func TestTaskLostWithItsNodeWithoutRetries(t *testing.T) {
 	}
 }
 
+// noAckWait is an AckWait no test waits out: a task that finishes under
+// it was handed on because a probe found its node gone.
+const noAckWait = time.Hour
+
+// handedOn waits for fut with a deadline far below noAckWait; past it, it
+// terminates c's pool (which Close would wait for) and fails.
+func handedOn[T any](t *testing.T, c *cluster.Cluster, fut *mproc.Future[T]) (T, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	v, err := fut.Wait(ctx)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		c.Pool.Terminate()
+		t.Fatalf("the task of the killed node was not handed on within a minute: it waits for AckWait (%v)", noAckWait)
+	}
+	return v, err
+}
+
+// TestKilledNodesTaskIsHandedOnAtOnce: with an AckWait of an hour, the
+// task of a SIGKILLed node finishes on the other node (a probe finds the
+// node gone and the task is published again), and with no retries left
+// it fails with a NodeLostError as soon.
+func TestKilledNodesTaskIsHandedOnAtOnce(t *testing.T) {
+	t.Run("Retries(1)", func(t *testing.T) {
+		c := newCluster(t, cluster.LocalNodes(2), cluster.NodeWorkers(1), cluster.AckWait(noAckWait))
+		v, err := handedOn(t, c, killRunner(t, c, mproc.Retries(1)))
+		if err != nil || v != "finished on another node" {
+			t.Fatalf("Wait = %q, %v; want the task finished by the node left", v, err)
+		}
+		if st := c.Stats(); st.NodesGone != 1 || st.Resent < 1 || st.Results != st.Published || st.Duplicates != 0 {
+			t.Fatalf("stats %+v, want one node gone, its task resent and one result", st)
+		}
+	})
+	t.Run("no-retries", func(t *testing.T) {
+		c := newCluster(t, cluster.LocalNodes(2), cluster.NodeWorkers(1), cluster.AckWait(noAckWait))
+		_, err := handedOn(t, c, killRunner(t, c))
+		var nl *cluster.NodeLostError
+		if !errors.As(err, &nl) || nl.Index != 0 || nl.Attempts != 1 || nl.Retries != 0 {
+			t.Fatalf("Wait = %v (%T), want a *cluster.NodeLostError for task 0, taken once", err, err)
+		}
+	})
+}
+
+// TestTasksWaitingAtAKilledNodeAreHandedOn: tasks a node took but had not
+// run (behind a task that stalls its only worker: in its second slot, in
+// its buffer) go to another node when it is killed, with an AckWait of an
+// hour. One in a slot counts as a run (the pool cannot tell it had not
+// started), hence Retries(1).
+func TestTasksWaitingAtAKilledNodeAreHandedOn(t *testing.T) {
+	c := newCluster(t, cluster.LocalNodes(1), cluster.NodeWorkers(1), cluster.AckWait(noAckWait))
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "pids")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stalled := mproc.Submit(context.Background(), c.Pool, stallOnce, dir, mproc.Retries(1))
+	r, err := os.Open(fifo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Read(make([]byte, 32))
+	r.Close()
+	// The only node runs the stalled task; these wait behind it, in its
+	// slots and its buffer, or in the stream.
+	waiting := make([]*mproc.Future[int], 3)
+	for i := range waiting {
+		waiting[i] = mproc.Submit(context.Background(), c.Pool, double, i, mproc.Retries(1))
+	}
+	second, err := c.StartNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-second.Ready()
+	first := c.Nodes()[0]
+	if err := first.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-first.Exited()
+	for i, f := range waiting {
+		if v, err := handedOn(t, c, f); err != nil || v != 2*i {
+			t.Errorf("task %d: %v, %v; want %d from the second node", i, v, err, 2*i)
+		}
+	}
+	if v, err := handedOn(t, c, stalled); err != nil || v != "finished on another node" {
+		t.Fatalf("the stalled task: %q, %v", v, err)
+	}
+	if st := c.Stats(); st.NodesGone != 1 || st.Resent < 2 || st.Results != st.Published {
+		t.Fatalf("stats %+v, want one node gone and its tasks resent", st)
+	}
+}
+
 func TestNodeWithWrongPasswordIsRefused(t *testing.T) {
 	c := newCluster(t)
 	env := c.NodeEnv("intruder", 1)

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -84,6 +86,7 @@ type node struct {
 	ahead   int           // tasks pulled ahead of a free slot
 	free    chan struct{} // a token per slot not running a task
 	ackWait time.Duration
+	alive   string // the subject where this process answers while it lives
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // pool.task → cancels its run
@@ -153,6 +156,14 @@ func newNode(url string) (*node, error) {
 		n.close()
 		return nil, fmt.Errorf("subscribing to cancellations: %w", err)
 	}
+	// The pool probes this subject to learn at once when the process is
+	// gone (the server then has no subscriber for it), rather than after
+	// AckWait: see executor.probe.
+	n.alive = alivePrefix + randomToken()
+	if _, err := nc.Subscribe(n.alive, func(m *nats.Msg) { m.Respond(nil) }); err != nil {
+		n.close()
+		return nil, fmt.Errorf("subscribing to liveness probes: %w", err)
+	}
 	return n, nil
 }
 
@@ -196,7 +207,7 @@ func (n *node) serve() error {
 		return fmt.Errorf("pulling tasks: %w", err)
 	}
 	context.AfterFunc(ctx, msgs.Stop)
-	n.nc.Publish(beatPrefix+n.build, []byte(n.name)) // before the ready line
+	n.nc.PublishMsg(n.beatMsg()) // before the ready line
 	go n.beat(ctx)
 	// A node started by a pool of this machine says it is ready on stdout
 	// (see LocalNode); others ignore the line.
@@ -240,17 +251,32 @@ func (n *node) serve() error {
 // beat tells the pools of this build, every second until ctx ends, that
 // this node lives (see NoNodeTimeout).
 func (n *node) beat(ctx context.Context) {
-	subject, name := beatPrefix+n.build, []byte(n.name)
 	t := time.NewTicker(beatInterval)
 	defer t.Stop()
 	for {
-		n.nc.Publish(subject, name)
+		n.nc.PublishMsg(n.beatMsg())
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// beatMsg is a beat: the node's name, and where it answers probes.
+func (n *node) beatMsg() *nats.Msg {
+	m := nats.NewMsg(beatPrefix + n.build)
+	m.Data = []byte(n.name)
+	m.Header.Set(hAlive, n.alive)
+	return m
+}
+
+// randomToken returns 16 random bytes in hex: a subject token no other
+// process picks.
+func randomToken() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // keepAlive sends signs of life for m every quarter of AckWait, and at
@@ -329,6 +355,7 @@ func (n *node) handle(m jetstream.Msg, release func()) {
 	note := nats.NewMsg(startPrefix + pool)
 	note.Data = strconv.AppendUint(nil, id, 10)
 	note.Header.Set(hNode, n.name)
+	note.Header.Set(hAlive, n.alive)
 	note.Header.Set(hDelivery, strconv.FormatUint(md.NumDelivered, 10))
 	n.nc.PublishMsg(note)
 	payload := m.Data()

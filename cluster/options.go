@@ -76,7 +76,11 @@ func Slots(n int) Option { return func(c *config) { c.slots = n } }
 
 // AckWait sets how long a node may go silent before its tasks go to
 // another node (DefaultAckWait). Nodes send a sign of life every quarter
-// of it while a task runs, so a long task is never given away.
+// of it while a task runs, so a long task is never given away. A node
+// process that dies does not wait for it: the pool, probing its nodes,
+// finds it gone within about a second and publishes its tasks again;
+// AckWait is for a node the server cannot see go (a machine that lost
+// power, a network cut).
 func AckWait(d time.Duration) Option { return func(c *config) { c.ackWait = d } }
 
 // Strict makes the pool's tasks resolve on the nodes by name alone, with

@@ -21,7 +21,8 @@ const (
 
 // nodePermissions is all a node may do: pull the tasks of its build from
 // the shared consumer, acknowledge them, publish results, read and write
-// large payloads in the object store, and hear cancellations. It cannot
+// large payloads in the object store, hear cancellations and answer the
+// pool's probes of its liveness. It cannot
 // publish tasks, read others' results or change a stream.
 func nodePermissions() *server.Permissions {
 	return &server.Permissions{
@@ -43,7 +44,10 @@ func nodePermissions() *server.Permissions {
 			"$O." + payloadBucket + ".>",
 			"$JS.FC.OBJ_" + payloadBucket + ".>", // flow control of an object read
 		}},
-		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>", cancelPrefix + ">"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>", cancelPrefix + ">", alivePrefix + ">"}},
+		// Answers to the pool's probes (see executor.probe), and to no
+		// other subject.
+		Response: &server.ResponsePermission{MaxMsgs: 1},
 	}
 }
 
