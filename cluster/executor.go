@@ -51,7 +51,6 @@ type pending struct {
 	seq      uint64 // in the task stream, 0 until published
 	sends    int    // publications of msg, each under a message ID of its own
 	alive    string // the node of the last start note, by its alive subject
-	node     string // its name
 }
 
 // A peer is a node a beat told of.
@@ -357,7 +356,11 @@ func (e *executor) nodeGone(alive string) {
 		msgID string
 	}
 	var again []resend
-	var spent []*pending
+	type lost struct {
+		id   uint64
+		runs int
+	}
+	var spent []lost
 	e.mu.Lock()
 	pr := e.nodes[alive]
 	if pr == nil || pr.gone {
@@ -366,7 +369,6 @@ func (e *executor) nodeGone(alive string) {
 	}
 	pr.gone = true
 	name := pr.name
-	ids := map[*pending]uint64{}
 	for id, p := range e.waiting {
 		if p.seq == 0 || p.checking {
 			continue
@@ -376,14 +378,13 @@ func (e *executor) nodeGone(alive string) {
 				continue // a live node runs it
 			}
 		}
-		if p.alive == alive && p.spent+bits.OnesCount64(p.runs) > p.retries {
+		runs := p.spent + bits.OnesCount64(p.runs)
+		if p.alive == alive && runs > p.retries {
 			p.checking = true
-			spent = append(spent, p)
-			ids[p] = id
+			spent = append(spent, lost{id, runs})
 			continue
 		}
-		p.spent += bits.OnesCount64(p.runs)
-		p.runs, p.alive, p.node = 0, "", ""
+		p.spent, p.runs, p.alive = runs, 0, ""
 		p.sends++
 		msg := nats.NewMsg(p.msg.Subject)
 		msg.Data = p.msg.Data
@@ -397,8 +398,8 @@ func (e *executor) nodeGone(alive string) {
 	e.mu.Unlock()
 	e.nodesGone.Add(1)
 	e.c.log.Info("cluster: a node is gone; its tasks go to other nodes", "node", name, "tasks", len(again), "spent", len(spent))
-	for _, p := range spent {
-		go e.checkLost(ids[p], p.spent+bits.OnesCount64(p.runs), name)
+	for _, l := range spent {
+		go e.checkLost(l.id, l.runs, name)
 	}
 	for _, r := range again {
 		// The new copy first: were this process to stop between the two,
@@ -488,7 +489,7 @@ func (e *executor) onStart(m *nats.Msg) {
 		return // answered or given up
 	}
 	p.runs |= 1 << min(k-1, 63)
-	p.alive, p.node = alive, m.Header.Get(hNode)
+	p.alive = alive
 	if runs := p.spent + bits.OnesCount64(p.runs); runs > p.retries+1 && !p.checking {
 		// An earlier run may have answered, its node dying (or its ack
 		// lost to a server restart) after publishing: its result is then

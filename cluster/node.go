@@ -80,11 +80,10 @@ type node struct {
 	cons    jetstream.Consumer
 	obs     jetstream.ObjectStore
 	local   *mproc.Pool
-	build   string        // the build whose tasks it takes, strictBuild for Strict pools'
-	slots   int           // tasks run at once
-	workers int           // of the local pool
-	ahead   int           // tasks pulled ahead of a free slot
-	free    chan struct{} // a token per slot not running a task
+	build   string // the build whose tasks it takes, strictBuild for Strict pools'
+	slots   int    // tasks run at once
+	workers int    // of the local pool
+	ahead   int    // tasks pulled ahead of a free slot
 	ackWait time.Duration
 	alive   string // the subject where this process answers while it lives
 
@@ -116,10 +115,7 @@ func newNode(url string) (*node, error) {
 	}
 	n := &node{name: name, log: nodeLogger(), build: buildID(), slots: nodeSlots(workers), ahead: workers,
 		running: map[string]context.CancelFunc{}}
-	n.free = make(chan struct{}, n.slots)
-	for range n.slots {
-		n.free <- struct{}{}
-	}
+
 	if os.Getenv(envStrict) == "1" {
 		n.build = strictBuild
 	}
@@ -212,6 +208,10 @@ func (n *node) serve() error {
 	// A node started by a pool of this machine says it is ready on stdout
 	// (see LocalNode); others ignore the line.
 	fmt.Fprintln(os.Stdout, readyLine)
+	free := make(chan struct{}, n.slots)
+	for range n.slots {
+		free <- struct{}{}
+	}
 	var wg sync.WaitGroup
 	defer func() {
 		start := time.Now()
@@ -232,7 +232,7 @@ func (n *node) serve() error {
 		// as it lives.
 		alive := n.keepAlive(m, taken.waitedAtMost(time.Now()) >= n.ackWait/4)
 		select {
-		case <-n.free:
+		case <-free:
 		case <-ctx.Done():
 			alive()
 			m.NakWithDelay(100 * time.Millisecond) // another node takes it
@@ -241,7 +241,7 @@ func (n *node) serve() error {
 		wg.Go(func() {
 			defer alive()
 			var once sync.Once
-			release := func() { once.Do(func() { n.free <- struct{}{} }) }
+			release := func() { once.Do(func() { free <- struct{}{} }) }
 			defer release()
 			n.handle(m, release)
 		})

@@ -158,23 +158,23 @@ func decStruct(ti *typeInfo) decFn {
 				if pos := r.pos; uint(pos) < uint(len(r.buf)) && r.buf[pos] < 0x80 {
 					u := uint64(r.buf[pos])
 					r.pos = pos + 1
-					*(*int64)(q) = int64(u>>1) ^ -int64(u&1)
+					*(*int64)(q) = unzigzag(u)
 					continue
 				}
 				if u, n := fastUvarint(r.buf, r.pos); n > 0 {
 					r.pos += n
-					*(*int64)(q) = int64(u>>1) ^ -int64(u&1)
+					*(*int64)(q) = unzigzag(u)
 					continue
 				}
 			case opInt32:
 				if pos := r.pos; uint(pos) < uint(len(r.buf)) && r.buf[pos] < 0x80 {
 					u := uint64(r.buf[pos])
 					r.pos = pos + 1
-					*(*int32)(q) = int32(int64(u>>1) ^ -int64(u&1)) // 7 bits: always in range
+					*(*int32)(q) = int32(unzigzag(u)) // 7 bits: always in range
 					continue
 				}
 				if u, n := fastUvarint(r.buf, r.pos); n > 0 {
-					if v := int64(u>>1) ^ -int64(u&1); int64(int32(v)) == v {
+					if v := unzigzag(u); int64(int32(v)) == v {
 						r.pos += n
 						*(*int32)(q) = int32(v)
 						continue

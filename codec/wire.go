@@ -190,8 +190,11 @@ func (r *reader) uvarint(what string) (uint64, error) {
 
 func (r *reader) varint(what string) (int64, error) {
 	u, err := r.uvarint(what)
-	return int64(u>>1) ^ -int64(u&1), err
+	return unzigzag(u), err
 }
+
+// unzigzag undoes the zigzag encoding of a signed varint.
+func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
 
 // length reads a count of items each at least minSize bytes long (0 for
 // zero-size items) and refuses counts the rest of the message cannot hold.
