@@ -358,6 +358,13 @@ func (n *node) handle(m jetstream.Msg, release func()) {
 	note.Header.Set(hAlive, n.alive)
 	note.Header.Set(hDelivery, strconv.FormatUint(md.NumDelivered, 10))
 	n.nc.PublishMsg(note)
+	// The note must reach the server before the task can run: a node
+	// killed in the task's first microseconds would otherwise take it
+	// along, and the pool run again a task that had started (Retries(0)
+	// promises it does not). One round trip to the server per task.
+	if err := n.nc.FlushTimeout(attemptTimeout); err != nil {
+		n.log.Warn("cluster node: cannot make sure the pool heard a task start", "task", id, "err", err)
+	}
 	payload := m.Data()
 	if obj := m.Headers().Get(hObject); obj != "" {
 		if err = retry(context.Background(), nil, func(ctx context.Context) (err error) {
